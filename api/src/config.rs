@@ -1,0 +1,357 @@
+//! Command line and configuration. Every setting is a flag and an environment variable; values are
+//! read as text and validated here so that each bad one stops start-up with one line naming it.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use portcullis_persistence::DatabaseTarget;
+use secrecy::SecretString;
+
+use crate::auth::VerificationKey;
+
+/// Shortest accepted HS256 secret, in bytes (RFC 7518 §3.2: at least the hash size).
+const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Access requests with approval flows: a JSON REST API."
+)]
+pub struct Cli {
+    /// Log format: `json` or `pretty` (default: pretty on a terminal, else json). Filter with RUST_LOG.
+    #[arg(long, env = "PORTCULLIS_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the API.
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Create an administrator, or make an existing user one.
+    CreateAdmin {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[arg(long)]
+        email: String,
+        /// Display name (default: the email's local part).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Print a signed JWT (HS256) for an active user.
+    Token {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        jwt: JwtArgs,
+        #[arg(long)]
+        email: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..=31_536_000))]
+        ttl: i64,
+    },
+    /// Print the OpenAPI document (YAML).
+    Openapi,
+    /// Create a small demo directory (admin, manager, requester, groups, a device); does nothing if present.
+    SeedDemo(DatabaseArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// A SQLite file path (or `sqlite:PATH`), or a `postgres://` URL.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "portcullis.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+    /// Database connections per pool (default: sized for the machine).
+    #[arg(long, env = "PORTCULLIS_DB_POOL_SIZE")]
+    pub db_pool_size: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct JwtArgs {
+    /// HS256 shared secret (at least 32 bytes).
+    #[arg(long, env = "PORTCULLIS_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM public key for RS256 (RSA) or ES256 (P-256) tokens, instead of a secret.
+    #[arg(long, env = "PORTCULLIS_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// Required `iss` claim.
+    #[arg(long, env = "PORTCULLIS_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim.
+    #[arg(long, env = "PORTCULLIS_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub jwt: JwtArgs,
+    /// Address to listen on.
+    #[arg(long, env = "PORTCULLIS_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Comma-separated origins allowed to call the API from a browser (e.g. https://portal.example.com).
+    #[arg(long, env = "PORTCULLIS_CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "PORTCULLIS_WORKERS")]
+    pub workers: Option<String>,
+}
+
+pub struct DatabaseSettings {
+    pub target: DatabaseTarget,
+    pub pool_size: u32,
+}
+
+pub struct JwtSettings {
+    pub key: VerificationKey,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+}
+
+pub struct ServeSettings {
+    pub database: DatabaseSettings,
+    pub jwt: JwtSettings,
+    pub bind: SocketAddr,
+    pub cors_origins: Vec<String>,
+    pub workers: usize,
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(2)
+}
+
+fn positive(var: &str, raw: Option<&str>, default: usize, max: usize) -> Result<usize, String> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "{var}: '{text}' is not a whole number between 1 and {max}"
+            )),
+        },
+    }
+}
+
+fn non_empty(value: Option<&String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+impl DatabaseArgs {
+    pub fn settings(&self) -> Result<DatabaseSettings, Vec<String>> {
+        let mut errors = Vec::new();
+        let target = DatabaseTarget::parse(&self.database_url)
+            .map_err(|e| errors.push(format!("DATABASE_URL: {e}")))
+            .ok();
+        let pool_size = positive(
+            "PORTCULLIS_DB_POOL_SIZE",
+            self.db_pool_size.as_deref(),
+            (2 * cores() + 2).max(4),
+            1000,
+        )
+        .map_err(|e| errors.push(e))
+        .ok();
+        match (target, pool_size) {
+            (Some(target), Some(pool_size)) => Ok(DatabaseSettings {
+                target,
+                pool_size: pool_size as u32,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+impl JwtArgs {
+    pub fn secret(&self) -> Result<Option<SecretString>, String> {
+        match self.jwt_secret.as_deref() {
+            None | Some("") => Ok(None),
+            Some(secret) if secret.len() < MIN_SECRET_BYTES => Err(format!(
+                "PORTCULLIS_JWT_SECRET: must be at least {MIN_SECRET_BYTES} bytes (e.g. `openssl rand -base64 48`)"
+            )),
+            Some(secret) => Ok(Some(SecretString::from(secret.to_owned()))),
+        }
+    }
+
+    pub fn settings(&self) -> Result<JwtSettings, Vec<String>> {
+        let secret = self.secret().map_err(|e| vec![e])?;
+        let key = match (secret, &self.jwt_public_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(vec![
+                    "PORTCULLIS_JWT_PUBLIC_KEY_FILE: set either it or PORTCULLIS_JWT_SECRET, not both".to_owned(),
+                ]);
+            }
+            (Some(secret), None) => VerificationKey::Secret(secret),
+            (None, Some(path)) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    vec![format!(
+                        "PORTCULLIS_JWT_PUBLIC_KEY_FILE: cannot read {}: {e}",
+                        path.display()
+                    )]
+                })?;
+                VerificationKey::from_public_pem(&pem).map_err(|e| {
+                    vec![format!(
+                        "PORTCULLIS_JWT_PUBLIC_KEY_FILE: {} {e}",
+                        path.display()
+                    )]
+                })?
+            }
+            (None, None) => {
+                return Err(vec![
+                    "PORTCULLIS_JWT_SECRET: required to verify tokens (or set PORTCULLIS_JWT_PUBLIC_KEY_FILE); \
+                     `make run` generates one for local use"
+                        .to_owned(),
+                ]);
+            }
+        };
+        Ok(JwtSettings {
+            key,
+            issuer: non_empty(self.jwt_issuer.as_ref()),
+            audience: non_empty(self.jwt_audience.as_ref()),
+        })
+    }
+}
+
+impl ServeArgs {
+    /// Validates every setting, reporting all bad ones at once.
+    pub fn settings(&self) -> Result<ServeSettings, Vec<String>> {
+        let mut errors = Vec::new();
+        let database = self.database.settings().map_err(|e| errors.extend(e)).ok();
+        let jwt = self.jwt.settings().map_err(|e| errors.extend(e)).ok();
+        let bind = self
+            .bind
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| {
+                errors.push(format!(
+                    "PORTCULLIS_BIND: '{}' is not a host:port address",
+                    self.bind
+                ))
+            })
+            .ok();
+        let cors_origins = parse_origins(self.cors_origins.as_deref())
+            .map_err(|e| errors.push(e))
+            .ok();
+        let workers = positive("PORTCULLIS_WORKERS", self.workers.as_deref(), cores(), 256)
+            .map_err(|e| errors.push(e))
+            .ok();
+        match (database, jwt, bind, cors_origins, workers) {
+            (Some(database), Some(jwt), Some(bind), Some(cors_origins), Some(workers))
+                if errors.is_empty() =>
+            {
+                Ok(ServeSettings {
+                    database,
+                    jwt,
+                    bind,
+                    cors_origins,
+                    workers,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+fn parse_origins(raw: Option<&str>) -> Result<Vec<String>, String> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+                && !origin.ends_with('/')
+                && !origin.contains(char::is_whitespace);
+            if valid {
+                Ok(origin.to_owned())
+            } else {
+                Err(format!(
+                    "PORTCULLIS_CORS_ORIGINS: '{origin}' is not an origin like https://portal.example.com (no path, no trailing slash)"
+                ))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(f: impl FnOnce(&mut ServeArgs)) -> ServeArgs {
+        let mut args = ServeArgs {
+            database: DatabaseArgs {
+                database_url: "test.db".into(),
+                db_pool_size: None,
+            },
+            jwt: JwtArgs {
+                jwt_secret: Some("x".repeat(32)),
+                jwt_public_key_file: None,
+                jwt_issuer: None,
+                jwt_audience: None,
+            },
+            bind: "127.0.0.1:0".into(),
+            cors_origins: None,
+            workers: None,
+        };
+        f(&mut args);
+        args
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(serve_args(|_| {}).settings().is_ok());
+    }
+
+    #[test]
+    fn each_bad_value_gets_one_line_naming_its_variable() {
+        let errors = serve_args(|a| {
+            a.bind = "nowhere".into();
+            a.workers = Some("0".into());
+            a.database.db_pool_size = Some("many".into());
+            a.jwt.jwt_secret = Some("short".into());
+            a.cors_origins = Some("portal.example.com".into());
+        })
+        .settings()
+        .err()
+        .unwrap();
+        for var in [
+            "PORTCULLIS_BIND",
+            "PORTCULLIS_WORKERS",
+            "PORTCULLIS_DB_POOL_SIZE",
+            "PORTCULLIS_JWT_SECRET",
+            "PORTCULLIS_CORS_ORIGINS",
+        ] {
+            assert_eq!(
+                errors.iter().filter(|e| e.starts_with(var)).count(),
+                1,
+                "{var} in {errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn serving_without_a_key_is_refused() {
+        let errors = serve_args(|a| a.jwt.jwt_secret = None)
+            .settings()
+            .err()
+            .unwrap();
+        assert!(
+            errors[0].starts_with("PORTCULLIS_JWT_SECRET: required"),
+            "{errors:?}"
+        );
+    }
+}

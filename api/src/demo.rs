@@ -1,0 +1,202 @@
+//! Command-line administration: `create-admin`, `seed-demo` and `token`, through the same services
+//! as the API (so they are validated and audited the same way; the actor is the system).
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use diesel::Connection;
+use portcullis_domain::UserId;
+use portcullis_domain::directory::{
+    Description, DeviceName, DeviceOs, DisplayName, Email, GroupName, UserKind,
+};
+use portcullis_persistence::repo;
+use portcullis_persistence::{Database, DbConnection};
+
+use crate::error::ApiError;
+use crate::etag::IfMatch;
+use crate::services::users::{NewUser, UserChanges};
+use crate::services::{devices, groups, users};
+
+/// The demo directory's people: (email, name, admin, kind, manager's email).
+const DEMO_USERS: &[(&str, &str, bool, UserKind, Option<&str>)] = &[
+    (
+        "admin@example.com",
+        "Ada Admin",
+        true,
+        UserKind::Person,
+        None,
+    ),
+    (
+        "manager@example.com",
+        "Max Manager",
+        false,
+        UserKind::Person,
+        None,
+    ),
+    (
+        "requester@example.com",
+        "Riley Requester",
+        false,
+        UserKind::Person,
+        Some("manager@example.com"),
+    ),
+    (
+        "owner@example.com",
+        "Olive Owner",
+        false,
+        UserKind::Person,
+        None,
+    ),
+    (
+        "security@example.com",
+        "Sam Security",
+        false,
+        UserKind::Person,
+        None,
+    ),
+    (
+        "hr-bot@example.com",
+        "HR Automation",
+        false,
+        UserKind::Integration,
+        None,
+    ),
+];
+
+/// The demo groups and the members each gets.
+const DEMO_GROUPS: &[(&str, &str, &[&str])] = &[
+    (
+        "Engineering",
+        "Everyone in engineering",
+        &["manager@example.com", "requester@example.com"],
+    ),
+    (
+        "GitHub Admins",
+        "Admin rights on the GitHub organisation",
+        &[],
+    ),
+    (
+        "Security Team",
+        "Approves sensitive access",
+        &["security@example.com", "owner@example.com"],
+    ),
+];
+
+fn email(raw: &str) -> anyhow::Result<Email> {
+    Email::parse(raw).map_err(anyhow::Error::msg)
+}
+
+fn run<T>(
+    db: &Database,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+) -> anyhow::Result<T> {
+    let mut pooled = db.writer()?;
+    let conn: &mut DbConnection = &mut pooled;
+    conn.transaction(work)
+        .map_err(|e| anyhow::anyhow!("{}", e.problem().detail))
+}
+
+/// Creates an administrator, or makes an existing user one (and reactivates them).
+pub fn create_admin(db: &Database, raw_email: &str, name: Option<&str>) -> anyhow::Result<UserId> {
+    let email = email(raw_email)?;
+    let name = name.map(str::to_owned).unwrap_or_else(|| {
+        email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or("admin")
+            .to_owned()
+    });
+    let display_name = DisplayName::parse(&name).map_err(anyhow::Error::msg)?;
+    run(db, |conn| {
+        let now = Utc::now();
+        match repo::users::find_by_email(conn, &email)? {
+            Some(user) => {
+                if user.kind == UserKind::Integration {
+                    return Err(ApiError::invalid_field(
+                        "email",
+                        "an integration user cannot be an administrator",
+                    ));
+                }
+                let changes = UserChanges {
+                    is_admin: Some(true),
+                    active: Some(true),
+                    ..UserChanges::default()
+                };
+                users::update(conn, None, user.id, changes, &IfMatch::Absent, now).map(|u| u.id)
+            }
+            None => {
+                let input = NewUser {
+                    email,
+                    display_name,
+                    manager_id: None,
+                    is_admin: true,
+                    kind: UserKind::Person,
+                    external_id: None,
+                };
+                users::create(conn, None, input, now).map(|u| u.id)
+            }
+        }
+    })
+}
+
+/// Seeds the demo directory unless its admin already exists. Returns whether it seeded.
+pub fn seed_demo(db: &Database) -> anyhow::Result<bool> {
+    let admin_email = email(DEMO_USERS[0].0)?;
+    run(db, |conn| {
+        if repo::users::find_by_email(conn, &admin_email)?.is_some() {
+            return Ok(false);
+        }
+        let now = Utc::now();
+        let mut ids: Vec<(&str, UserId)> = Vec::new();
+        for (address, name, is_admin, kind, manager) in DEMO_USERS {
+            let manager_id =
+                manager.and_then(|m| ids.iter().find(|(e, _)| *e == m).map(|(_, id)| *id));
+            let input = NewUser {
+                email: Email::parse(address).map_err(|m| ApiError::invalid_field("email", m))?,
+                display_name: DisplayName::parse(name)
+                    .map_err(|m| ApiError::invalid_field("display_name", m))?,
+                manager_id,
+                is_admin: *is_admin,
+                kind: *kind,
+                external_id: None,
+            };
+            ids.push((address, users::create(conn, None, input, now)?.id));
+        }
+        let id_of = |address: &str| ids.iter().find(|(e, _)| *e == address).map(|(_, id)| *id);
+        for (name, description, members) in DEMO_GROUPS {
+            let group = groups::create(
+                conn,
+                None,
+                GroupName::parse(name).map_err(|m| ApiError::invalid_field("name", m))?,
+                Description::parse(description)
+                    .map_err(|m| ApiError::invalid_field("description", m))?,
+                now,
+            )?;
+            for member in members.iter().filter_map(|m| id_of(m)) {
+                groups::add_member(conn, None, group.id, member, now)?;
+            }
+        }
+        let requester = id_of("requester@example.com").into_iter().collect();
+        let device_name =
+            DeviceName::parse("riley-macbook").map_err(|m| ApiError::invalid_field("name", m))?;
+        devices::create(conn, None, device_name, DeviceOs::Macos, requester, now)?;
+        Ok(true)
+    })
+}
+
+/// The id of the active user with this email, for minting their token.
+pub fn active_user_id(db: &Database, raw_email: &str) -> anyhow::Result<UserId> {
+    let email = email(raw_email)?;
+    let mut conn = db.reader()?;
+    let Some(user) =
+        repo::users::find_by_email(&mut conn, &email).context("cannot look the user up")?
+    else {
+        bail!(
+            "no user with email {email} (create one with `portcullis create-admin --email {email}`)"
+        );
+    };
+    if !user.active {
+        bail!("{email} is deactivated; tokens for them would be refused");
+    }
+    Ok(user.id)
+}

@@ -1,0 +1,234 @@
+//! Request extractors whose failures are problem documents naming the offending field.
+//!
+//! `ValidJson<T>` reads a bounded JSON body, deserializes it with the path of any wrong field
+//! (`assigned_user_ids[1]`), then runs `validator` rules; `ValidQuery<T>` does the same for query
+//! strings. Path segments that are not UUIDs answer 404: such an id cannot name anything.
+
+use actix_web::dev::Payload;
+use actix_web::error::PathError;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::StreamExt;
+use futures_util::future::{LocalBoxFuture, Ready, ready};
+use portcullis_domain::FieldError;
+use serde::de::DeserializeOwned;
+use validator::Validate;
+
+use crate::error::ApiError;
+
+/// The largest JSON body accepted.
+pub const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+/// A JSON body, deserialized and validated.
+#[derive(Debug)]
+pub struct ValidJson<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let precheck = check_json_headers(req);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            precheck?;
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::bad_request(format!("the body could not be read: {e}"))
+                })?;
+                if body.len() + chunk.len() > JSON_BODY_LIMIT {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let value: T = parse_json(&body)?;
+            value.validate()?;
+            Ok(Self(value))
+        })
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::PayloadTooLarge(format!("the body must be at most {JSON_BODY_LIMIT} bytes"))
+}
+
+fn check_json_headers(req: &HttpRequest) -> Result<(), ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > JSON_BODY_LIMIT) {
+        return Err(too_large());
+    }
+    let is_json = req.mime_type().ok().flatten().is_some_and(|mime| {
+        mime.type_() == "application"
+            && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+    });
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType(
+            "the body must be JSON (Content-Type: application/json)".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Deserializes `body`: unreadable JSON is a 400; readable JSON of the wrong shape is a 422 naming the field.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("a JSON body is required"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let inner = e.inner();
+        if inner.is_data() {
+            let field = field_path(e.path(), inner.to_string().as_str());
+            ApiError::invalid_field(&field, strip_position(&inner.to_string()))
+        } else {
+            ApiError::bad_request(format!("the body is not valid JSON: {inner}"))
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// The JSON path of the failing field; serde reports a missing or unknown field by name in backticks.
+fn field_path(path: &serde_path_to_error::Path, message: &str) -> String {
+    let mut field = path.to_string();
+    let named = message
+        .strip_prefix("missing field `")
+        .or_else(|| message.strip_prefix("unknown field `"))
+        .and_then(|rest| rest.split('`').next());
+    if let Some(name) = named {
+        field = if field == "." {
+            name.to_owned()
+        } else {
+            format!("{field}.{name}")
+        };
+    }
+    if field == "." {
+        "body".to_owned()
+    } else {
+        field
+    }
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Query-string parameters, deserialized and validated; mistakes are 400s naming the parameter.
+#[derive(Debug)]
+pub struct ValidQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Validate> FromRequest for ValidQuery<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(parse_query(req.query_string()).map(Self))
+    }
+}
+
+fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, ApiError> {
+    let deserializer =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    let value: T = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let message = e.inner().to_string();
+        let field = field_path(e.path(), &message);
+        ApiError::BadRequest {
+            detail: format!("invalid query parameter {field}: {message}"),
+            errors: vec![FieldError::new(field, message)],
+        }
+    })?;
+    value
+        .validate()
+        .map_err(|errors| match ApiError::from(errors) {
+            ApiError::Validation(fields) => ApiError::BadRequest {
+                detail: fields.to_string(),
+                errors: fields.into_errors(),
+            },
+            other => other,
+        })?;
+    Ok(value)
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|error, _req| {
+        let message = match &error {
+            PathError::Deserialize(e) => e.to_string(),
+            other => other.to_string(),
+        };
+        ApiError::NotFound(format!("no such resource: {message}")).into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[serde(deny_unknown_fields)]
+    struct Sample {
+        #[allow(dead_code)]
+        name: String,
+        #[allow(dead_code)]
+        #[serde(default)]
+        ids: Vec<uuid::Uuid>,
+        #[allow(dead_code)]
+        #[validate(range(min = 1, max = 200))]
+        limit: Option<u32>,
+    }
+
+    fn field_of(result: Result<Sample, ApiError>) -> String {
+        match result.unwrap_err() {
+            ApiError::Validation(e) => e.errors()[0].field.clone(),
+            ApiError::BadRequest { errors, .. } => errors[0].field.clone(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_wrong_type_names_its_path() {
+        assert_eq!(
+            field_of(parse_json(br#"{"name": "a", "ids": ["x"]}"#)),
+            "ids[0]"
+        );
+        assert_eq!(field_of(parse_json(br#"{"name": 5}"#)), "name");
+    }
+
+    #[test]
+    fn missing_and_unknown_fields_are_named() {
+        assert_eq!(field_of(parse_json(br#"{}"#)), "name");
+        assert_eq!(field_of(parse_json(br#"{"name": "a", "nmae": 1}"#)), "nmae");
+    }
+
+    #[test]
+    fn broken_json_is_a_bad_request() {
+        assert!(matches!(
+            parse_json::<Sample>(b"{\"name\":"),
+            Err(ApiError::BadRequest { .. })
+        ));
+        assert!(matches!(
+            parse_json::<Sample>(b"  "),
+            Err(ApiError::BadRequest { .. })
+        ));
+        assert!(matches!(
+            parse_json::<Sample>(b"{\"name\":\"a\"} x"),
+            Err(ApiError::BadRequest { .. })
+        ));
+    }
+
+    #[test]
+    fn query_mistakes_name_the_parameter() {
+        assert_eq!(field_of(parse_query("name=a&limit=abc")), "limit");
+        assert_eq!(field_of(parse_query("name=a&limit=0")), "limit");
+    }
+}

@@ -1,0 +1,22 @@
+//! The Portcullis HTTP API: actix-web handlers under `/v1`, JWT auth, RFC 9457 problems, the
+//! generated OpenAPI document, Swagger UI and operations endpoints.
+
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod etag;
+pub mod extractors;
+pub mod fallback;
+pub mod metrics;
+pub mod openapi;
+pub mod ops;
+pub mod pagination;
+pub mod request_id;
+pub mod services;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod v1;
+
+pub use startup::Application;

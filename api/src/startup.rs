@@ -1,0 +1,154 @@
+//! Building and running the server (à la zero-to-production: tests build it on port 0).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::middleware::{Condition, from_fn};
+use actix_web::{App, HttpServer, http, web};
+use anyhow::Context;
+use portcullis_persistence::Database;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::JwtVerifier;
+use crate::config::ServeSettings;
+use crate::extractors::path_config;
+use crate::fallback::{RouteTable, not_routed};
+use crate::metrics::Metrics;
+use crate::openapi::ApiDoc;
+use crate::request_id::request_context;
+use crate::state::{AppState, SystemClock};
+use crate::{ops, v1};
+
+/// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+const SHUTDOWN_GRACE_SECONDS: u64 = 15;
+
+/// The OpenAPI document built from the same registrations the server serves.
+pub(crate) fn routes_for_spec() -> utoipa::openapi::OpenApi {
+    let (_, spec) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(v1::scope())
+        .split_for_parts();
+    spec
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects to the database, applies migrations and binds the listener.
+    pub async fn build(settings: ServeSettings) -> anyhow::Result<Self> {
+        let target = settings.database.target.clone();
+        let pool_size = settings.database.pool_size;
+        let db = actix_web::rt::task::spawn_blocking(move || -> anyhow::Result<Database> {
+            let db = Database::connect(&target, pool_size)?;
+            let applied = db.run_migrations()?;
+            if !applied.is_empty() {
+                tracing::info!(migrations = ?applied, "applied database migrations");
+            }
+            Ok(db)
+        })
+        .await
+        .context("database start-up task failed")??;
+        tracing::info!(backend = %db.backend(), "database ready");
+
+        let jwt = JwtVerifier::new(
+            &settings.jwt.key,
+            settings.jwt.issuer.as_deref(),
+            settings.jwt.audience.as_deref(),
+        );
+        let state = web::Data::new(AppState {
+            db,
+            jwt: Arc::new(jwt),
+            clock: Arc::new(SystemClock),
+        });
+        let metrics = web::Data::new(Metrics::new().context("cannot register metrics")?);
+        let spec = routes_for_spec();
+        let routes = web::Data::new(RouteTable::from_spec(&spec));
+        let cors_origins = Arc::new(settings.cors_origins);
+
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let server = HttpServer::new(move || {
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .openapi(ApiDoc::openapi())
+                .service(ops::healthz)
+                .service(ops::readyz)
+                .service(ops::metrics)
+                .service(v1::scope())
+                .split_for_parts();
+            app.app_data(state.clone())
+                .app_data(metrics.clone())
+                .app_data(routes.clone())
+                .app_data(path_config())
+                .service(
+                    SwaggerUi::new("/swagger-ui/{_:.*}")
+                        .url("/api-docs/openapi.json", spec.clone()),
+                )
+                .default_service(web::to(not_routed))
+                .wrap(Condition::new(
+                    !cors_origins.is_empty(),
+                    cors(cors_origins.clone()),
+                ))
+                .wrap(from_fn(request_context))
+        })
+        .workers(settings.workers)
+        .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// CORS for the configured front-end origins. The API's own origin (Swagger UI) is always allowed.
+fn cors(origins: Arc<Vec<String>>) -> Cors {
+    Cors::default()
+        .allowed_origin_fn(move |origin, head| {
+            let Ok(origin) = origin.to_str() else {
+                return false;
+            };
+            let same_origin = head
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|host| host.to_str().ok())
+                .is_some_and(|host| {
+                    origin == format!("http://{host}") || origin == format!("https://{host}")
+                });
+            same_origin || origins.iter().any(|allowed| allowed == origin)
+        })
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            http::header::AUTHORIZATION,
+            http::header::CONTENT_TYPE,
+            http::header::IF_MATCH,
+            http::header::HeaderName::from_static("idempotency-key"),
+            http::header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            http::header::ETAG,
+            http::header::LOCATION,
+            http::header::RETRY_AFTER,
+            http::header::HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(600)
+}

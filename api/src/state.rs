@@ -1,0 +1,63 @@
+use std::sync::Arc;
+
+use actix_web::web;
+use chrono::{DateTime, Utc};
+use diesel::Connection;
+use portcullis_domain::Clock;
+use portcullis_persistence::{Database, DbConnection};
+
+use crate::auth::JwtVerifier;
+use crate::error::ApiError;
+
+/// The system clock, the only place the application reads the time.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Database,
+    pub jwt: Arc<JwtVerifier>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Runs read-only database work on the blocking pool, never on an actix worker thread.
+    pub async fn read<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.db.clone();
+        web::block(move || {
+            let mut conn = db.reader()?;
+            work(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs database work that writes in one transaction on the blocking pool: everything `work`
+    /// does (the change and its audit event) commits together or not at all.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.db.clone();
+        web::block(move || {
+            let mut pooled = db.writer()?;
+            let conn: &mut DbConnection = &mut pooled;
+            conn.transaction(work)
+        })
+        .await?
+    }
+}

@@ -1,0 +1,203 @@
+use std::fmt;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+
+/// One connection to whichever backend `DATABASE_URL` selected.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// The database engine behind a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
+/// Where to connect, decided by the URL's scheme: `postgres://` or `postgresql://` select
+/// PostgreSQL; `sqlite:` or a plain path select a SQLite file.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Sqlite { path: String },
+    Postgres { url: String },
+}
+
+impl DatabaseTarget {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err("must not be empty".to_owned());
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres {
+                url: url.to_owned(),
+            });
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() {
+            return Err("a sqlite: URL needs a file path".to_owned());
+        }
+        if path == ":memory:" {
+            return Err(
+                "an in-memory SQLite database cannot be shared by a pool; use a file path"
+                    .to_owned(),
+            );
+        }
+        if let Some((scheme, _)) = path.split_once("://") {
+            return Err(format!(
+                "unsupported scheme '{scheme}': use a SQLite path or postgres://"
+            ));
+        }
+        Ok(Self::Sqlite {
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite { .. } => Backend::Sqlite,
+            Self::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
+    /// Opens one connection, with libpq's or SQLite's own error message on failure.
+    pub(crate) fn connect(&self) -> Result<DbConnection, diesel::r2d2::Error> {
+        match self {
+            Self::Postgres { url } => PgConnection::establish(url)
+                .map(DbConnection::Postgres)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            Self::Sqlite { path } => {
+                let mut conn = SqliteConnection::establish(path)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // busy_timeout first: switching to WAL needs a lock that parallel pool start-up contends for.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000;
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;",
+                )
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// Hides a PostgreSQL URL's password when printed.
+impl fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite { path } => write!(f, "sqlite:{path}"),
+            Self::Postgres { url } => f.write_str(&redact_password(url)),
+        }
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// r2d2 manager that picks the backend by URL scheme (the derived `establish` would try each
+/// backend in turn and hide the real error).
+pub struct ConnectionManager {
+    pub(crate) target: DatabaseTarget,
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        self.target.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_selects_the_backend() {
+        assert_eq!(
+            DatabaseTarget::parse("portcullis.db").unwrap().backend(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            DatabaseTarget::parse("sqlite:data/p.db").unwrap(),
+            DatabaseTarget::Sqlite {
+                path: "data/p.db".into()
+            }
+        );
+        assert_eq!(
+            DatabaseTarget::parse("sqlite:///tmp/p.db").unwrap(),
+            DatabaseTarget::Sqlite {
+                path: "/tmp/p.db".into()
+            }
+        );
+        assert_eq!(
+            DatabaseTarget::parse("postgres://u@h/db")
+                .unwrap()
+                .backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseTarget::parse("postgresql://u@h/db")
+                .unwrap()
+                .backend(),
+            Backend::Postgres
+        );
+    }
+
+    #[test]
+    fn unusable_urls_are_rejected_with_a_reason() {
+        assert!(DatabaseTarget::parse("").is_err());
+        assert!(DatabaseTarget::parse("sqlite:").is_err());
+        assert!(DatabaseTarget::parse(":memory:").is_err());
+        assert!(
+            DatabaseTarget::parse("mysql://root@localhost/db")
+                .unwrap_err()
+                .contains("mysql")
+        );
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_password() {
+        let target = DatabaseTarget::parse("postgres://app:s3cret@db:5432/portcullis").unwrap();
+        let printed = format!("{target:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(printed.contains("app:***@db:5432"), "{printed}");
+    }
+}

@@ -1,0 +1,44 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use portcullis_domain::{EventId, UserId};
+
+use crate::connection::DbConnection;
+use crate::models::EventRow;
+use crate::schema::events;
+use crate::time::to_db;
+
+/// An audit event to record in the same transaction as the change it describes.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_type: &'static str,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_id: Option<UserId>,
+    pub subject_type: &'static str,
+    pub subject_id: String,
+    pub data: serde_json::Value,
+}
+
+pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<EventId> {
+    let id = EventId::new_v7();
+    diesel::insert_into(events::table)
+        .values(EventRow {
+            id: id.to_string(),
+            event_type: event.event_type.to_owned(),
+            occurred_at: to_db(event.occurred_at),
+            actor_id: event.actor_id.map(|a| a.to_string()),
+            subject_type: event.subject_type.to_owned(),
+            subject_id: event.subject_id.clone(),
+            data: event.data.to_string(),
+        })
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// The events about one subject, oldest first.
+pub fn for_subject(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<EventRow>> {
+    events::table
+        .filter(events::subject_id.eq(subject_id))
+        .order((events::occurred_at.asc(), events::id.asc()))
+        .select(EventRow::as_select())
+        .load(conn)
+}

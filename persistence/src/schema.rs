@@ -1,0 +1,84 @@
+//! One portable schema for both backends: ids as Text, instants as Timestamp (UTC), enums as Text.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        display_name -> Text,
+        manager_id -> Nullable<Text>,
+        is_admin -> Bool,
+        active -> Bool,
+        kind -> Text,
+        external_id -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_groups (id) {
+        id -> Text,
+        name -> Text,
+        description -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memberships (id) {
+        id -> Text,
+        group_id -> Text,
+        user_id -> Text,
+        source -> Text,
+        expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> Text,
+        name -> Text,
+        os -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    device_assignments (device_id, user_id) {
+        device_id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Text,
+        event_type -> Text,
+        occurred_at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        subject_type -> Text,
+        subject_id -> Text,
+        data -> Text,
+    }
+}
+
+diesel::joinable!(memberships -> user_groups (group_id));
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(device_assignments -> devices (device_id));
+diesel::joinable!(device_assignments -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    user_groups,
+    memberships,
+    devices,
+    device_assignments,
+    events,
+);
