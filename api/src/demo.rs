@@ -2,8 +2,8 @@
 //! as the API (so they are validated and audited the same way; the actor is the system).
 
 use anyhow::{Context, bail};
-use chrono::Utc;
 use diesel::Connection;
+use portcullis_domain::Clock;
 use portcullis_domain::UserId;
 use portcullis_domain::directory::{
     Description, DeviceName, DeviceOs, DisplayName, Email, GroupName, UserKind,
@@ -15,6 +15,7 @@ use crate::error::ApiError;
 use crate::etag::IfMatch;
 use crate::services::users::{NewUser, UserChanges};
 use crate::services::{devices, groups, users};
+use crate::state::SystemClock;
 
 /// The demo directory's people: (email, name, admin, kind, manager's email).
 const DEMO_USERS: &[(&str, &str, bool, UserKind, Option<&str>)] = &[
@@ -108,7 +109,7 @@ pub fn create_admin(db: &Database, raw_email: &str, name: Option<&str>) -> anyho
     });
     let display_name = DisplayName::parse(&name).map_err(anyhow::Error::msg)?;
     run(db, |conn| {
-        let now = Utc::now();
+        let now = SystemClock.now();
         match repo::users::find_by_email(conn, &email)? {
             Some(user) => {
                 if user.kind == UserKind::Integration {
@@ -146,7 +147,7 @@ pub fn seed_demo(db: &Database) -> anyhow::Result<bool> {
         if repo::users::find_by_email(conn, &admin_email)?.is_some() {
             return Ok(false);
         }
-        let now = Utc::now();
+        let now = SystemClock.now();
         let mut ids: Vec<(&str, UserId)> = Vec::new();
         for (address, name, is_admin, kind, manager) in DEMO_USERS {
             let manager_id =

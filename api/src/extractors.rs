@@ -76,8 +76,11 @@ fn check_json_headers(req: &HttpRequest) -> Result<(), ApiError> {
 
 /// Deserializes `body`: unreadable JSON is a 400; readable JSON of the wrong shape is a 422 naming the field.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("a JSON body is required"));
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(ApiError::bad_request("a JSON body is required")),
+        // serde would also read a struct from an array; the API only takes objects.
+        Some(b'[') => return Err(ApiError::invalid_field("body", "must be a JSON object")),
+        Some(_) => {}
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
@@ -95,12 +98,12 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// The JSON path of the failing field; serde reports a missing or unknown field by name in backticks.
+/// The JSON path of the failing field. The path ends at the object for a missing field, which serde
+/// names in backticks instead.
 fn field_path(path: &serde_path_to_error::Path, message: &str) -> String {
     let mut field = path.to_string();
     let named = message
         .strip_prefix("missing field `")
-        .or_else(|| message.strip_prefix("unknown field `"))
         .and_then(|rest| rest.split('`').next());
     if let Some(name) = named {
         field = if field == "." {

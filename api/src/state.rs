@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use diesel::Connection;
 use portcullis_domain::Clock;
 use portcullis_persistence::{Database, DbConnection};
@@ -9,12 +9,13 @@ use portcullis_persistence::{Database, DbConnection};
 use crate::auth::JwtVerifier;
 use crate::error::ApiError;
 
-/// The system clock, the only place the application reads the time.
+/// The system clock, the only place the application reads the time. Instants are truncated to
+/// microseconds, the precision both databases store, so what a write returns equals what a read returns.
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        Utc::now().trunc_subsecs(6)
     }
 }
 

@@ -1,0 +1,403 @@
+//! The test harness: the real server on port 0 over a fresh database per test (a SQLite file, or a
+//! new PostgreSQL database when `TEST_DATABASE_URL` is set; under `CI=true` it must be), with
+//! tokens minted exactly as `portcullis token` mints them.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use portcullis_api::Application;
+use portcullis_api::auth::{TokenIssuer, VerificationKey};
+use portcullis_api::config::{DatabaseSettings, JwtSettings, ServeSettings};
+use portcullis_persistence::{Database, DatabaseTarget};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+pub const ISSUER: &str = "portcullis-tests";
+pub const AUDIENCE: &str = "portcullis";
+pub const SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one test per backend from one scenario:
+/// `both_backends! { async fn name(app: TestApp) { ... } }` gives `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp) $body:block)+) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            async fn scenario($app: $crate::helpers::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                scenario($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::helpers::TestApp::spawn_postgres().await {
+                    scenario(app).await
+                }
+            }
+        }
+    )+};
+}
+
+/// A fresh database that is removed when the test ends.
+pub struct TestDatabase {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    SqliteFile(std::path::PathBuf),
+    PostgresDatabase { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    fn sqlite() -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join("portcullis-tests");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!(
+            "{}-{}-{}.db",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            uuid::Uuid::now_v7().simple()
+        ));
+        Self {
+            url: path.display().to_string(),
+            cleanup: Cleanup::SqliteFile(path),
+        }
+    }
+
+    /// A new, empty PostgreSQL database beside the one `TEST_DATABASE_URL` names.
+    fn postgres(admin_url: &str) -> Self {
+        let name = format!("portcullis_test_{}", uuid::Uuid::now_v7().simple());
+        let mut conn = PgConnection::establish(admin_url).unwrap_or_else(|e| {
+            panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}")
+        });
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .unwrap();
+        Self {
+            url: replace_database(admin_url, &name),
+            cleanup: Cleanup::PostgresDatabase {
+                admin_url: admin_url.to_owned(),
+                name,
+            },
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::PostgresDatabase { admin_url, name } => {
+                if let Ok(mut conn) = PgConnection::establish(admin_url) {
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn);
+                }
+            }
+        }
+    }
+}
+
+/// `postgres://u@h:5432/test?x=y` with the database name replaced.
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let prefix = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{prefix}/{name}?{query}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub admin_id: String,
+    pub admin_token: String,
+    issuer: TokenIssuer,
+    _db: TestDatabase,
+}
+
+/// How a test wants the server configured (defaults: HS256 with issuer and audience checks).
+pub struct Options {
+    pub key: VerificationKey,
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            key: VerificationKey::Secret(SecretString::from(SECRET)),
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, Options::default()).await
+    }
+
+    /// The PostgreSQL variant, or `None` (a skip) when no server is configured outside CI.
+    pub async fn spawn_postgres() -> Option<Self> {
+        Self::spawn_postgres_with(Options::default()).await
+    }
+
+    pub async fn spawn_postgres_with(options: Options) -> Option<Self> {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => {
+                Some(Self::spawn_on(Backend::Postgres, options, Some(url)).await)
+            }
+            _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("CI=true requires TEST_DATABASE_URL: the PostgreSQL tests must run in CI")
+            }
+            _ => {
+                eprintln!("skipped: set TEST_DATABASE_URL to run the PostgreSQL variant");
+                None
+            }
+        }
+    }
+
+    pub async fn spawn_with(backend: Backend, options: Options) -> Self {
+        match backend {
+            Backend::Sqlite => Self::spawn_on(backend, options, None).await,
+            Backend::Postgres => Self::spawn_postgres_with(options)
+                .await
+                .expect("PostgreSQL is not configured"),
+        }
+    }
+
+    async fn spawn_on(_backend: Backend, options: Options, admin_url: Option<String>) -> Self {
+        let db = tokio::task::spawn_blocking(move || match admin_url {
+            Some(url) => TestDatabase::postgres(&url),
+            None => TestDatabase::sqlite(),
+        })
+        .await
+        .unwrap();
+        let target = DatabaseTarget::parse(&db.url).unwrap();
+        let settings = ServeSettings {
+            database: DatabaseSettings {
+                target: target.clone(),
+                pool_size: 4,
+            },
+            jwt: JwtSettings {
+                key: options.key,
+                issuer: Some(ISSUER.into()),
+                audience: Some(AUDIENCE.into()),
+            },
+            bind: "127.0.0.1:0".parse().unwrap(),
+            cors_origins: options.cors_origins,
+            workers: 2,
+        };
+        let app = Application::build(settings)
+            .await
+            .expect("the server starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        // The first administrator comes from the CLI's `create-admin`, as in production.
+        let admin_id = tokio::task::spawn_blocking(move || {
+            let database = Database::connect(&target, 1).unwrap();
+            portcullis_api::demo::create_admin(&database, ADMIN_EMAIL, Some("Ada Admin")).unwrap()
+        })
+        .await
+        .unwrap()
+        .to_string();
+        let issuer = TokenIssuer::new(
+            &SecretString::from(SECRET),
+            Some(ISSUER.into()),
+            Some(AUDIENCE.into()),
+        );
+        let admin_token = issuer.issue(&admin_id, now(), 600).unwrap();
+        Self {
+            address,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            admin_id,
+            admin_token,
+            issuer,
+            _db: db,
+        }
+    }
+
+    /// A valid token for `subject` (an id, email or external id).
+    pub fn token_for(&self, subject: &str) -> String {
+        self.issuer.issue(subject, now(), 600).unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.request(Method::DELETE, path, Some(token))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a person through the API and returns their id.
+    pub async fn create_user(&self, email: &str, display_name: &str) -> String {
+        self.create_user_with(json!({ "email": email, "display_name": display_name }))
+            .await
+    }
+
+    pub async fn create_user_with(&self, body: Value) -> String {
+        let response = self.post("/v1/users", &self.admin_token, &body).await;
+        let body = expect_status(response, StatusCode::CREATED).await;
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn create_group(&self, name: &str) -> String {
+        let response = self
+            .post("/v1/groups", &self.admin_token, &json!({ "name": name }))
+            .await;
+        expect_status(response, StatusCode::CREATED).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Every item of a list endpoint, following `next_page_token` with the given page size.
+    pub async fn collect_pages(&self, path: &str, token: &str, limit: u32) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut page_token: Option<String> = None;
+        let separator = if path.contains('?') { '&' } else { '?' };
+        for _ in 0..1000 {
+            let mut url = format!("{path}{separator}limit={limit}");
+            if let Some(token) = &page_token {
+                url.push_str(&format!("&page_token={token}"));
+            }
+            let body = expect_status(self.get(&url, token).await, StatusCode::OK).await;
+            items.extend(body["items"].as_array().unwrap().iter().cloned());
+            match body["next_page_token"].as_str() {
+                Some(next) => page_token = Some(next.to_owned()),
+                None => return items,
+            }
+        }
+        panic!("pagination did not end");
+    }
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Asserts the status (printing the body when it differs) and returns the JSON body (`Null` if empty).
+pub async fn expect_status(response: Response, expected: StatusCode) -> Value {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, expected, "unexpected status; body: {text}");
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    }
+}
+
+/// Asserts an RFC 9457 problem document with this status, and returns it.
+pub async fn expect_problem(response: Response, expected: StatusCode) -> Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let has_request_id = response.headers().contains_key("x-request-id");
+    let problem = expect_status(response, expected).await;
+    assert_eq!(
+        content_type, "application/problem+json",
+        "problem: {problem}"
+    );
+    assert!(has_request_id, "every response carries X-Request-Id");
+    assert_eq!(problem["status"], expected.as_u16(), "problem: {problem}");
+    for member in ["type", "title", "detail"] {
+        assert!(
+            problem[member].is_string(),
+            "problem lacks {member}: {problem}"
+        );
+    }
+    problem
+}
+
+/// The field names of a validation problem's `errors[]`.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["field"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn database_names_are_replaced_in_urls() {
+    assert_eq!(
+        replace_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        replace_database("postgresql://u:p@h/test?sslmode=disable", "x"),
+        "postgresql://u:p@h/x?sslmode=disable"
+    );
+    assert_eq!(replace_database("postgres://h", "x"), "postgres://h/x");
+}
