@@ -107,10 +107,10 @@ pub fn update(
     if_match.check(before.version)?;
     let mut after = before.clone();
     if let Some(email) = changes.email {
-        if email != before.email {
-            if let Some(existing) = users::find_by_email(conn, &email)? {
-                return Err(email_taken(existing.id));
-            }
+        if email != before.email
+            && let Some(existing) = users::find_by_email(conn, &email)?
+        {
+            return Err(email_taken(existing.id));
         }
         after.email = email;
     }

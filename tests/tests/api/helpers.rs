@@ -140,7 +140,16 @@ pub struct TestApp {
     pub admin_id: String,
     pub admin_token: String,
     issuer: TokenIssuer,
+    server: actix_web::dev::ServerHandle,
     _db: TestDatabase,
+}
+
+impl Drop for TestApp {
+    /// Stops the server (and so its connection pools) before the database is removed.
+    fn drop(&mut self) {
+        let stopped = self.server.stop(false);
+        tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(stopped));
+    }
 }
 
 /// How a test wants the server configured (defaults: HS256 with issuer and audience checks).
@@ -218,6 +227,7 @@ impl TestApp {
             .await
             .expect("the server starts");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let server = app.handle();
         tokio::spawn(app.run_until_stopped());
         // The first administrator comes from the CLI's `create-admin`, as in production.
         let admin_id = tokio::task::spawn_blocking(move || {
@@ -242,6 +252,7 @@ impl TestApp {
             admin_id,
             admin_token,
             issuer,
+            server,
             _db: db,
         }
     }

@@ -1,0 +1,44 @@
+# Portcullis: `make run` starts a local server with demo data; `make test` runs every check.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+
+# libpq is built from source (pq-sys `bundled`) and needs OpenSSL. Use the system's when its
+# development files are present (fast); otherwise build OpenSSL from source too (slower, no system libraries).
+ifeq ($(shell pkg-config --exists openssl 2>/dev/null && echo yes || (test -f /usr/include/openssl/ssl.h && echo yes)),yes)
+FEATURES :=
+else
+FEATURES := --features portcullis-api/vendored-openssl
+endif
+
+.PHONY: run build release test fmt clippy openapi clean
+
+## Build, migrate a local SQLite file, seed demo data, print tokens and serve on 127.0.0.1:8080.
+run: build
+	@scripts/dev-run.sh target/debug/portcullis
+
+build:
+	$(CARGO) build --bin portcullis $(FEATURES)
+
+release:
+	$(CARGO) build --release --bin portcullis $(FEATURES)
+
+## Formatting, lints and every test: SQLite always, PostgreSQL too when TEST_DATABASE_URL is set.
+test:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
+	$(CARGO) test --workspace $(FEATURES)
+
+fmt:
+	$(CARGO) fmt --all
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
+
+## Regenerate openapi.yaml from the code (a test fails while the committed file differs).
+openapi:
+	$(CARGO) run --quiet --bin portcullis $(FEATURES) -- openapi > openapi.yaml
+
+clean:
+	$(CARGO) clean
+	rm -rf .dev
