@@ -10,6 +10,8 @@ macro_rules! id_type {
     ($($(#[$meta:meta])* $name:ident),+ $(,)?) => {$(
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
         #[serde(transparent)]
         pub struct $name(Uuid);
 
@@ -61,4 +63,6 @@ id_type!(
     DeviceId,
     /// Identifies an audit event.
     EventId,
+    /// Identifies an approval flow.
+    FlowId,
 );

@@ -5,9 +5,13 @@
 
 pub mod clock;
 pub mod directory;
+pub mod flow;
 pub mod ids;
+pub mod settings;
+#[cfg(any(test, feature = "test-support"))]
+pub mod strategies;
 pub mod validation;
 
 pub use clock::Clock;
-pub use ids::{DeviceId, EventId, GroupId, MembershipId, UserId};
+pub use ids::{DeviceId, EventId, FlowId, GroupId, MembershipId, UserId};
 pub use validation::{FieldError, ValidationErrors};
