@@ -108,6 +108,10 @@ step is audited, notified and exportable.\n\nAll errors are RFC 9457 problem doc
         (name = "users", description = "People and integration accounts."),
         (name = "groups", description = "User groups and their members."),
         (name = "devices", description = "Devices and the users assigned to them."),
+        (name = "approval-flows", description = "The policies requests follow: who may ask, who approves, for how long."),
+        (name = "catalog", description = "What the caller may request."),
+        (name = "settings", description = "Organisation-wide settings of access requests."),
+        (name = "audit", description = "The audit log."),
         (name = "operations", description = "Health, readiness and metrics (no authentication)."),
     )
 )]

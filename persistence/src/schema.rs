@@ -74,7 +74,60 @@ diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(device_assignments -> devices (device_id));
 diesel::joinable!(device_assignments -> users (user_id));
 
+diesel::table! {
+    approval_flows (id) {
+        id -> Text,
+        kind -> Text,
+        name -> Text,
+        description -> Text,
+        enabled -> Bool,
+        approval_type -> Text,
+        definition -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    flow_groups (flow_id, group_id, role) {
+        flow_id -> Text,
+        group_id -> Text,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    flow_users (flow_id, user_id, role) {
+        flow_id -> Text,
+        user_id -> Text,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    settings (id) {
+        id -> Integer,
+        resource_requests_enabled -> Bool,
+        expiry_days -> BigInt,
+        show_approval_progress -> Bool,
+        email_request_received -> Bool,
+        email_decision -> Bool,
+        email_admin_new_request -> Bool,
+        max_access_duration_seconds -> BigInt,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(flow_groups -> approval_flows (flow_id));
+diesel::joinable!(flow_users -> approval_flows (flow_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    approval_flows,
+    flow_groups,
+    flow_users,
+    settings,
     users,
     user_groups,
     memberships,

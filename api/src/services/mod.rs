@@ -1,7 +1,9 @@
 //! Use cases: each runs in one transaction, applies the domain's rules, and records its audit event.
 
 pub mod devices;
+pub mod flows;
 pub mod groups;
+pub mod settings;
 pub mod users;
 
 use chrono::{DateTime, Utc};

@@ -1,9 +1,13 @@
 //! The versioned API. One module per resource; handlers parse, call one service function, and map
 //! the result.
 
+pub mod catalog;
 pub mod devices;
+pub mod events;
+pub mod flows;
 pub mod groups;
 pub mod me;
+pub mod settings;
 pub mod users;
 
 use utoipa_actix_web::scope::{self, Scope};
@@ -38,4 +42,14 @@ pub fn scope() -> Scope<
         .service(devices::get_device)
         .service(devices::update_device)
         .service(devices::delete_device)
+        .service(flows::list_approval_flows)
+        .service(flows::create_approval_flow)
+        .service(flows::get_approval_flow)
+        .service(flows::update_approval_flow)
+        .service(flows::delete_approval_flow)
+        .service(flows::preview_approval_flow)
+        .service(catalog::get_catalog)
+        .service(settings::get_settings)
+        .service(settings::replace_settings)
+        .service(events::list_events)
 }

@@ -42,3 +42,40 @@ pub fn for_subject(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec
         .select(EventRow::as_select())
         .load(conn)
 }
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub event_type: Option<String>,
+    pub subject_id: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Events newest first (id as tie-break), filtered; `since` is inclusive, `until` exclusive.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &EventFilter,
+    page: &crate::PageRequest,
+) -> QueryResult<crate::Page<EventRow>> {
+    let mut query = events::table.select(EventRow::as_select()).into_boxed();
+    if let Some(event_type) = &filter.event_type {
+        query = query.filter(events::event_type.eq(event_type.clone()));
+    }
+    if let Some(subject) = &filter.subject_id {
+        query = query.filter(events::subject_id.eq(subject.clone()));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(events::occurred_at.ge(to_db(since)));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(events::occurred_at.lt(to_db(until)));
+    }
+    let rows: Vec<EventRow> =
+        crate::keyset_page!(query, events::occurred_at, events::id, page).load(conn)?;
+    Ok(crate::Page::from_rows(rows, page.limit, |row| {
+        crate::Cursor {
+            created_at: row.occurred_at,
+            id: row.id.clone(),
+        }
+    }))
+}

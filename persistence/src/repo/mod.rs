@@ -2,7 +2,9 @@
 
 pub mod devices;
 pub mod events;
+pub mod flows;
 pub mod groups;
+pub mod settings;
 pub mod users;
 
 use diesel::result::Error;

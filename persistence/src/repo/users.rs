@@ -156,3 +156,16 @@ pub fn count_active_admins(conn: &mut DbConnection) -> QueryResult<i64> {
         .count()
         .get_result(conn)
 }
+
+/// Every active administrator (a person).
+pub fn active_admins(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::is_admin.eq(true))
+        .filter(users::active.eq(true))
+        .filter(users::kind.eq(UserKind::Person.as_str()))
+        .select(UserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(convert)
+        .collect()
+}

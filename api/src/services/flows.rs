@@ -1,0 +1,241 @@
+use chrono::{DateTime, Utc};
+use portcullis_domain::directory::{User, UserKind};
+use portcullis_domain::flow::{
+    self, ApprovalFlow, ApproverSpec, Candidate, Directory, FlowDraft, ResolvedStep,
+};
+use portcullis_domain::{FlowId, UserId, ValidationErrors};
+use portcullis_persistence::repo::flows::{self, FlowFilter};
+use portcullis_persistence::repo::{groups, settings, users};
+use portcullis_persistence::{DbConnection, Page, PageRequest, is_foreign_key_violation};
+use serde_json::json;
+
+use super::audit;
+use crate::error::ApiError;
+use crate::etag::IfMatch;
+
+pub const FLOW_CREATE: &str = "access_management_approval_flow_create";
+pub const FLOW_UPDATE: &str = "access_management_approval_flow_update";
+pub const FLOW_DELETE: &str = "access_management_approval_flow_delete";
+
+fn not_found(id: FlowId) -> ApiError {
+    ApiError::NotFound(format!("no approval flow with id {id}"))
+}
+
+pub fn get(conn: &mut DbConnection, id: FlowId) -> Result<ApprovalFlow, ApiError> {
+    flows::find(conn, id)?.ok_or_else(|| not_found(id))
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &FlowFilter,
+    page: &PageRequest,
+) -> Result<Page<ApprovalFlow>, ApiError> {
+    Ok(flows::list(conn, filter, page)?)
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    actor: Option<UserId>,
+    draft: FlowDraft,
+    now: DateTime<Utc>,
+) -> Result<ApprovalFlow, ApiError> {
+    let limits = settings::get(conn)?.settings.flow_limits();
+    let flow = ApprovalFlow::new(FlowId::new_v7(), draft, limits, now)?;
+    check_references(conn, &flow)?;
+    flows::insert(conn, &flow).map_err(reference_race)?;
+    let data = json!({ "version_after": flow.version(), "flow": flow.to_draft() });
+    audit(
+        conn,
+        FLOW_CREATE,
+        actor,
+        ("approval_flow", flow.id().to_string()),
+        data,
+        now,
+    )?;
+    Ok(flow)
+}
+
+/// Applies `change` to the current configuration and validates the whole result.
+pub fn update(
+    conn: &mut DbConnection,
+    actor: Option<UserId>,
+    id: FlowId,
+    change: impl FnOnce(FlowDraft) -> FlowDraft,
+    if_match: &IfMatch,
+    now: DateTime<Utc>,
+) -> Result<ApprovalFlow, ApiError> {
+    let before = get(conn, id)?;
+    if_match.check(before.version())?;
+    let limits = settings::get(conn)?.settings.flow_limits();
+    let after = before.revise(change(before.to_draft()), limits, now)?;
+    if after.version() == before.version() {
+        return Ok(after);
+    }
+    check_references(conn, &after)?;
+    if !flows::update(conn, &after, before.version()).map_err(reference_race)? {
+        return Err(ApiError::PreconditionFailed(
+            "the flow changed while it was being updated; retry".to_owned(),
+        ));
+    }
+    let data = json!({
+        "version_before": before.version(),
+        "version_after": after.version(),
+        "before": before.to_draft(),
+        "after": after.to_draft(),
+    });
+    audit(
+        conn,
+        FLOW_UPDATE,
+        actor,
+        ("approval_flow", id.to_string()),
+        data,
+        now,
+    )?;
+    Ok(after)
+}
+
+pub fn delete(
+    conn: &mut DbConnection,
+    actor: Option<UserId>,
+    id: FlowId,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let flow = get(conn, id)?;
+    flows::delete(conn, id)?;
+    let data = json!({ "version_before": flow.version(), "flow": flow.to_draft() });
+    audit(
+        conn,
+        FLOW_DELETE,
+        actor,
+        ("approval_flow", id.to_string()),
+        data,
+        now,
+    )?;
+    Ok(())
+}
+
+/// A reference that vanished between the check and the write (a concurrent delete).
+fn reference_race(error: diesel::result::Error) -> ApiError {
+    if is_foreign_key_violation(&error) {
+        ApiError::conflict(
+            "a group or user the flow refers to was just removed; check the flow and retry",
+        )
+    } else {
+        error.into()
+    }
+}
+
+/// Every group and user the flow names must exist; owners must be active people and named
+/// admins active administrators. Errors name the field as sent (`approvers[1].group_id`).
+fn check_references(conn: &mut DbConnection, flow: &ApprovalFlow) -> Result<(), ApiError> {
+    let draft = flow.to_draft();
+    let mut errors = ValidationErrors::new();
+    let mut group = |conn: &mut DbConnection, field: String, id| -> Result<(), ApiError> {
+        if groups::find(conn, id)?.is_none() {
+            errors.push(field, format!("no group with id {id}"));
+        }
+        Ok(())
+    };
+    if let Some(target) = draft.target_group_id {
+        group(conn, "target_group_id".to_owned(), target)?;
+    }
+    for (index, id) in draft.visibility_group_ids.iter().enumerate() {
+        group(conn, format!("visibility_group_ids[{index}]"), *id)?;
+    }
+    for (index, approver) in draft.approvers.iter().enumerate() {
+        if let Some(id) = approver.group_id {
+            group(conn, format!("approvers[{index}].group_id"), id)?;
+        }
+    }
+    let check_people = |conn: &mut DbConnection,
+                        field: &str,
+                        ids: &[UserId],
+                        admins: bool,
+                        errors: &mut ValidationErrors| {
+        let found = users::find_many(conn, ids)?;
+        for (index, id) in ids.iter().enumerate() {
+            let field = format!("{field}[{index}]");
+            match found.iter().find(|u| u.id == *id) {
+                None => errors.push(field, format!("no user with id {id}")),
+                Some(user) if !user.active || user.kind != UserKind::Person => {
+                    errors.push(field, "must be an active person")
+                }
+                Some(user) if admins && !user.is_admin => {
+                    errors.push(field, "must be an administrator")
+                }
+                Some(_) => {}
+            }
+        }
+        Ok::<(), ApiError>(())
+    };
+    check_people(conn, "owner_ids", &draft.owner_ids, false, &mut errors)?;
+    for (index, approver) in draft.approvers.iter().enumerate() {
+        if let Some(admins) = &approver.admin_ids {
+            check_people(
+                conn,
+                &format!("approvers[{index}].admin_ids"),
+                admins,
+                true,
+                &mut errors,
+            )?;
+        }
+    }
+    Ok(errors.into_result()?)
+}
+
+fn candidate(user: &User) -> Candidate {
+    Candidate {
+        id: user.id,
+        active: user.active,
+        kind: user.kind,
+        is_admin: user.is_admin,
+    }
+}
+
+/// Who would approve `flow` for `requester` today, step by step, with the approvers' details.
+pub fn preview(
+    conn: &mut DbConnection,
+    flow: &ApprovalFlow,
+    requester: &User,
+    now: DateTime<Utc>,
+) -> Result<(Vec<ResolvedStep>, Vec<User>), ApiError> {
+    let mut directory = Directory::default();
+    if let Some(manager) = requester.manager_id {
+        directory.manager = users::find(conn, manager)?.as_ref().map(candidate);
+    }
+    directory.owners = users::find_many(conn, flow.owner_ids())?
+        .iter()
+        .map(candidate)
+        .collect();
+    for spec in flow.approvers() {
+        match spec {
+            ApproverSpec::UserGroup { group_id, .. } => {
+                let members = flows::member_ids(conn, *group_id, now)?;
+                let people = users::find_many(conn, &members)?
+                    .iter()
+                    .map(candidate)
+                    .collect();
+                directory.group_members.push((*group_id, people));
+            }
+            ApproverSpec::Administrator { admin_ids } if admin_ids.is_empty() => {
+                directory.admins = users::active_admins(conn)?.iter().map(candidate).collect();
+            }
+            ApproverSpec::Administrator { admin_ids } => {
+                directory.admins = users::find_many(conn, admin_ids)?
+                    .iter()
+                    .map(candidate)
+                    .collect();
+            }
+            ApproverSpec::RequesterManager | ApproverSpec::ResourceOwner => {}
+        }
+    }
+    let steps = flow::resolve_approvers(flow, requester.id, &directory);
+    let mut ids: Vec<UserId> = steps
+        .iter()
+        .flat_map(|s| s.approver_ids.iter().copied())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let people = users::find_many(conn, &ids)?;
+    Ok((steps, people))
+}

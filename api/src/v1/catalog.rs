@@ -1,0 +1,197 @@
+use actix_web::{get, web};
+use portcullis_domain::flow::{
+    ApprovalFlow, ApprovalType, ApproverType, DisplayDraft, FlowKind, TimedAccessMode,
+};
+use portcullis_persistence::repo::{devices, flows as flow_repo, settings};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::extractors::ValidQuery;
+use crate::openapi::*;
+use crate::pagination::{PageParams, encode};
+use crate::services::flows;
+use crate::state::AppState;
+use crate::v1::devices::DeviceResponse;
+
+/// Someone who would approve the caller's request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CatalogApprover {
+    pub id: Uuid,
+    pub display_name: String,
+}
+
+/// One approver spec of a catalog entry. `approvers` is `null` when the organisation hides approval progress.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CatalogApproverStep {
+    #[serde(rename = "type")]
+    pub approver_type: ApproverType,
+    pub require_all: bool,
+    pub approvers: Option<Vec<CatalogApprover>>,
+}
+
+/// A flow the caller may request through.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CatalogEntry {
+    pub flow_id: Uuid,
+    pub kind: FlowKind,
+    pub name: String,
+    pub description: String,
+    pub display: DisplayDraft,
+    pub approval_type: ApprovalType,
+    /// Durations to choose from, in seconds; empty means access without a time limit.
+    pub durations_seconds: Vec<i64>,
+    /// `fixed`: the single duration applies; `choices`: pick one; `null`: no time limit.
+    pub duration_mode: Option<TimedAccessMode>,
+    pub approvers: Vec<CatalogApproverStep>,
+    /// Device-admin flows: the caller's devices to choose from.
+    pub devices: Option<Vec<DeviceResponse>>,
+}
+
+/// The requester's catalog: enabled flows visible to the caller.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "requests_enabled": true,
+    "items": [{
+        "flow_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e90", "kind": "resource_request", "name": "GitHub Admin",
+        "description": "Admin rights on the GitHub organisation", "display": { "color": "#24292f" },
+        "approval_type": "manual", "durations_seconds": [3600, 86400], "duration_mode": "choices",
+        "approvers": [{ "type": "requester_manager", "require_all": false,
+            "approvers": [{ "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87", "display_name": "Max Manager" }] }],
+        "devices": null
+    }],
+    "next_page_token": null
+}))]
+pub struct Catalog {
+    /// `false` when an admin has turned resource requests off: the catalog is then empty.
+    pub requests_enabled: bool,
+    pub items: Vec<CatalogEntry>,
+    pub next_page_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CatalogParams {
+    /// Case-insensitive substring of the name or description.
+    #[validate(length(max = 200))]
+    pub q: Option<String>,
+    #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    pub limit: Option<u32>,
+    /// The `next_page_token` of the previous page.
+    pub page_token: Option<String>,
+}
+
+/// The requester's catalog
+///
+/// Enabled flows whose visibility groups include the caller, with what they grant, the durations to
+/// choose from, who approves (names only when approval progress is shown), and for device-admin flows
+/// the caller's devices.
+#[utoipa::path(
+    tag = "catalog",
+    params(CatalogParams),
+    responses(
+        (status = 200, description = "The caller's catalog", body = Catalog),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+    )
+)]
+#[get("/catalog")]
+pub async fn get_catalog(
+    state: web::Data<AppState>,
+    principal: Principal,
+    ValidQuery(params): ValidQuery<CatalogParams>,
+) -> Result<web::Json<Catalog>, ApiError> {
+    let page = PageParams {
+        limit: params.limit,
+        page_token: params.page_token,
+    }
+    .to_request()?;
+    let (caller, now) = (principal.0, state.now());
+    let catalog = state
+        .read(move |conn| {
+            let settings = settings::get(conn)?.settings;
+            if !settings.resource_requests_enabled {
+                return Ok(Catalog {
+                    requests_enabled: false,
+                    items: Vec::new(),
+                    next_page_token: None,
+                });
+            }
+            let visible = flow_repo::visible_to(conn, caller.id, params.q.as_deref(), now, &page)?;
+            let next_page_token = visible.next.as_ref().map(encode);
+            let mut items = Vec::new();
+            for flow in visible.items {
+                let (steps, people) = flows::preview(conn, &flow, &caller, now)?;
+                let devices = match flow.kind() {
+                    FlowKind::DeviceAdmin => {
+                        let all = portcullis_persistence::PageRequest {
+                            limit: 200,
+                            after: None,
+                        };
+                        Some(
+                            devices::list(conn, Some(caller.id), &all)?
+                                .items
+                                .into_iter()
+                                .map(DeviceResponse::from)
+                                .collect(),
+                        )
+                    }
+                    FlowKind::ResourceRequest => None,
+                };
+                let approvers = steps
+                    .into_iter()
+                    .map(|step| CatalogApproverStep {
+                        approver_type: step.spec.approver_type(),
+                        require_all: step.require_all,
+                        approvers: settings.show_approval_progress.then(|| {
+                            step.approver_ids
+                                .iter()
+                                .filter_map(|id| people.iter().find(|p| p.id == *id))
+                                .map(|p| CatalogApprover {
+                                    id: p.id.as_uuid(),
+                                    display_name: p.display_name.to_string(),
+                                })
+                                .collect()
+                        }),
+                    })
+                    .collect();
+                items.push(entry(&flow, approvers, devices));
+            }
+            Ok(Catalog {
+                requests_enabled: true,
+                items,
+                next_page_token,
+            })
+        })
+        .await?;
+    Ok(web::Json(catalog))
+}
+
+fn entry(
+    flow: &ApprovalFlow,
+    approvers: Vec<CatalogApproverStep>,
+    devices: Option<Vec<DeviceResponse>>,
+) -> CatalogEntry {
+    let draft = flow.to_draft();
+    let duration_mode = match flow.kind() {
+        FlowKind::DeviceAdmin if flow.duration_choices().len() == 1 => Some(TimedAccessMode::Fixed),
+        FlowKind::DeviceAdmin => Some(TimedAccessMode::Choices),
+        FlowKind::ResourceRequest => flow.timed_access().map(|t| t.mode),
+    };
+    CatalogEntry {
+        flow_id: flow.id().as_uuid(),
+        kind: flow.kind(),
+        name: draft.name,
+        description: draft.description,
+        display: draft.display,
+        approval_type: flow.approval_type(),
+        durations_seconds: flow.duration_choices().to_vec(),
+        duration_mode,
+        approvers,
+        devices,
+    }
+}

@@ -1,0 +1,486 @@
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use portcullis_domain::flow::{
+    ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, DisplayDraft,
+    FlowDraft, FlowKind, TimedAccess,
+};
+use portcullis_domain::{FlowId, GroupId, UserId};
+use portcullis_persistence::repo::flows::FlowFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::etag::{IfMatch, etag};
+use crate::extractors::{ValidJson, ValidQuery};
+use crate::list_response;
+use crate::openapi::*;
+use crate::pagination::PageParams;
+use crate::services::{double_option, flows, users};
+use crate::state::AppState;
+use crate::v1::users::UserResponse;
+
+/// An approval flow: who may request, who approves, in which order, for how long.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e90", "kind": "resource_request", "name": "GitHub Admin",
+    "description": "Admin rights on the GitHub organisation", "enabled": true, "display": { "color": "#24292f" },
+    "target_group_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e81", "owner_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e84"],
+    "visibility_group_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e85"],
+    "timed_access": { "mode": "choices", "durations_seconds": [3600, 86400] }, "session_durations_seconds": [],
+    "approval_type": "manual",
+    "approvers": [{ "type": "requester_manager" },
+                  { "type": "user_group", "group_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e86", "require_all": true }],
+    "approver_requirement": "all_in_order", "version": 1,
+    "created_at": "2026-11-23T09:30:00Z", "updated_at": "2026-11-23T09:30:00Z"
+}))]
+pub struct FlowResponse {
+    pub id: Uuid,
+    pub kind: FlowKind,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    pub display: DisplayDraft,
+    pub target_group_id: Option<Uuid>,
+    pub owner_ids: Vec<Uuid>,
+    pub visibility_group_ids: Vec<Uuid>,
+    pub timed_access: Option<TimedAccess>,
+    pub session_durations_seconds: Vec<i64>,
+    pub approval_type: ApprovalType,
+    pub approvers: Vec<ApproverDraft>,
+    pub approver_requirement: Option<ApproverRequirement>,
+    /// Increments on every change; also the `ETag`.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<ApprovalFlow> for FlowResponse {
+    fn from(flow: ApprovalFlow) -> Self {
+        let draft = flow.to_draft();
+        Self {
+            id: flow.id().as_uuid(),
+            kind: draft.kind,
+            name: draft.name,
+            description: draft.description,
+            enabled: draft.enabled,
+            display: draft.display,
+            target_group_id: draft.target_group_id.map(|g| g.as_uuid()),
+            owner_ids: draft.owner_ids.iter().map(UserId::as_uuid).collect(),
+            visibility_group_ids: draft
+                .visibility_group_ids
+                .iter()
+                .map(GroupId::as_uuid)
+                .collect(),
+            timed_access: draft.timed_access,
+            session_durations_seconds: draft.session_durations_seconds,
+            approval_type: draft.approval_type,
+            approvers: draft.approvers,
+            approver_requirement: draft.approver_requirement,
+            version: flow.version(),
+            created_at: flow.created_at(),
+            updated_at: flow.updated_at(),
+        }
+    }
+}
+
+list_response!(
+    FlowList,
+    FlowResponse,
+    "A page of approval flows, newest first."
+);
+
+/// The body of `POST /v1/approval-flows` (validated as a whole by the domain).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(transparent)]
+pub struct CreateFlowRequest(pub FlowDraft);
+
+impl Validate for CreateFlowRequest {
+    fn validate(&self) -> Result<(), validator::ValidationErrors> {
+        Ok(())
+    }
+}
+
+/// Fields to change; omitted fields stay. The whole flow is validated again after the change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "enabled": false, "approver_requirement": "all" }))]
+pub struct UpdateFlowRequest {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+    pub display: Option<DisplayDraft>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>, nullable)]
+    pub target_group_id: Option<Option<GroupId>>,
+    #[schema(value_type = Option<Vec<Uuid>>)]
+    pub owner_ids: Option<Vec<UserId>>,
+    #[schema(value_type = Option<Vec<Uuid>>)]
+    pub visibility_group_ids: Option<Vec<GroupId>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<TimedAccess>, nullable)]
+    pub timed_access: Option<Option<TimedAccess>>,
+    pub session_durations_seconds: Option<Vec<i64>>,
+    pub approval_type: Option<ApprovalType>,
+    pub approvers: Option<Vec<ApproverDraft>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<ApproverRequirement>, nullable)]
+    pub approver_requirement: Option<Option<ApproverRequirement>>,
+}
+
+impl Validate for UpdateFlowRequest {
+    fn validate(&self) -> Result<(), validator::ValidationErrors> {
+        Ok(())
+    }
+}
+
+impl UpdateFlowRequest {
+    fn apply(self, mut draft: FlowDraft) -> FlowDraft {
+        macro_rules! set {
+            ($($field:ident),+) => {$(
+                if let Some(value) = self.$field {
+                    draft.$field = value;
+                }
+            )+};
+        }
+        set!(
+            name,
+            description,
+            enabled,
+            display,
+            target_group_id,
+            owner_ids,
+            visibility_group_ids,
+            timed_access,
+            session_durations_seconds,
+            approval_type,
+            approvers,
+            approver_requirement
+        );
+        draft
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FlowListParams {
+    pub kind: Option<FlowKind>,
+    pub enabled: Option<bool>,
+    pub approval_type: Option<ApprovalType>,
+    /// Case-insensitive substring of the name or description.
+    #[validate(length(max = 200))]
+    pub q: Option<String>,
+    #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    pub limit: Option<u32>,
+    /// The `next_page_token` of the previous page.
+    pub page_token: Option<String>,
+}
+
+/// One step of a preview: an approver spec and the people it resolves to today.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewStep {
+    pub position: usize,
+    #[serde(rename = "type")]
+    pub approver_type: ApproverType,
+    pub require_all: bool,
+    pub approvers: Vec<UserResponse>,
+    /// Set when nobody can approve this step for this requester (a request would be refused).
+    pub problem: Option<String>,
+}
+
+/// Who would approve a request through the flow, for one requester, today.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "flow_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e90", "requester_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80",
+    "approval_type": "manual", "approver_requirement": "all_in_order",
+    "steps": [{ "position": 0, "type": "requester_manager", "require_all": false, "problem": null,
+        "approvers": [{ "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87", "email": "manager@example.com",
+            "display_name": "Max Manager", "manager_id": null, "is_admin": false, "active": true, "kind": "person",
+            "external_id": null, "version": 1, "created_at": "2026-11-23T09:30:00Z", "updated_at": "2026-11-23T09:30:00Z" }] }]
+}))]
+pub struct FlowPreview {
+    pub flow_id: Uuid,
+    pub requester_id: Uuid,
+    pub approval_type: ApprovalType,
+    pub approver_requirement: Option<ApproverRequirement>,
+    pub steps: Vec<PreviewStep>,
+}
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PreviewParams {
+    /// The requester to resolve for (default: the caller). Only admins may name someone else.
+    pub requester_id: Option<Uuid>,
+}
+
+/// List approval flows
+#[utoipa::path(
+    tag = "approval-flows",
+    params(FlowListParams),
+    responses(
+        (status = 200, description = "A page of flows", body = FlowList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
+#[get("/approval-flows")]
+pub async fn list_approval_flows(
+    state: web::Data<AppState>,
+    principal: Principal,
+    ValidQuery(params): ValidQuery<FlowListParams>,
+) -> Result<web::Json<FlowList>, ApiError> {
+    principal.require_admin()?;
+    let page = PageParams {
+        limit: params.limit,
+        page_token: params.page_token,
+    }
+    .to_request()?;
+    let filter = FlowFilter {
+        kind: params.kind,
+        enabled: params.enabled,
+        approval_type: params.approval_type,
+        q: params.q,
+    };
+    let flows = state
+        .read(move |conn| flows::list(conn, &filter, &page))
+        .await?;
+    Ok(web::Json(FlowList::from_page(flows, FlowResponse::from)))
+}
+
+/// Create an approval flow
+///
+/// The flow is validated as a whole; every broken rule comes back in `errors[]` with its field
+/// (`display.color`, `approvers[1].require_all`, `timed_access.durations_seconds[0]`, …).
+#[utoipa::path(
+    tag = "approval-flows",
+    request_body(content = CreateFlowRequest, examples(
+        ("resource_request" = (summary = "A manual, two-step, time-limited resource request flow", value = json!({
+        "kind": "resource_request", "name": "GitHub Admin", "description": "Admin rights on the GitHub organisation",
+        "enabled": true, "display": { "color": "#24292f" },
+        "target_group_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e81", "owner_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e84"],
+        "visibility_group_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e85"],
+        "timed_access": { "mode": "choices", "durations_seconds": [3600, 86400] },
+        "approval_type": "manual",
+        "approvers": [{ "type": "requester_manager" },
+                      { "type": "user_group", "group_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e86", "require_all": true }],
+        "approver_requirement": "all_in_order"
+    }))),
+        ("device_admin" = (summary = "A device-admin flow approved by any administrator", value = json!({
+        "kind": "device_admin", "name": "Laptop admin", "description": "Local admin rights on your laptop",
+        "enabled": true, "display": { "logo": "apple" },
+        "visibility_group_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e85"],
+        "session_durations_seconds": [900, 3600], "approval_type": "manual",
+        "approvers": [{ "type": "administrator" }]
+    })))
+    )),
+    responses(
+        (status = 201, description = "The flow was created", body = FlowResponse,
+            headers(("ETag" = String, description = "The flow's version"), ("Location" = String))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+    )
+)]
+#[post("/approval-flows")]
+pub async fn create_approval_flow(
+    state: web::Data<AppState>,
+    principal: Principal,
+    ValidJson(body): ValidJson<CreateFlowRequest>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_admin()?;
+    let (actor, now) = (Some(principal.user().id), state.now());
+    let flow = state
+        .write(move |conn| flows::create(conn, actor, body.0, now))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(etag(flow.version()))
+        .insert_header(("Location", format!("/v1/approval-flows/{}", flow.id())))
+        .json(FlowResponse::from(flow)))
+}
+
+/// Get an approval flow
+#[utoipa::path(
+    tag = "approval-flows",
+    params(("id" = Uuid, Path, description = "The flow's id")),
+    responses(
+        (status = 200, description = "The flow", body = FlowResponse,
+            headers(("ETag" = String, description = "The flow's version"))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+#[get("/approval-flows/{id}")]
+pub async fn get_approval_flow(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_admin()?;
+    let id = FlowId::from(id.into_inner());
+    let flow = state.read(move |conn| flows::get(conn, id)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(flow.version()))
+        .json(FlowResponse::from(flow)))
+}
+
+/// Update an approval flow
+///
+/// `If-Match` is optional: without it the last write wins; with a stale `ETag` the answer is 412.
+/// The version increments on every change (an update that changes nothing keeps it).
+#[utoipa::path(
+    tag = "approval-flows",
+    params(
+        ("id" = Uuid, Path, description = "The flow's id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` last read; the update fails with 412 if it changed"),
+    ),
+    request_body = UpdateFlowRequest,
+    responses(
+        (status = 200, description = "The updated flow", body = FlowResponse,
+            headers(("ETag" = String, description = "The flow's new version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+    )
+)]
+#[patch("/approval-flows/{id}")]
+pub async fn update_approval_flow(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    ValidJson(body): ValidJson<UpdateFlowRequest>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_admin()?;
+    let (actor, now, id) = (
+        Some(principal.user().id),
+        state.now(),
+        FlowId::from(id.into_inner()),
+    );
+    let flow = state
+        .write(move |conn| {
+            flows::update(conn, actor, id, |draft| body.apply(draft), &if_match, now)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(flow.version()))
+        .json(FlowResponse::from(flow)))
+}
+
+/// Delete an approval flow
+#[utoipa::path(
+    tag = "approval-flows",
+    params(("id" = Uuid, Path, description = "The flow's id")),
+    responses(
+        (status = 204, description = "The flow was deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+#[delete("/approval-flows/{id}")]
+pub async fn delete_approval_flow(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_admin()?;
+    let (actor, now, id) = (
+        Some(principal.user().id),
+        state.now(),
+        FlowId::from(id.into_inner()),
+    );
+    state
+        .write(move |conn| flows::delete(conn, actor, id, now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Preview a flow's approvers
+///
+/// Resolves who would approve a request through the flow for `requester_id` today: their manager,
+/// the owners, the members of approver groups, the admins. The requester is never their own approver;
+/// a step nobody can approve carries a `problem`.
+#[utoipa::path(
+    tag = "approval-flows",
+    params(("id" = Uuid, Path, description = "The flow's id"), PreviewParams),
+    responses(
+        (status = 200, description = "The resolved approvers, step by step", body = FlowPreview),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableEntity),
+    )
+)]
+#[get("/approval-flows/{id}/preview")]
+pub async fn preview_approval_flow(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+    ValidQuery(params): ValidQuery<PreviewParams>,
+) -> Result<web::Json<FlowPreview>, ApiError> {
+    principal.require_admin()?;
+    let (id, now) = (FlowId::from(id.into_inner()), state.now());
+    let requester = params
+        .requester_id
+        .map_or(principal.user().id, UserId::from);
+    let preview = state
+        .read(move |conn| {
+            let flow = flows::get(conn, id)?;
+            let requester = users::get(conn, requester).map_err(|_| {
+                ApiError::invalid_field("requester_id", format!("no user with id {requester}"))
+            })?;
+            let (steps, people) = flows::preview(conn, &flow, &requester, now)?;
+            Ok(preview_response(&flow, requester.id, steps, &people))
+        })
+        .await?;
+    Ok(web::Json(preview))
+}
+
+pub(crate) fn preview_response(
+    flow: &ApprovalFlow,
+    requester: UserId,
+    steps: Vec<portcullis_domain::flow::ResolvedStep>,
+    people: &[portcullis_domain::directory::User],
+) -> FlowPreview {
+    FlowPreview {
+        flow_id: flow.id().as_uuid(),
+        requester_id: requester.as_uuid(),
+        approval_type: flow.approval_type(),
+        approver_requirement: flow.approver_requirement(),
+        steps: steps
+            .into_iter()
+            .map(|step| PreviewStep {
+                position: step.position,
+                approver_type: step.spec.approver_type(),
+                require_all: step.require_all,
+                problem: step
+                    .approver_ids
+                    .is_empty()
+                    .then(|| "nobody can approve this step for this requester".to_owned()),
+                approvers: step
+                    .approver_ids
+                    .iter()
+                    .filter_map(|id| people.iter().find(|p| p.id == *id))
+                    .cloned()
+                    .map(UserResponse::from)
+                    .collect(),
+            })
+            .collect(),
+    }
+}

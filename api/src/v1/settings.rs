@@ -1,0 +1,134 @@
+use actix_web::{HttpResponse, get, put, web};
+use chrono::{DateTime, Utc};
+use portcullis_domain::settings::Settings;
+use portcullis_persistence::repo::settings::StoredSettings;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use validator::Validate;
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::etag::{IfMatch, etag};
+use crate::extractors::ValidJson;
+use crate::openapi::*;
+use crate::services::settings;
+use crate::state::AppState;
+
+/// The organisation's access-request settings.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "resource_requests_enabled": true, "expiry_days": 30, "show_approval_progress": true,
+    "email_request_received": true, "email_decision": true, "email_admin_new_request": true,
+    "max_access_duration_seconds": 2592000, "version": 1, "updated_at": "2026-11-23T09:30:00Z"
+}))]
+pub struct SettingsResponse {
+    pub resource_requests_enabled: bool,
+    pub expiry_days: i64,
+    pub show_approval_progress: bool,
+    pub email_request_received: bool,
+    pub email_decision: bool,
+    pub email_admin_new_request: bool,
+    pub max_access_duration_seconds: i64,
+    /// Increments on every change; also the `ETag`.
+    pub version: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<StoredSettings> for SettingsResponse {
+    fn from(stored: StoredSettings) -> Self {
+        let Settings {
+            resource_requests_enabled,
+            expiry_days,
+            show_approval_progress,
+            email_request_received,
+            email_decision,
+            email_admin_new_request,
+            max_access_duration_seconds,
+        } = stored.settings;
+        Self {
+            resource_requests_enabled,
+            expiry_days,
+            show_approval_progress,
+            email_request_received,
+            email_decision,
+            email_admin_new_request,
+            max_access_duration_seconds,
+            version: stored.version,
+            updated_at: stored.updated_at,
+        }
+    }
+}
+
+/// Every setting (a full replacement).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(transparent)]
+pub struct UpdateSettingsRequest(pub Settings);
+
+impl Validate for UpdateSettingsRequest {
+    fn validate(&self) -> Result<(), validator::ValidationErrors> {
+        Ok(())
+    }
+}
+
+/// Get the settings
+#[utoipa::path(
+    tag = "settings",
+    responses(
+        (status = 200, description = "The settings", body = SettingsResponse,
+            headers(("ETag" = String, description = "The settings' version"))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    )
+)]
+#[get("/settings")]
+pub async fn get_settings(
+    state: web::Data<AppState>,
+    principal: Principal,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_admin()?;
+    let stored = state.read(settings::get).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(stored.version))
+        .json(SettingsResponse::from(stored)))
+}
+
+/// Replace the settings
+///
+/// With `resource_requests_enabled: false` requesters see an empty catalog and cannot create requests.
+/// `If-Match` is optional (last write wins); a stale one is 412.
+#[utoipa::path(
+    tag = "settings",
+    params(("If-Match" = Option<String>, Header, description = "The `ETag` last read; fails with 412 if it changed")),
+    request_body(content = UpdateSettingsRequest, example = json!({
+    "resource_requests_enabled": true, "expiry_days": 14, "show_approval_progress": false,
+    "email_request_received": true, "email_decision": true, "email_admin_new_request": false,
+    "max_access_duration_seconds": 604800
+})),
+    responses(
+        (status = 200, description = "The new settings", body = SettingsResponse,
+            headers(("ETag" = String, description = "The settings' new version"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableEntity),
+    )
+)]
+#[put("/settings")]
+pub async fn replace_settings(
+    state: web::Data<AppState>,
+    principal: Principal,
+    if_match: IfMatch,
+    ValidJson(body): ValidJson<UpdateSettingsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    principal.require_admin()?;
+    let (actor, now) = (Some(principal.user().id), state.now());
+    let stored = state
+        .write(move |conn| settings::replace(conn, actor, body.0, &if_match, now))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(stored.version))
+        .json(SettingsResponse::from(stored)))
+}
