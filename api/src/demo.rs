@@ -4,17 +4,21 @@
 use anyhow::{Context, bail};
 use diesel::Connection;
 use portcullis_domain::Clock;
-use portcullis_domain::UserId;
 use portcullis_domain::directory::{
     Description, DeviceName, DeviceOs, DisplayName, Email, GroupName, UserKind,
 };
+use portcullis_domain::flow::{
+    ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, DisplayDraft, FlowDraft,
+    FlowKind, TimedAccess, TimedAccessMode,
+};
+use portcullis_domain::{GroupId, UserId};
 use portcullis_persistence::repo;
 use portcullis_persistence::{Database, DbConnection};
 
 use crate::error::ApiError;
 use crate::etag::IfMatch;
 use crate::services::users::{NewUser, UserChanges};
-use crate::services::{devices, groups, users};
+use crate::services::{devices, flows, groups, users};
 use crate::state::SystemClock;
 
 /// The demo directory's people: (email, name, admin, kind, manager's email).
@@ -181,6 +185,9 @@ pub fn seed_demo(db: &Database) -> anyhow::Result<bool> {
         let device_name =
             DeviceName::parse("riley-macbook").map_err(|m| ApiError::invalid_field("name", m))?;
         devices::create(conn, None, device_name, DeviceOs::Macos, requester, now)?;
+        for flow in demo_flows(conn, &id_of)? {
+            flows::create(conn, None, flow, now)?;
+        }
         Ok(true)
     })
 }
@@ -200,4 +207,97 @@ pub fn active_user_id(db: &Database, raw_email: &str) -> anyhow::Result<UserId> 
         bail!("{email} is deactivated; tokens for them would be refused");
     }
     Ok(user.id)
+}
+
+/// The demo flows: an automatic one, a manual two-step timed one, and a device-admin one.
+fn demo_flows(
+    conn: &mut DbConnection,
+    id_of: &dyn Fn(&str) -> Option<UserId>,
+) -> Result<Vec<FlowDraft>, ApiError> {
+    let group = |conn: &mut DbConnection, name: &str| -> Result<GroupId, ApiError> {
+        let page = portcullis_persistence::PageRequest {
+            limit: 10,
+            after: None,
+        };
+        repo::groups::list(conn, Some(name), &page)?
+            .items
+            .into_iter()
+            .find(|g| g.name.as_str() == name)
+            .map(|g| g.id)
+            .ok_or_else(|| ApiError::internal(format!("demo group {name} is missing")))
+    };
+    let (engineering, github, security) = (
+        group(conn, "Engineering")?,
+        group(conn, "GitHub Admins")?,
+        group(conn, "Security Team")?,
+    );
+    let owner = id_of("owner@example.com").into_iter().collect::<Vec<_>>();
+    let base = FlowDraft {
+        kind: FlowKind::ResourceRequest,
+        name: String::new(),
+        description: String::new(),
+        enabled: true,
+        display: DisplayDraft {
+            logo: Some("github".to_owned()),
+            color: None,
+        },
+        target_group_id: Some(github),
+        owner_ids: owner,
+        visibility_group_ids: vec![engineering],
+        timed_access: None,
+        session_durations_seconds: Vec::new(),
+        approval_type: ApprovalType::Automatic,
+        approvers: Vec::new(),
+        approver_requirement: None,
+    };
+    let approver = |approver_type, group_id, require_all| ApproverDraft {
+        approver_type,
+        group_id,
+        require_all,
+        admin_ids: None,
+    };
+    Ok(vec![
+        FlowDraft {
+            name: "GitHub Read".to_owned(),
+            description: "Read access to the GitHub organisation, approved automatically"
+                .to_owned(),
+            ..base.clone()
+        },
+        FlowDraft {
+            name: "GitHub Admin".to_owned(),
+            description:
+                "Admin rights on the GitHub organisation: your manager, then the security team"
+                    .to_owned(),
+            display: DisplayDraft {
+                logo: None,
+                color: Some("#24292f".to_owned()),
+            },
+            timed_access: Some(TimedAccess {
+                mode: TimedAccessMode::Choices,
+                durations_seconds: vec![3600, 86_400],
+            }),
+            approval_type: ApprovalType::Manual,
+            approvers: vec![
+                approver(ApproverType::RequesterManager, None, None),
+                approver(ApproverType::UserGroup, Some(security), Some(false)),
+            ],
+            approver_requirement: Some(ApproverRequirement::AllInOrder),
+            ..base.clone()
+        },
+        FlowDraft {
+            kind: FlowKind::DeviceAdmin,
+            name: "Laptop admin".to_owned(),
+            description: "Temporary local admin rights on your laptop".to_owned(),
+            display: DisplayDraft {
+                logo: Some("apple".to_owned()),
+                color: None,
+            },
+            target_group_id: None,
+            owner_ids: Vec::new(),
+            session_durations_seconds: vec![900, 3600],
+            approval_type: ApprovalType::Manual,
+            approvers: vec![approver(ApproverType::Administrator, None, None)],
+            ..base
+        },
+    ])
 }

@@ -380,8 +380,7 @@ impl ApprovalFlow {
                 )
             }
         };
-        if approvers.iter().any(|a| *a == ApproverSpec::ResourceOwner) && draft.owner_ids.is_empty()
-        {
+        if approvers.contains(&ApproverSpec::ResourceOwner) && draft.owner_ids.is_empty() {
             errors.push(
                 "owner_ids",
                 "a resource_owner approver needs at least one owner",

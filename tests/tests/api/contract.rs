@@ -84,7 +84,7 @@ fn every_operation_has_a_summary_tag_error_responses_and_examples() {
             checked += 1;
         }
     }
-    assert!(checked >= 22, "only {checked} operations found");
+    assert!(checked >= 32, "only {checked} operations found");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,10 +2,13 @@
 
 mod helpers;
 
+mod audit;
 mod auth;
 mod bad_input;
+mod catalog;
 mod contract;
 mod devices;
+mod flows;
 mod groups;
 mod operations;
 mod users;
