@@ -65,4 +65,12 @@ id_type!(
     EventId,
     /// Identifies an approval flow.
     FlowId,
+    /// Identifies an access request.
+    RequestId,
+    /// Identifies a grant of access.
+    GrantId,
+    /// Identifies a device-admin session.
+    SessionId,
+    /// Identifies a comment on a request.
+    CommentId,
 );

@@ -7,11 +7,15 @@ pub mod clock;
 pub mod directory;
 pub mod flow;
 pub mod ids;
+pub mod request;
 pub mod settings;
 #[cfg(any(test, feature = "test-support"))]
 pub mod strategies;
 pub mod validation;
 
 pub use clock::Clock;
-pub use ids::{DeviceId, EventId, FlowId, GroupId, MembershipId, UserId};
+pub use ids::{
+    CommentId, DeviceId, EventId, FlowId, GrantId, GroupId, MembershipId, RequestId, SessionId,
+    UserId,
+};
 pub use validation::{FieldError, ValidationErrors};
