@@ -107,6 +107,9 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "PORTCULLIS_WORKERS")]
     pub workers: Option<String>,
+    /// Seconds between runs of the background jobs (expiring requests, grants and sessions).
+    #[arg(long, env = "PORTCULLIS_JOB_INTERVAL_SECONDS")]
+    pub job_interval_seconds: Option<String>,
 }
 
 pub struct DatabaseSettings {
@@ -126,6 +129,9 @@ pub struct ServeSettings {
     pub bind: SocketAddr,
     pub cors_origins: Vec<String>,
     pub workers: usize,
+    pub job_interval: std::time::Duration,
+    /// Where "now" comes from: the system clock, or one a test controls.
+    pub clock: std::sync::Arc<dyn portcullis_domain::Clock>,
 }
 
 fn cores() -> usize {
@@ -248,18 +254,31 @@ impl ServeArgs {
         let workers = positive("PORTCULLIS_WORKERS", self.workers.as_deref(), cores(), 256)
             .map_err(|e| errors.push(e))
             .ok();
-        match (database, jwt, bind, cors_origins, workers) {
-            (Some(database), Some(jwt), Some(bind), Some(cors_origins), Some(workers))
-                if errors.is_empty() =>
-            {
-                Ok(ServeSettings {
-                    database,
-                    jwt,
-                    bind,
-                    cors_origins,
-                    workers,
-                })
-            }
+        let job_interval = positive(
+            "PORTCULLIS_JOB_INTERVAL_SECONDS",
+            self.job_interval_seconds.as_deref(),
+            30,
+            86_400,
+        )
+        .map_err(|e| errors.push(e))
+        .ok();
+        match (database, jwt, bind, cors_origins, workers, job_interval) {
+            (
+                Some(database),
+                Some(jwt),
+                Some(bind),
+                Some(cors_origins),
+                Some(workers),
+                Some(job_interval),
+            ) if errors.is_empty() => Ok(ServeSettings {
+                database,
+                jwt,
+                bind,
+                cors_origins,
+                workers,
+                job_interval: std::time::Duration::from_secs(job_interval as u64),
+                clock: std::sync::Arc::new(crate::state::SystemClock),
+            }),
             _ => Err(errors),
         }
     }
@@ -306,6 +325,7 @@ mod tests {
             bind: "127.0.0.1:0".into(),
             cors_origins: None,
             workers: None,
+            job_interval_seconds: None,
         };
         f(&mut args);
         args

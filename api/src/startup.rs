@@ -20,7 +20,7 @@ use crate::fallback::{RouteTable, not_routed};
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
 use crate::request_id::request_context;
-use crate::state::{AppState, SystemClock};
+use crate::state::AppState;
 use crate::{ops, v1};
 
 /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
@@ -42,6 +42,7 @@ pub(crate) fn routes_for_spec() -> utoipa::openapi::OpenApi {
 pub struct Application {
     port: u16,
     server: Server,
+    jobs: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -66,10 +67,15 @@ impl Application {
             settings.jwt.issuer.as_deref(),
             settings.jwt.audience.as_deref(),
         );
+        let jobs = tokio::spawn(crate::jobs::run(
+            db.clone(),
+            settings.clock.clone(),
+            settings.job_interval,
+        ));
         let state = web::Data::new(AppState {
             db,
             jwt: Arc::new(jwt),
-            clock: Arc::new(SystemClock),
+            clock: settings.clock,
         });
         let metrics = web::Data::new(Metrics::new().context("cannot register metrics")?);
         let spec = routes_for_spec();
@@ -107,7 +113,7 @@ impl Application {
         .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
         .listen(listener)?
         .run();
-        Ok(Self { port, server })
+        Ok(Self { port, server, jobs })
     }
 
     pub fn port(&self) -> u16 {
@@ -121,7 +127,9 @@ impl Application {
 
     /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.jobs.abort();
+        result
     }
 }
 

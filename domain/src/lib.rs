@@ -3,6 +3,7 @@
 //! Nothing here performs I/O or reads the clock: time is passed in, so every rule is a pure function
 //! that can be tested exhaustively.
 
+pub mod access;
 pub mod clock;
 pub mod directory;
 pub mod flow;

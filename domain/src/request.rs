@@ -129,6 +129,8 @@ pub enum RequestError {
 #[derive(Debug, Clone)]
 pub struct Submission {
     pub flow_id: FlowId,
+    /// The flow's name when the request was made (kept if the flow is renamed or deleted).
+    pub flow_name: String,
     pub flow_version: i64,
     pub kind: FlowKind,
     pub approval_type: ApprovalType,
@@ -145,6 +147,7 @@ pub struct Submission {
 pub struct AccessRequest {
     pub id: crate::ids::RequestId,
     pub flow_id: FlowId,
+    pub flow_name: String,
     pub flow_version: i64,
     pub kind: FlowKind,
     pub approval_type: ApprovalType,
@@ -234,6 +237,7 @@ impl AccessRequest {
         Ok(Self {
             id,
             flow_id: submission.flow_id,
+            flow_name: submission.flow_name,
             flow_version: submission.flow_version,
             kind: submission.kind,
             approval_type: submission.approval_type,

@@ -26,6 +26,7 @@ fn step(
 fn submission(requester: UserId, requirement: ApproverRequirement) -> Submission {
     Submission {
         flow_id: FlowId::new_v7(),
+        flow_name: "GitHub Admin".into(),
         flow_version: 3,
         kind: FlowKind::ResourceRequest,
         approval_type: ApprovalType::Manual,

@@ -120,10 +120,94 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    access_requests (id) {
+        id -> Text,
+        flow_id -> Text,
+        flow_name -> Text,
+        kind -> Text,
+        approval_type -> Text,
+        requester_id -> Text,
+        status -> Text,
+        reason -> Text,
+        detail -> Text,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        open_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    request_approvers (request_id, user_id, position) {
+        request_id -> Text,
+        user_id -> Text,
+        position -> Integer,
+        awaiting -> Bool,
+    }
+}
+
+diesel::table! {
+    request_comments (id) {
+        id -> Text,
+        request_id -> Text,
+        author_id -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    grants (id) {
+        id -> Text,
+        request_id -> Text,
+        user_id -> Text,
+        group_id -> Text,
+        membership_id -> Nullable<Text>,
+        status -> Text,
+        granted_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        ended_at -> Nullable<Timestamp>,
+        ended_by -> Nullable<Text>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    device_admin_sessions (id) {
+        id -> Text,
+        request_id -> Text,
+        device_id -> Text,
+        user_id -> Text,
+        started_at -> Timestamp,
+        ends_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        ended_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (principal_id, key) {
+        principal_id -> Text,
+        key -> Text,
+        body_hash -> Text,
+        request_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(flow_groups -> approval_flows (flow_id));
 diesel::joinable!(flow_users -> approval_flows (flow_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    access_requests,
+    request_approvers,
+    request_comments,
+    grants,
+    device_admin_sessions,
+    idempotency_keys,
     approval_flows,
     flow_groups,
     flow_users,

@@ -101,6 +101,7 @@ pub fn delete(
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     let flow = get(conn, id)?;
+    super::requests::cancel_for_flow(conn, id, actor, now)?;
     flows::delete(conn, id)?;
     let data = json!({ "version_before": flow.version(), "flow": flow.to_draft() });
     audit(

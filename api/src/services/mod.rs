@@ -3,6 +3,7 @@
 pub mod devices;
 pub mod flows;
 pub mod groups;
+pub mod requests;
 pub mod settings;
 pub mod users;
 

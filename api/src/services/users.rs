@@ -3,6 +3,7 @@ use diesel::Connection;
 use portcullis_domain::directory::{
     self, DisplayName, Email, ExternalId, ManagerCandidate, User, UserKind,
 };
+use portcullis_domain::flow::ApproverType;
 use portcullis_domain::{UserId, ValidationErrors};
 use portcullis_persistence::repo::users::{self, UserFilter};
 use portcullis_persistence::{
@@ -149,6 +150,31 @@ pub fn update(
         ));
     }
     let changed = changed_fields(&before, &after);
+    // Seed 003: pending requests whose approvers this change affects need an admin (status `error`).
+    if before.manager_id != after.manager_id {
+        let mut with_manager_step = Vec::new();
+        for request in portcullis_persistence::repo::requests::pending_of_requester(conn, id)? {
+            let has_manager_step = portcullis_persistence::repo::requests::find(conn, request)?
+                .is_some_and(|r| {
+                    r.steps
+                        .iter()
+                        .any(|s| s.approver_type == ApproverType::RequesterManager)
+                });
+            if has_manager_step {
+                with_manager_step.push(request);
+            }
+        }
+        super::requests::fail_all(
+            conn,
+            with_manager_step,
+            "the requester's manager changed",
+            actor,
+            now,
+        )?;
+    }
+    if before.active && !after.active {
+        deactivation_fails_requests(conn, id, actor, now)?;
+    }
     audit(
         conn,
         "user_update",
@@ -208,6 +234,18 @@ pub fn remove(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A deactivated approver can no longer decide: their pending requests go to `error`.
+fn deactivation_fails_requests(
+    conn: &mut DbConnection,
+    id: UserId,
+    actor: Option<UserId>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let affected = portcullis_persistence::repo::requests::pending_with_approver(conn, id)?;
+    super::requests::fail_all(conn, affected, "an approver was deactivated", actor, now)?;
+    Ok(())
 }
 
 fn check_manager(

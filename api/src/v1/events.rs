@@ -1,5 +1,6 @@
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
+use portcullis_persistence::models::EventRow;
 use portcullis_persistence::repo::events::{self, EventFilter};
 use portcullis_persistence::time::from_db;
 use serde::{Deserialize, Serialize};
@@ -97,13 +98,19 @@ pub async fn list_events(
     let rows = state
         .read(move |conn| Ok(events::list(conn, &filter, &page)?))
         .await?;
-    Ok(web::Json(EventList::from_page(rows, |row| EventResponse {
-        id: row.id.parse().unwrap_or_default(),
-        event_type: row.event_type,
-        occurred_at: from_db(row.occurred_at),
-        actor_id: row.actor_id.and_then(|a| a.parse().ok()),
-        subject_type: row.subject_type,
-        subject_id: row.subject_id,
-        data: serde_json::from_str(&row.data).unwrap_or(serde_json::Value::Null),
-    })))
+    Ok(web::Json(EventList::from_page(rows, EventResponse::from)))
+}
+
+impl From<EventRow> for EventResponse {
+    fn from(row: EventRow) -> Self {
+        Self {
+            id: row.id.parse().unwrap_or_default(),
+            event_type: row.event_type,
+            occurred_at: from_db(row.occurred_at),
+            actor_id: row.actor_id.and_then(|a| a.parse().ok()),
+            subject_type: row.subject_type,
+            subject_id: row.subject_id,
+            data: serde_json::from_str(&row.data).unwrap_or(serde_json::Value::Null),
+        }
+    }
 }

@@ -1,12 +1,14 @@
 //! The versioned API. One module per resource; handlers parse, call one service function, and map
 //! the result.
 
+pub mod access;
 pub mod catalog;
 pub mod devices;
 pub mod events;
 pub mod flows;
 pub mod groups;
 pub mod me;
+pub mod requests;
 pub mod settings;
 pub mod users;
 
@@ -52,4 +54,20 @@ pub fn scope() -> Scope<
         .service(settings::get_settings)
         .service(settings::replace_settings)
         .service(events::list_events)
+        .service(requests::create_access_request)
+        .service(requests::get_access_request)
+        .service(requests::approve_access_request)
+        .service(requests::deny_access_request)
+        .service(requests::cancel_access_request)
+        .service(requests::retry_access_request)
+        .service(requests::reassign_access_request)
+        .service(requests::resubmit_access_request)
+        .service(requests::list_access_request_comments)
+        .service(requests::comment_on_access_request)
+        .service(requests::start_device_admin_session)
+        .service(access::list_my_grants)
+        .service(access::list_grants)
+        .service(access::revoke_grant)
+        .service(access::list_device_admin_sessions)
+        .service(access::end_device_admin_session)
 }

@@ -3,7 +3,9 @@
 pub mod devices;
 pub mod events;
 pub mod flows;
+pub mod grants;
 pub mod groups;
+pub mod requests;
 pub mod settings;
 pub mod users;
 

@@ -140,6 +140,8 @@ pub struct TestApp {
     pub admin_id: String,
     pub admin_token: String,
     issuer: TokenIssuer,
+    /// The server's clock: tests move it forward to reach expiry times.
+    pub clock: std::sync::Arc<TestClock>,
     server: actix_web::dev::ServerHandle,
     _db: TestDatabase,
 }
@@ -209,6 +211,7 @@ impl TestApp {
         .await
         .unwrap();
         let target = DatabaseTarget::parse(&db.url).unwrap();
+        let clock = std::sync::Arc::new(TestClock::default());
         let settings = ServeSettings {
             database: DatabaseSettings {
                 target: target.clone(),
@@ -222,6 +225,8 @@ impl TestApp {
             bind: "127.0.0.1:0".parse().unwrap(),
             cors_origins: options.cors_origins,
             workers: 2,
+            job_interval: std::time::Duration::from_millis(300),
+            clock: clock.clone(),
         };
         let app = Application::build(settings)
             .await
@@ -252,6 +257,7 @@ impl TestApp {
             admin_id,
             admin_token,
             issuer,
+            clock,
             server,
             _db: db,
         }
@@ -345,6 +351,42 @@ impl TestApp {
         }
         panic!("pagination did not end");
     }
+}
+
+/// The real time plus an offset the test controls.
+#[derive(Debug, Default)]
+pub struct TestClock {
+    offset_seconds: std::sync::atomic::AtomicI64,
+}
+
+impl TestClock {
+    pub fn advance(&self, by: chrono::Duration) {
+        self.offset_seconds
+            .fetch_add(by.num_seconds(), Ordering::SeqCst);
+    }
+}
+
+impl portcullis_domain::Clock for TestClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        use chrono::SubsecRound;
+        (chrono::Utc::now() + chrono::Duration::seconds(self.offset_seconds.load(Ordering::SeqCst)))
+            .trunc_subsecs(6)
+    }
+}
+
+/// Polls `check` until it holds (the jobs run every 300 ms), failing after 15 s.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..150 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting until {what}");
 }
 
 pub fn now() -> i64 {

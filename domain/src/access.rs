@@ -1,0 +1,191 @@
+//! What an approved request gives: a grant (group membership, possibly timed) or a device-admin
+//! session. Each has its own small state machine, apart from the request's.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::ids::{DeviceId, GrantId, GroupId, MembershipId, RequestId, SessionId, UserId};
+use crate::text_enum;
+
+text_enum!(
+    /// `active` → `expired` (its time is up) | `revoked` (an admin or the holder ended it).
+    GrantStatus { Active => "active", Expired => "expired", Revoked => "revoked" }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub id: GrantId,
+    pub request_id: RequestId,
+    pub user_id: UserId,
+    pub group_id: GroupId,
+    pub membership_id: MembershipId,
+    pub status: GrantStatus,
+    pub granted_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub ended_by: Option<UserId>,
+    pub version: i64,
+}
+
+impl Grant {
+    /// The grant an approved resource request creates, timed when the request has a duration.
+    pub fn new(
+        request_id: RequestId,
+        user_id: UserId,
+        group_id: GroupId,
+        duration_seconds: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: GrantId::new_v7(),
+            request_id,
+            user_id,
+            group_id,
+            membership_id: MembershipId::new_v7(),
+            status: GrantStatus::Active,
+            granted_at: now,
+            expires_at: duration_seconds.map(|s| now + Duration::seconds(s)),
+            ended_at: None,
+            ended_by: None,
+            version: 1,
+        }
+    }
+
+    /// Ends an active grant early (`revoked`) or at its time (`expired`).
+    pub fn end(
+        &mut self,
+        status: GrantStatus,
+        by: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> Result<(), &'static str> {
+        if self.status != GrantStatus::Active {
+            return Err("the grant has already ended");
+        }
+        match status {
+            GrantStatus::Active => return Err("a grant cannot end as active"),
+            GrantStatus::Expired if self.expires_at.is_none_or(|at| at > now) => {
+                return Err("the grant has not expired yet");
+            }
+            _ => {}
+        }
+        self.status = status;
+        self.ended_at = Some(now);
+        self.ended_by = by;
+        self.version += 1;
+        Ok(())
+    }
+}
+
+/// Temporary admin rights on a device, started by the requester after approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: SessionId,
+    pub request_id: RequestId,
+    pub device_id: DeviceId,
+    pub user_id: UserId,
+    pub started_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub ended_by: Option<UserId>,
+}
+
+impl Session {
+    pub fn start(
+        request_id: RequestId,
+        device_id: DeviceId,
+        user_id: UserId,
+        duration_seconds: i64,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: SessionId::new_v7(),
+            request_id,
+            device_id,
+            user_id,
+            started_at: now,
+            ends_at: now + Duration::seconds(duration_seconds),
+            ended_at: None,
+            ended_by: None,
+        }
+    }
+
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.ended_at.is_none() && self.ends_at > now
+    }
+
+    /// Ends the session early (by someone) or at its time (by nobody).
+    pub fn end(&mut self, by: Option<UserId>, now: DateTime<Utc>) -> Result<(), &'static str> {
+        if self.ended_at.is_some() {
+            return Err("the session has already ended");
+        }
+        self.ended_at = Some(if by.is_none() {
+            self.ends_at.min(now)
+        } else {
+            now
+        });
+        self.ended_by = by;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_timed_grant_expires_only_at_its_time_and_ends_once() {
+        let mut grant = Grant::new(
+            RequestId::new_v7(),
+            UserId::new_v7(),
+            GroupId::new_v7(),
+            Some(3600),
+            now(),
+        );
+        assert!(grant.end(GrantStatus::Expired, None, now()).is_err());
+        grant
+            .end(GrantStatus::Expired, None, now() + Duration::hours(1))
+            .unwrap();
+        assert_eq!((grant.status, grant.version), (GrantStatus::Expired, 2));
+        assert!(grant.end(GrantStatus::Revoked, None, now()).is_err());
+    }
+
+    #[test]
+    fn an_untimed_grant_never_expires_but_can_be_revoked() {
+        let mut grant = Grant::new(
+            RequestId::new_v7(),
+            UserId::new_v7(),
+            GroupId::new_v7(),
+            None,
+            now(),
+        );
+        assert!(
+            grant
+                .end(GrantStatus::Expired, None, now() + Duration::days(3650))
+                .is_err()
+        );
+        let admin = UserId::new_v7();
+        grant.end(GrantStatus::Revoked, Some(admin), now()).unwrap();
+        assert_eq!(grant.ended_by, Some(admin));
+    }
+
+    #[test]
+    fn a_session_is_active_for_its_duration_and_ends_once() {
+        let mut session = Session::start(
+            RequestId::new_v7(),
+            DeviceId::new_v7(),
+            UserId::new_v7(),
+            900,
+            now(),
+        );
+        assert!(session.is_active(now() + Duration::minutes(14)));
+        assert!(!session.is_active(now() + Duration::minutes(15)));
+        session.end(None, now() + Duration::hours(2)).unwrap();
+        assert_eq!(session.ended_at, Some(now() + Duration::minutes(15)));
+        assert!(session.end(None, now()).is_err());
+    }
+}

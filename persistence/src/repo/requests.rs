@@ -1,0 +1,341 @@
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use portcullis_domain::flow::{ApprovalType, ApproverRequirement, FlowKind};
+use portcullis_domain::request::{AccessRequest, Outcome, RequestStatus, Step, StepState};
+use portcullis_domain::{CommentId, FlowId, RequestId, UserId};
+
+use crate::connection::DbConnection;
+use crate::schema::{access_requests, idempotency_keys, request_approvers, request_comments};
+use crate::time::{from_db, to_db};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = access_requests, treat_none_as_null = true)]
+struct RequestRow {
+    id: String,
+    flow_id: String,
+    flow_name: String,
+    kind: String,
+    approval_type: String,
+    requester_id: String,
+    status: String,
+    reason: String,
+    /// [`Detail`] as JSON.
+    detail: String,
+    created_at: NaiveDateTime,
+    decided_at: Option<NaiveDateTime>,
+    decided_by: Option<String>,
+    expires_at: Option<NaiveDateTime>,
+    version: i64,
+    open_key: Option<String>,
+}
+
+/// The parts of a request that no query filters on.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Detail {
+    flow_version: i64,
+    approver_requirement: Option<ApproverRequirement>,
+    duration_seconds: Option<i64>,
+    device_id: Option<portcullis_domain::DeviceId>,
+    steps: Vec<Step>,
+    outcome: Option<Outcome>,
+    error: Option<String>,
+    resubmitted_from: Option<RequestId>,
+}
+
+fn open_key(requester: UserId, flow: FlowId) -> String {
+    format!("{requester}:{flow}")
+}
+
+impl From<&AccessRequest> for RequestRow {
+    fn from(r: &AccessRequest) -> Self {
+        let open = matches!(r.status, RequestStatus::Pending | RequestStatus::Error);
+        Self {
+            id: r.id.to_string(),
+            flow_id: r.flow_id.to_string(),
+            flow_name: r.flow_name.clone(),
+            kind: r.kind.as_str().to_owned(),
+            approval_type: r.approval_type.as_str().to_owned(),
+            requester_id: r.requester_id.to_string(),
+            status: r.status.as_str().to_owned(),
+            reason: r.reason.clone(),
+            detail: serde_json::to_string(&Detail {
+                flow_version: r.flow_version,
+                approver_requirement: r.approver_requirement,
+                duration_seconds: r.duration_seconds,
+                device_id: r.device_id,
+                steps: r.steps.clone(),
+                outcome: r.outcome.clone(),
+                error: r.error.clone(),
+                resubmitted_from: r.resubmitted_from,
+            })
+            .unwrap_or_default(),
+            created_at: to_db(r.created_at),
+            decided_at: r.decided_at.map(to_db),
+            decided_by: r
+                .outcome
+                .as_ref()
+                .and_then(|o| o.decided_by)
+                .map(|u| u.to_string()),
+            expires_at: r.expires_at.map(to_db),
+            version: r.version,
+            open_key: open.then(|| open_key(r.requester_id, r.flow_id)),
+        }
+    }
+}
+
+impl TryFrom<RequestRow> for AccessRequest {
+    type Error = BoxError;
+
+    fn try_from(row: RequestRow) -> Result<Self, BoxError> {
+        let detail: Detail = serde_json::from_str(&row.detail)?;
+        Ok(AccessRequest {
+            id: row.id.parse()?,
+            flow_id: row.flow_id.parse()?,
+            flow_name: row.flow_name,
+            flow_version: detail.flow_version,
+            kind: FlowKind::parse(&row.kind)?,
+            approval_type: ApprovalType::parse(&row.approval_type)?,
+            approver_requirement: detail.approver_requirement,
+            requester_id: row.requester_id.parse()?,
+            status: RequestStatus::parse(&row.status)?,
+            reason: row.reason,
+            duration_seconds: detail.duration_seconds,
+            device_id: detail.device_id,
+            steps: detail.steps,
+            outcome: detail.outcome,
+            error: detail.error,
+            resubmitted_from: detail.resubmitted_from,
+            created_at: from_db(row.created_at),
+            decided_at: row.decided_at.map(from_db),
+            expires_at: row.expires_at.map(from_db),
+            version: row.version,
+        })
+    }
+}
+
+fn convert(row: RequestRow) -> QueryResult<AccessRequest> {
+    AccessRequest::try_from(row).map_err(diesel::result::Error::DeserializationError)
+}
+
+/// Rewrites who may act on the request (the index behind "my tasks").
+fn index_approvers(conn: &mut DbConnection, request: &AccessRequest) -> QueryResult<()> {
+    let id = request.id.to_string();
+    diesel::delete(request_approvers::table.filter(request_approvers::request_id.eq(&id)))
+        .execute(conn)?;
+    for step in &request.steps {
+        for approver in &step.approver_ids {
+            let awaiting = request.status == RequestStatus::Pending
+                && step.state == StepState::Active
+                && !step.decisions.iter().any(|d| d.approver_id == *approver);
+            diesel::insert_into(request_approvers::table)
+                .values((
+                    request_approvers::request_id.eq(&id),
+                    request_approvers::user_id.eq(approver.to_string()),
+                    request_approvers::position
+                        .eq(i32::try_from(step.position).unwrap_or(i32::MAX)),
+                    request_approvers::awaiting.eq(awaiting),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn insert(conn: &mut DbConnection, request: &AccessRequest) -> QueryResult<()> {
+    diesel::insert_into(access_requests::table)
+        .values(RequestRow::from(request))
+        .execute(conn)?;
+    index_approvers(conn, request)
+}
+
+pub fn find(conn: &mut DbConnection, id: RequestId) -> QueryResult<Option<AccessRequest>> {
+    access_requests::table
+        .find(id.to_string())
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(convert)
+        .transpose()
+}
+
+/// Writes `request` (a new version) if the stored version is still `expected_version`.
+/// This check is what serialises concurrent decisions: only one writer of a version wins.
+pub fn update(
+    conn: &mut DbConnection,
+    request: &AccessRequest,
+    expected_version: i64,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        access_requests::table
+            .filter(access_requests::id.eq(request.id.to_string()))
+            .filter(access_requests::version.eq(expected_version)),
+    )
+    .set(RequestRow::from(request))
+    .execute(conn)?;
+    if updated == 1 {
+        index_approvers(conn, request)?;
+    }
+    Ok(updated == 1)
+}
+
+/// The open (pending or failed) request of `requester` through `flow`, if any.
+pub fn open_request(
+    conn: &mut DbConnection,
+    requester: UserId,
+    flow: FlowId,
+) -> QueryResult<Option<RequestId>> {
+    let id: Option<String> = access_requests::table
+        .filter(access_requests::open_key.eq(open_key(requester, flow)))
+        .select(access_requests::id)
+        .first(conn)
+        .optional()?;
+    id.map(|id| {
+        id.parse()
+            .map_err(|e: uuid::Error| diesel::result::Error::DeserializationError(Box::new(e)))
+    })
+    .transpose()
+}
+
+fn ids(rows: Vec<String>) -> QueryResult<Vec<RequestId>> {
+    rows.iter()
+        .map(|id| {
+            id.parse()
+                .map_err(|e: uuid::Error| diesel::result::Error::DeserializationError(Box::new(e)))
+        })
+        .collect()
+}
+
+const PENDING: &str = "pending";
+
+/// Pending or failed requests through `flow`.
+pub fn open_for_flow(conn: &mut DbConnection, flow: FlowId) -> QueryResult<Vec<RequestId>> {
+    ids(access_requests::table
+        .filter(access_requests::flow_id.eq(flow.to_string()))
+        .filter(access_requests::status.eq_any([PENDING, "error"]))
+        .select(access_requests::id)
+        .load(conn)?)
+}
+
+/// Pending requests made by `requester`.
+pub fn pending_of_requester(
+    conn: &mut DbConnection,
+    requester: UserId,
+) -> QueryResult<Vec<RequestId>> {
+    ids(access_requests::table
+        .filter(access_requests::requester_id.eq(requester.to_string()))
+        .filter(access_requests::status.eq(PENDING))
+        .select(access_requests::id)
+        .load(conn)?)
+}
+
+/// Pending requests in which `user` is one of the approvers.
+pub fn pending_with_approver(conn: &mut DbConnection, user: UserId) -> QueryResult<Vec<RequestId>> {
+    let mine = request_approvers::table
+        .filter(request_approvers::user_id.eq(user.to_string()))
+        .select(request_approvers::request_id);
+    ids(access_requests::table
+        .filter(access_requests::id.eq_any(mine))
+        .filter(access_requests::status.eq(PENDING))
+        .select(access_requests::id)
+        .load(conn)?)
+}
+
+/// Pending requests whose expiry time has come, oldest first.
+pub fn due_for_expiry(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<RequestId>> {
+    ids(access_requests::table
+        .filter(access_requests::status.eq(PENDING))
+        .filter(access_requests::expires_at.le(to_db(now)))
+        .order(access_requests::expires_at.asc())
+        .limit(limit)
+        .select(access_requests::id)
+        .load(conn)?)
+}
+
+/// A comment on a request.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = request_comments)]
+pub struct CommentRow {
+    pub id: String,
+    pub request_id: String,
+    pub author_id: String,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn add_comment(
+    conn: &mut DbConnection,
+    request: RequestId,
+    author: UserId,
+    body: &str,
+    at: DateTime<Utc>,
+) -> QueryResult<CommentRow> {
+    let row = CommentRow {
+        id: CommentId::new_v7().to_string(),
+        request_id: request.to_string(),
+        author_id: author.to_string(),
+        body: body.to_owned(),
+        created_at: to_db(at),
+    };
+    diesel::insert_into(request_comments::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+/// Comments on a request, oldest first.
+pub fn comments(conn: &mut DbConnection, request: RequestId) -> QueryResult<Vec<CommentRow>> {
+    request_comments::table
+        .filter(request_comments::request_id.eq(request.to_string()))
+        .order((
+            request_comments::created_at.asc(),
+            request_comments::id.asc(),
+        ))
+        .select(CommentRow::as_select())
+        .load(conn)
+}
+
+/// The request a principal's idempotency key already created, with the hash of the body it was sent with.
+pub fn idempotent_result(
+    conn: &mut DbConnection,
+    principal: UserId,
+    key: &str,
+) -> QueryResult<Option<(String, RequestId)>> {
+    let found: Option<(String, String)> = idempotency_keys::table
+        .find((principal.to_string(), key))
+        .select((idempotency_keys::body_hash, idempotency_keys::request_id))
+        .first(conn)
+        .optional()?;
+    found
+        .map(|(hash, id)| {
+            id.parse()
+                .map(|id| (hash, id))
+                .map_err(|e: uuid::Error| diesel::result::Error::DeserializationError(Box::new(e)))
+        })
+        .transpose()
+}
+
+pub fn remember_idempotency_key(
+    conn: &mut DbConnection,
+    principal: UserId,
+    key: &str,
+    body_hash: &str,
+    request: RequestId,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::principal_id.eq(principal.to_string()),
+            idempotency_keys::key.eq(key),
+            idempotency_keys::body_hash.eq(body_hash),
+            idempotency_keys::request_id.eq(request.to_string()),
+            idempotency_keys::created_at.eq(to_db(at)),
+        ))
+        .execute(conn)
+        .map(drop)
+}
