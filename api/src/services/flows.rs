@@ -91,6 +91,15 @@ pub fn update(
         data,
         now,
     )?;
+    // Seed 003: editing who approves puts the flow's pending requests in `error` for an admin to handle.
+    let approval_changed = before.approvers() != after.approvers()
+        || before.approver_requirement() != after.approver_requirement()
+        || before.approval_type() != after.approval_type()
+        || before.owner_ids() != after.owner_ids();
+    if approval_changed {
+        let pending = portcullis_persistence::repo::requests::open_for_flow(conn, id)?;
+        super::requests::fail_all(conn, pending, "the flow's approvers changed", actor, now)?;
+    }
     Ok(after)
 }
 

@@ -11,4 +11,5 @@ mod devices;
 mod flows;
 mod groups;
 mod operations;
+mod requests;
 mod users;

@@ -1,0 +1,490 @@
+use std::collections::HashSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::*;
+
+/// A directory and a manual flow: the requester's manager, then every reviewer (require_all), in order.
+struct World {
+    flow: String,
+    target: String,
+    visible: String,
+    manager: String,
+    requester: String,
+    reviewers: [String; 2],
+}
+
+async fn join(app: &TestApp, group: &str, user: &str) {
+    let response = app
+        .post(
+            &format!("/v1/groups/{group}/members"),
+            &app.admin_token,
+            &json!({ "user_id": user }),
+        )
+        .await;
+    expect_status(response, StatusCode::CREATED).await;
+}
+
+async fn world(app: &TestApp, requirement: &str) -> World {
+    let target = app.create_group("GitHub Admins").await;
+    let visible = app.create_group("Engineering").await;
+    let reviewer_group = app.create_group("Security").await;
+    let manager = app.create_user("max@example.org", "Max Manager").await;
+    let requester = app
+        .create_user_with(
+            json!({ "email": "riley@example.org", "display_name": "Riley", "manager_id": manager }),
+        )
+        .await;
+    let reviewers = [
+        app.create_user("sam@example.org", "Sam").await,
+        app.create_user("kim@example.org", "Kim").await,
+    ];
+    join(app, &visible, &requester).await;
+    for reviewer in &reviewers {
+        join(app, &reviewer_group, reviewer).await;
+    }
+    // The requester is in the reviewer group too: they must still never approve their own request.
+    join(app, &reviewer_group, &requester).await;
+    let flow = json!({
+        "kind": "resource_request", "name": "GitHub Admin", "display": { "color": "#24292f" },
+        "target_group_id": target, "visibility_group_ids": [visible],
+        "timed_access": { "mode": "choices", "durations_seconds": [3600, 86400] },
+        "approval_type": "manual",
+        "approvers": [{ "type": "requester_manager" }, { "type": "user_group", "group_id": reviewer_group, "require_all": true }],
+        "approver_requirement": requirement
+    });
+    let flow = expect_status(
+        app.post("/v1/approval-flows", &app.admin_token, &flow)
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    World {
+        flow: flow["id"].as_str().unwrap().to_owned(),
+        target,
+        visible,
+        manager,
+        requester,
+        reviewers,
+    }
+}
+
+fn request_body(w: &World) -> Value {
+    json!({ "flow_id": w.flow, "reason": "Review pull requests for the 3.2 release", "duration_seconds": 3600 })
+}
+
+async fn submit(app: &TestApp, w: &World) -> Value {
+    expect_status(
+        app.post(
+            "/v1/access-requests",
+            &app.token_for(&w.requester),
+            &request_body(w),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+async fn act(app: &TestApp, id: &Value, action: &str, who: &str, body: Value) -> reqwest::Response {
+    app.post(
+        &format!("/v1/access-requests/{}/{action}", id.as_str().unwrap()),
+        &app.token_for(who),
+        &body,
+    )
+    .await
+}
+
+async fn events_of(app: &TestApp, id: &Value, event_type: &str) -> Vec<Value> {
+    let path = format!(
+        "/v1/events?subject_id={}&type={event_type}",
+        id.as_str().unwrap()
+    );
+    expect_status(app.get(&path, &app.admin_token).await, StatusCode::OK).await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+async fn grant_memberships(app: &TestApp, group: &str, user: &str) -> Vec<Value> {
+    let members = expect_status(
+        app.get(&format!("/v1/groups/{group}/members"), &app.admin_token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    members["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["user_id"] == user)
+        .cloned()
+        .collect()
+}
+
+both_backends! {
+    async fn all_in_order_keeps_later_approvers_out_until_the_manager_approves(app: TestApp) {
+        let w = world(&app, "all_in_order").await;
+        let request = submit(&app, &w).await;
+        let id = &request["id"];
+        assert_eq!((request["steps"][0]["state"].as_str(), request["steps"][1]["state"].as_str()), (Some("active"), Some("waiting")));
+        let approvers: HashSet<&str> = request["steps"][1]["approver_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(approvers, HashSet::from([w.reviewers[0].as_str(), w.reviewers[1].as_str()]), "the requester is left out");
+
+        expect_problem(act(&app, id, "approve", &w.reviewers[0], json!({})).await, StatusCode::FORBIDDEN).await;
+        let after_manager = expect_status(act(&app, id, "approve", &w.manager, json!({ "comment": "fine by me" })).await, StatusCode::OK).await;
+        assert_eq!((after_manager["status"].as_str(), after_manager["steps"][1]["state"].as_str()), (Some("pending"), Some("active")));
+        assert_eq!(after_manager["steps"][0]["decisions"][0]["comment"], "fine by me");
+
+        // require_all: one reviewer is not enough.
+        let one = expect_status(act(&app, id, "approve", &w.reviewers[0], json!({})).await, StatusCode::OK).await;
+        assert_eq!(one["status"], "pending");
+        expect_problem(act(&app, id, "approve", &w.reviewers[0], json!({})).await, StatusCode::CONFLICT).await;
+        let done = expect_status(act(&app, id, "approve", &w.reviewers[1], json!({})).await, StatusCode::OK).await;
+        assert_eq!(done["status"], "approved");
+
+        let grants = expect_status(app.get("/v1/me/grants", &app.token_for(&w.requester)).await, StatusCode::OK).await;
+        assert_eq!(grants["items"].as_array().unwrap().len(), 1);
+        assert!(grants["items"][0]["expires_at"].is_string(), "a timed grant");
+        let memberships = grant_memberships(&app, &w.target, &w.requester).await;
+        assert_eq!((memberships.len(), memberships[0]["source"].as_str()), (1, Some("grant")));
+        assert_eq!(events_of(&app, id, "access_management_access_request_approval").await.len(), 1);
+        let change = events_of(&app, id, "access_management_association_change").await;
+        assert_eq!((change.len(), change[0]["data"]["flow_version"].as_i64()), (1, Some(1)));
+    }
+
+    async fn deny_wins_and_the_requester_can_resubmit(app: TestApp) {
+        let w = world(&app, "all").await;
+        let request = submit(&app, &w).await;
+        let id = &request["id"];
+        expect_status(act(&app, id, "approve", &w.reviewers[0], json!({})).await, StatusCode::OK).await;
+        let body = json!({ "reason": "Not for this role", "next_steps": "Ask for GitHub Write", "comment": "sorry" });
+        let denied = expect_status(act(&app, id, "deny", &w.reviewers[1], body).await, StatusCode::OK).await;
+        assert_eq!((denied["status"].as_str(), denied["decision"]["next_steps"].as_str()), (Some("denied"), Some("Ask for GitHub Write")));
+        expect_problem(act(&app, id, "approve", &w.manager, json!({})).await, StatusCode::CONFLICT).await;
+        assert!(grant_memberships(&app, &w.target, &w.requester).await.is_empty());
+
+        let again = expect_status(act(&app, id, "resubmit", &w.requester, json!({ "reason": "I need it to configure the release" })).await, StatusCode::CREATED).await;
+        assert_eq!((again["status"].as_str(), again["resubmitted_from"].as_str()), (Some("pending"), id.as_str()));
+    }
+
+    async fn nobody_decides_their_own_request_and_only_admins_override(app: TestApp) {
+        let w = world(&app, "any").await;
+        let request = submit(&app, &w).await;
+        let id = &request["id"];
+        expect_problem(act(&app, id, "approve", &w.requester, json!({})).await, StatusCode::FORBIDDEN).await;
+        expect_problem(act(&app, id, "approve", &w.manager, json!({ "override": true })).await, StatusCode::FORBIDDEN).await;
+        let outsider = app.create_user("out@example.org", "Outsider").await;
+        expect_problem(act(&app, id, "approve", &outsider, json!({})).await, StatusCode::NOT_FOUND).await;
+
+        let body = json!({ "override": true, "comment": "urgent fix", "internal_note": "approved by phone with the CISO" });
+        let response = app.post(&format!("/v1/access-requests/{}/approve", id.as_str().unwrap()), &app.admin_token, &body).await;
+        let approved = expect_status(response, StatusCode::OK).await;
+        assert_eq!((approved["status"].as_str(), approved["decision"]["override"].as_bool()), (Some("approved"), Some(true)));
+        let event = &events_of(&app, id, "access_management_access_request_approval").await[0];
+        assert_eq!(event["data"]["internal_note"], "approved by phone with the CISO");
+        let seen_by_requester = expect_status(app.get(&format!("/v1/access-requests/{}", id.as_str().unwrap()), &app.token_for(&w.requester)).await, StatusCode::OK).await;
+        assert!(!seen_by_requester.to_string().contains("CISO"), "internal notes stay in the audit log");
+    }
+
+    async fn only_the_requester_cancels_and_only_once(app: TestApp) {
+        let w = world(&app, "any").await;
+        let request = submit(&app, &w).await;
+        let id = &request["id"];
+        expect_problem(act(&app, id, "cancel", &w.manager, json!({})).await, StatusCode::FORBIDDEN).await;
+        let canceled = expect_status(act(&app, id, "cancel", &w.requester, json!({})).await, StatusCode::OK).await;
+        assert_eq!(canceled["status"], "canceled");
+        expect_problem(act(&app, id, "cancel", &w.requester, json!({})).await, StatusCode::CONFLICT).await;
+        // A canceled request no longer blocks a new one.
+        submit(&app, &w).await;
+    }
+
+    async fn one_open_request_per_requester_and_flow(app: TestApp) {
+        let w = world(&app, "any").await;
+        let first = submit(&app, &w).await;
+        let response = app.post("/v1/access-requests", &app.token_for(&w.requester), &request_body(&w)).await;
+        assert_eq!(expect_problem(response, StatusCode::CONFLICT).await["existing_id"], first["id"]);
+    }
+
+    async fn an_idempotency_key_replays_the_first_result(app: TestApp) {
+        let w = world(&app, "any").await;
+        let token = app.token_for(&w.requester);
+        let send = |body: Value| {
+            app.request(Method::POST, "/v1/access-requests", Some(&token)).header("Idempotency-Key", "key-1").json(&body).send()
+        };
+        let first = expect_status(send(request_body(&w)).await.unwrap(), StatusCode::CREATED).await;
+        let replay = expect_status(send(request_body(&w)).await.unwrap(), StatusCode::CREATED).await;
+        assert_eq!(replay["id"], first["id"]);
+        let mut other = request_body(&w);
+        other["duration_seconds"] = json!(86400);
+        let problem = expect_problem(send(other).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(error_fields(&problem), ["Idempotency-Key"]);
+    }
+
+    async fn creation_checks_visibility_settings_duration_and_on_behalf_rights(app: TestApp) {
+        let w = world(&app, "any").await;
+        let outsider = app.create_user("out@example.org", "Outsider").await;
+        let response = app.post("/v1/access-requests", &app.token_for(&outsider), &request_body(&w)).await;
+        expect_problem(response, StatusCode::NOT_FOUND).await;
+
+        let mut body = request_body(&w);
+        body["duration_seconds"] = json!(7200);
+        let response = app.post("/v1/access-requests", &app.token_for(&w.requester), &body).await;
+        assert_eq!(error_fields(&expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await), ["duration_seconds"]);
+        body["duration_seconds"] = json!(3600);
+        body["reason"] = json!("too short");
+        let response = app.post("/v1/access-requests", &app.token_for(&w.requester), &body).await;
+        assert_eq!(error_fields(&expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await), ["reason"]);
+
+        let mut on_behalf = request_body(&w);
+        on_behalf["requester_id"] = json!(w.requester);
+        let response = app.post("/v1/access-requests", &app.token_for(&w.manager), &on_behalf).await;
+        expect_problem(response, StatusCode::FORBIDDEN).await;
+        let bot = app.create_user_with(json!({ "email": "hr-bot@example.org", "display_name": "HR bot", "kind": "integration" })).await;
+        let created = expect_status(app.post("/v1/access-requests", &app.token_for(&bot), &on_behalf).await, StatusCode::CREATED).await;
+        assert_eq!(created["requester_id"], w.requester.as_str());
+        expect_problem(act(&app, &created["id"], "approve", &bot, json!({})).await, StatusCode::FORBIDDEN).await;
+
+        let mut settings = expect_status(app.get("/v1/settings", &app.admin_token).await, StatusCode::OK).await;
+        settings.as_object_mut().unwrap().retain(|k, _| k != "version" && k != "updated_at");
+        settings["resource_requests_enabled"] = json!(false);
+        let response = app.request(Method::PUT, "/v1/settings", Some(&app.admin_token)).json(&settings).send().await.unwrap();
+        expect_status(response, StatusCode::OK).await;
+        let other = app.create_user("new@example.org", "New").await;
+        join(&app, &w.visible, &other).await;
+        let response = app.post("/v1/access-requests", &app.token_for(&other), &request_body(&w)).await;
+        expect_problem(response, StatusCode::FORBIDDEN).await;
+    }
+
+    async fn a_manager_change_puts_the_request_in_error_and_retry_re_resolves(app: TestApp) {
+        let w = world(&app, "any").await;
+        let request = submit(&app, &w).await;
+        let id = &request["id"];
+        let new_manager = app.create_user("nina@example.org", "Nina").await;
+        let response = app.patch(&format!("/v1/users/{}", w.requester), &app.admin_token, &json!({ "manager_id": new_manager })).await;
+        expect_status(response, StatusCode::OK).await;
+        let failed = expect_status(app.get(&format!("/v1/access-requests/{}", id.as_str().unwrap()), &app.admin_token).await, StatusCode::OK).await;
+        assert_eq!(failed["status"], "error");
+        assert!(failed["error"].as_str().unwrap().contains("manager"));
+        expect_problem(act(&app, id, "approve", &w.manager, json!({})).await, StatusCode::CONFLICT).await;
+        expect_problem(act(&app, id, "retry", &w.requester, json!({})).await, StatusCode::FORBIDDEN).await;
+
+        let retried = expect_status(app.post(&format!("/v1/access-requests/{}/retry", id.as_str().unwrap()), &app.admin_token, &json!({})).await, StatusCode::OK).await;
+        assert_eq!((retried["status"].as_str(), retried["steps"][0]["approver_ids"][0].as_str()), (Some("pending"), Some(new_manager.as_str())));
+        let approved = expect_status(act(&app, id, "approve", &new_manager, json!({})).await, StatusCode::OK).await;
+        assert_eq!(approved["status"], "approved");
+    }
+
+    async fn editing_approvers_or_deactivating_one_fails_pending_requests_and_deleting_the_flow_cancels(app: TestApp) {
+        let w = world(&app, "any").await;
+        let first = submit(&app, &w).await;
+        expect_status(app.patch(&format!("/v1/users/{}", w.reviewers[0]), &app.admin_token, &json!({ "active": false })).await, StatusCode::OK).await;
+        let failed = expect_status(app.get(&format!("/v1/access-requests/{}", first["id"].as_str().unwrap()), &app.admin_token).await, StatusCode::OK).await;
+        assert_eq!(failed["status"], "error");
+        expect_status(app.post(&format!("/v1/access-requests/{}/cancel", first["id"].as_str().unwrap()), &app.admin_token, &json!({})).await, StatusCode::OK).await;
+
+        let second = submit(&app, &w).await;
+        let flow = format!("/v1/approval-flows/{}", w.flow);
+        expect_status(app.patch(&flow, &app.admin_token, &json!({ "approver_requirement": "all" })).await, StatusCode::OK).await;
+        let failed = expect_status(app.get(&format!("/v1/access-requests/{}", second["id"].as_str().unwrap()), &app.admin_token).await, StatusCode::OK).await;
+        assert_eq!(failed["status"], "error");
+
+        expect_status(app.delete(&flow, &app.admin_token).await, StatusCode::NO_CONTENT).await;
+        let canceled = expect_status(app.get(&format!("/v1/access-requests/{}", second["id"].as_str().unwrap()), &app.admin_token).await, StatusCode::OK).await;
+        assert_eq!(canceled["status"], "canceled");
+    }
+
+    async fn automatic_flows_grant_at_once(app: TestApp) {
+        let w = world(&app, "any").await;
+        let response = app.patch(&format!("/v1/approval-flows/{}", w.flow), &app.admin_token,
+            &json!({ "approval_type": "automatic", "approvers": [], "approver_requirement": null, "timed_access": null })).await;
+        expect_status(response, StatusCode::OK).await;
+        let mut body = request_body(&w);
+        body.as_object_mut().unwrap().remove("duration_seconds");
+        let request = expect_status(app.post("/v1/access-requests", &app.token_for(&w.requester), &body).await, StatusCode::CREATED).await;
+        assert_eq!(request["status"], "approved");
+        let memberships = grant_memberships(&app, &w.target, &w.requester).await;
+        assert_eq!(memberships.len(), 1);
+        assert!(memberships[0]["expires_at"].is_null(), "untimed access");
+    }
+
+    async fn reassign_and_comments(app: TestApp) {
+        let w = world(&app, "all_in_order").await;
+        let request = submit(&app, &w).await;
+        let id = &request["id"];
+        let deputy = app.create_user("dee@example.org", "Deputy").await;
+        let reassigned = expect_status(act(&app, id, "reassign", &w.manager, json!({ "to_user_id": deputy })).await, StatusCode::OK).await;
+        assert_eq!(reassigned["steps"][0]["approver_ids"], json!([deputy]));
+        expect_problem(act(&app, id, "approve", &w.manager, json!({})).await, StatusCode::NOT_FOUND).await;
+
+        let comment = expect_status(act(&app, id, "comments", &w.requester, json!({ "body": "Thanks for looking" })).await, StatusCode::CREATED).await;
+        assert_eq!(comment["author_id"], w.requester.as_str());
+        expect_status(act(&app, id, "comments", &deputy, json!({ "body": "Which repositories?" })).await, StatusCode::CREATED).await;
+        let outsider = app.create_user("out@example.org", "Outsider").await;
+        expect_problem(act(&app, id, "comments", &outsider, json!({ "body": "hello" })).await, StatusCode::NOT_FOUND).await;
+        let path = format!("/v1/access-requests/{}/comments", id.as_str().unwrap());
+        let comments = expect_status(app.get(&path, &app.token_for(&w.requester)).await, StatusCode::OK).await;
+        let bodies: Vec<&str> = comments.as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap()).collect();
+        assert_eq!(bodies, ["Thanks for looking", "Which repositories?"]);
+        let unchanged = expect_status(app.get(&format!("/v1/access-requests/{}", id.as_str().unwrap()), &app.token_for(&w.requester)).await, StatusCode::OK).await;
+        assert_eq!(unchanged["status"], "pending", "comments never change the status");
+    }
+
+    async fn twenty_concurrent_approvals_grant_exactly_once(app: TestApp) {
+        let w = world(&app, "any").await;
+        let crowd = app.create_group("Crowd").await;
+        let mut approvers = Vec::new();
+        for n in 0..20 {
+            let user = app.create_user(&format!("a{n}@example.org"), &format!("Approver {n}")).await;
+            join(&app, &crowd, &user).await;
+            approvers.push(user);
+        }
+        let response = app.patch(&format!("/v1/approval-flows/{}", w.flow), &app.admin_token,
+            &json!({ "approvers": [{ "type": "user_group", "group_id": crowd }], "approver_requirement": "any" })).await;
+        expect_status(response, StatusCode::OK).await;
+        let request = submit(&app, &w).await;
+        let id = request["id"].as_str().unwrap().to_owned();
+        let calls = approvers.iter().map(|user| {
+            let (client, url, token) = (app.client.clone(), app.url(&format!("/v1/access-requests/{id}/approve")), app.token_for(user));
+            tokio::spawn(async move { client.post(url).bearer_auth(token).json(&json!({})).send().await.unwrap().status() })
+        });
+        let statuses: Vec<StatusCode> = futures_util::future::join_all(calls).await.into_iter().map(Result::unwrap).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
+        assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT), "{statuses:?}");
+        let id = json!(id);
+        assert_eq!(events_of(&app, &id, "access_management_access_request_approval").await.len(), 1);
+        assert_eq!(grant_memberships(&app, &w.target, &w.requester).await.len(), 1);
+        let grants = expect_status(app.get(&format!("/v1/grants?user_id={}", w.requester), &app.admin_token).await, StatusCode::OK).await;
+        assert_eq!(grants["items"].as_array().unwrap().len(), 1);
+    }
+
+    async fn with_a_moved_clock_requests_expire_and_grants_end_but_direct_membership_stays(app: TestApp) {
+        let w = world(&app, "any").await;
+        let pending = submit(&app, &w).await;
+        // A second requester gets a timed grant and also holds a direct membership of the target group.
+        let holder = app.create_user_with(json!({ "email": "hal@example.org", "display_name": "Hal", "manager_id": w.manager })).await;
+        join(&app, &w.visible, &holder).await;
+        join(&app, &w.target, &holder).await;
+        let request = expect_status(app.post("/v1/access-requests", &app.token_for(&holder), &request_body(&w)).await, StatusCode::CREATED).await;
+        expect_status(app.post(&format!("/v1/access-requests/{}/approve", request["id"].as_str().unwrap()), &app.admin_token, &json!({ "override": true })).await, StatusCode::OK).await;
+        assert_eq!(grant_memberships(&app, &w.target, &holder).await.len(), 2);
+
+        app.clock.advance(chrono::Duration::hours(2));
+        eventually("the timed grant ends", || async {
+            let grants = expect_status(app.get(&format!("/v1/grants?user_id={holder}"), &app.admin_token).await, StatusCode::OK).await;
+            grants["items"][0]["status"] == "expired"
+        }).await;
+        let left = grant_memberships(&app, &w.target, &holder).await;
+        assert_eq!((left.len(), left[0]["source"].as_str()), (1, Some("direct")), "the direct membership survives");
+        let still = expect_status(app.get(&format!("/v1/access-requests/{}", pending["id"].as_str().unwrap()), &app.admin_token).await, StatusCode::OK).await;
+        assert_eq!(still["status"], "pending");
+
+        app.clock.advance(chrono::Duration::days(30));
+        eventually("the pending request expires", || async {
+            let r = expect_status(app.get(&format!("/v1/access-requests/{}", pending["id"].as_str().unwrap()), &app.admin_token).await, StatusCode::OK).await;
+            r["status"] == "expired"
+        }).await;
+        assert_eq!(events_of(&app, &pending["id"], "access_management_access_request_expire").await.len(), 1);
+    }
+
+    async fn device_admin_sessions_start_once_and_end(app: TestApp) {
+        let w = world(&app, "any").await;
+        let device = expect_status(app.post("/v1/devices", &app.admin_token, &json!({ "name": "riley-mac", "os": "macos", "assigned_user_ids": [w.requester] })).await, StatusCode::CREATED).await;
+        let flow = json!({
+            "kind": "device_admin", "name": "Laptop admin", "display": { "logo": "apple" },
+            "visibility_group_ids": [w.visible], "session_durations_seconds": [900],
+            "approval_type": "manual", "approvers": [{ "type": "administrator" }]
+        });
+        let flow = expect_status(app.post("/v1/approval-flows", &app.admin_token, &flow).await, StatusCode::CREATED).await;
+        let token = app.token_for(&w.requester);
+        let other = expect_status(app.post("/v1/devices", &app.admin_token, &json!({ "name": "other", "os": "linux" })).await, StatusCode::CREATED).await;
+        let body = |device: &Value| json!({ "flow_id": flow["id"], "reason": "Install the signing toolchain", "device_id": device["id"] });
+        let response = app.post("/v1/access-requests", &token, &body(&other)).await;
+        assert_eq!(error_fields(&expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await), ["device_id"]);
+        let request = expect_status(app.post("/v1/access-requests", &token, &body(&device)).await, StatusCode::CREATED).await;
+        assert_eq!(request["duration_seconds"], 900, "a single session length applies without asking");
+        let id = request["id"].as_str().unwrap();
+        expect_problem(app.post(&format!("/v1/access-requests/{id}/start-session"), &token, &json!({})).await, StatusCode::CONFLICT).await;
+        expect_status(app.post(&format!("/v1/access-requests/{id}/approve"), &app.admin_token, &json!({})).await, StatusCode::OK).await;
+
+        let session = expect_status(app.post(&format!("/v1/access-requests/{id}/start-session"), &token, &json!({})).await, StatusCode::CREATED).await;
+        expect_problem(app.post(&format!("/v1/access-requests/{id}/start-session"), &token, &json!({})).await, StatusCode::CONFLICT).await;
+        let active = expect_status(app.get("/v1/device-admin-sessions?active=true", &app.admin_token).await, StatusCode::OK).await;
+        assert_eq!(active["items"][0]["id"], session["id"]);
+
+        app.clock.advance(chrono::Duration::minutes(16));
+        eventually("the session ends", || async {
+            let active = expect_status(app.get("/v1/device-admin-sessions?active=false", &app.admin_token).await, StatusCode::OK).await;
+            active["items"].as_array().unwrap().len() == 1 && active["items"][0]["ended_at"].is_string()
+        }).await;
+        let path = format!("/v1/device-admin-sessions/{}/end", session["id"].as_str().unwrap());
+        expect_problem(app.post(&path, &app.admin_token, &json!({})).await, StatusCode::CONFLICT).await;
+    }
+
+    async fn the_holder_gives_up_a_grant_early(app: TestApp) {
+        let w = world(&app, "any").await;
+        let request = submit(&app, &w).await;
+        expect_status(act(&app, &request["id"], "approve", &w.manager, json!({})).await, StatusCode::OK).await;
+        let token = app.token_for(&w.requester);
+        let grants = expect_status(app.get("/v1/me/grants", &token).await, StatusCode::OK).await;
+        let grant = grants["items"][0]["id"].as_str().unwrap().to_owned();
+        expect_problem(app.delete(&format!("/v1/grants/{grant}"), &app.token_for(&w.manager)).await, StatusCode::NOT_FOUND).await;
+        expect_status(app.delete(&format!("/v1/grants/{grant}"), &token).await, StatusCode::NO_CONTENT).await;
+        assert!(grant_memberships(&app, &w.target, &w.requester).await.is_empty());
+        expect_problem(app.delete(&format!("/v1/grants/{grant}"), &app.admin_token).await, StatusCode::CONFLICT).await;
+    }
+}
+
+/// Two servers on one PostgreSQL run the jobs at once: each expiry happens, and is recorded, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_expire_each_request_exactly_once() {
+    let Some(app) = TestApp::spawn_postgres().await else {
+        return;
+    };
+    let (_replica, replica) = app.spawn_replica().await;
+    let w = world(&app, "any").await;
+    let mut ids = Vec::new();
+    for n in 0..6 {
+        let user = app.create_user_with(json!({ "email": format!("r{n}@example.org"), "display_name": format!("R{n}"), "manager_id": w.manager })).await;
+        join(&app, &w.visible, &user).await;
+        let created = expect_status(
+            app.post(
+                "/v1/access-requests",
+                &app.token_for(&user),
+                &request_body(&w),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        ids.push(created["id"].clone());
+    }
+    app.clock.advance(chrono::Duration::days(31));
+    eventually("every request expires", || async {
+        let page = expect_status(
+            app.get(
+                "/v1/events?type=access_management_access_request_expire&limit=200",
+                &app.admin_token,
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        page["items"].as_array().unwrap().len() >= ids.len()
+    })
+    .await;
+    // Give both replicas a few more passes to make a duplicate visible if there were one.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    for id in &ids {
+        assert_eq!(
+            events_of(&app, id, "access_management_access_request_expire")
+                .await
+                .len(),
+            1,
+            "request {id}"
+        );
+    }
+    replica.stop(false).await;
+}
