@@ -263,32 +263,9 @@ impl TestApp {
         }
     }
 
-    /// Starts a second server (another replica) on the same database and clock; returns its address.
-    pub async fn spawn_replica(&self) -> (String, actix_web::dev::ServerHandle) {
-        let target = DatabaseTarget::parse(&self._db.url).unwrap();
-        let settings = ServeSettings {
-            database: DatabaseSettings {
-                target,
-                pool_size: 4,
-            },
-            jwt: JwtSettings {
-                key: VerificationKey::Secret(SecretString::from(SECRET)),
-                issuer: Some(ISSUER.into()),
-                audience: Some(AUDIENCE.into()),
-            },
-            bind: "127.0.0.1:0".parse().unwrap(),
-            cors_origins: Vec::new(),
-            workers: 1,
-            job_interval: std::time::Duration::from_millis(300),
-            clock: self.clock.clone(),
-        };
-        let app = Application::build(settings)
-            .await
-            .expect("the replica starts");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        let handle = app.handle();
-        tokio::spawn(app.run_until_stopped());
-        (address, handle)
+    /// The database this app's server uses.
+    pub fn database_url(&self) -> &str {
+        &self._db.url
     }
 
     /// A valid token for `subject` (an id, email or external id).
