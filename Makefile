@@ -27,6 +27,8 @@ release:
 test:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
+	# The multi-process tests start the real binary, which `cargo test` alone does not build.
+	$(CARGO) build --bin portcullis $(FEATURES)
 	$(CARGO) test --workspace $(FEATURES)
 
 fmt:

@@ -11,6 +11,7 @@ pub mod me;
 pub mod requests;
 pub mod settings;
 pub mod users;
+pub mod views;
 
 use utoipa_actix_web::scope::{self, Scope};
 
@@ -70,4 +71,6 @@ pub fn scope() -> Scope<
         .service(access::revoke_grant)
         .service(access::list_device_admin_sessions)
         .service(access::end_device_admin_session)
+        .service(views::list_my_access_requests)
+        .service(views::list_my_tasks)
 }

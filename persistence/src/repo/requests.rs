@@ -339,3 +339,71 @@ pub fn remember_idempotency_key(
         .execute(conn)
         .map(drop)
 }
+
+/// Which of a requester's requests: still open (pending or in error) or closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenOrClosed {
+    Open,
+    Closed,
+}
+
+const OPEN_STATUSES: [&str; 2] = [PENDING, "error"];
+
+/// A requester's requests, newest first.
+pub fn of_requester(
+    conn: &mut DbConnection,
+    requester: UserId,
+    state: Option<OpenOrClosed>,
+    page: &crate::PageRequest,
+) -> QueryResult<crate::Page<AccessRequest>> {
+    let mut query = access_requests::table
+        .filter(access_requests::requester_id.eq(requester.to_string()))
+        .select(RequestRow::as_select())
+        .into_boxed();
+    query = match state {
+        Some(OpenOrClosed::Open) => query.filter(access_requests::status.eq_any(OPEN_STATUSES)),
+        Some(OpenOrClosed::Closed) => query.filter(access_requests::status.ne_all(OPEN_STATUSES)),
+        None => query,
+    };
+    let rows: Vec<RequestRow> = crate::keyset_page!(
+        query,
+        access_requests::created_at,
+        access_requests::id,
+        page
+    )
+    .load(conn)?;
+    crate::Page::from_rows(rows, page.limit, |r| crate::Cursor {
+        created_at: r.created_at,
+        id: r.id.clone(),
+    })
+    .try_map(convert)
+}
+
+/// Pending requests in which `user` approves an active step and has not decided yet, newest first.
+pub fn tasks_of(
+    conn: &mut DbConnection,
+    user: UserId,
+    page: &crate::PageRequest,
+) -> QueryResult<crate::Page<AccessRequest>> {
+    let awaiting = request_approvers::table
+        .filter(request_approvers::user_id.eq(user.to_string()))
+        .filter(request_approvers::awaiting.eq(true))
+        .select(request_approvers::request_id);
+    let query = access_requests::table
+        .filter(access_requests::id.eq_any(awaiting))
+        .filter(access_requests::status.eq(PENDING))
+        .select(RequestRow::as_select())
+        .into_boxed();
+    let rows: Vec<RequestRow> = crate::keyset_page!(
+        query,
+        access_requests::created_at,
+        access_requests::id,
+        page
+    )
+    .load(conn)?;
+    crate::Page::from_rows(rows, page.limit, |r| crate::Cursor {
+        created_at: r.created_at,
+        id: r.id.clone(),
+    })
+    .try_map(convert)
+}

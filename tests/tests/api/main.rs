@@ -13,3 +13,4 @@ mod groups;
 mod operations;
 mod requests;
 mod users;
+mod views;

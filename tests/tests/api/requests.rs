@@ -7,16 +7,16 @@ use crate::both_backends;
 use crate::helpers::*;
 
 /// A directory and a manual flow: the requester's manager, then every reviewer (require_all), in order.
-struct World {
-    flow: String,
-    target: String,
-    visible: String,
-    manager: String,
-    requester: String,
-    reviewers: [String; 2],
+pub struct World {
+    pub flow: String,
+    pub target: String,
+    pub visible: String,
+    pub manager: String,
+    pub requester: String,
+    pub reviewers: [String; 2],
 }
 
-async fn join(app: &TestApp, group: &str, user: &str) {
+pub async fn join(app: &TestApp, group: &str, user: &str) {
     let response = app
         .post(
             &format!("/v1/groups/{group}/members"),
@@ -27,7 +27,7 @@ async fn join(app: &TestApp, group: &str, user: &str) {
     expect_status(response, StatusCode::CREATED).await;
 }
 
-async fn world(app: &TestApp, requirement: &str) -> World {
+pub async fn world(app: &TestApp, requirement: &str) -> World {
     let target = app.create_group("GitHub Admins").await;
     let visible = app.create_group("Engineering").await;
     let reviewer_group = app.create_group("Security").await;
@@ -71,11 +71,11 @@ async fn world(app: &TestApp, requirement: &str) -> World {
     }
 }
 
-fn request_body(w: &World) -> Value {
+pub fn request_body(w: &World) -> Value {
     json!({ "flow_id": w.flow, "reason": "Review pull requests for the 3.2 release", "duration_seconds": 3600 })
 }
 
-async fn submit(app: &TestApp, w: &World) -> Value {
+pub async fn submit(app: &TestApp, w: &World) -> Value {
     expect_status(
         app.post(
             "/v1/access-requests",
@@ -88,7 +88,13 @@ async fn submit(app: &TestApp, w: &World) -> Value {
     .await
 }
 
-async fn act(app: &TestApp, id: &Value, action: &str, who: &str, body: Value) -> reqwest::Response {
+pub async fn act(
+    app: &TestApp,
+    id: &Value,
+    action: &str,
+    who: &str,
+    body: Value,
+) -> reqwest::Response {
     app.post(
         &format!("/v1/access-requests/{}/{action}", id.as_str().unwrap()),
         &app.token_for(who),
@@ -444,7 +450,7 @@ fn server_binary() -> std::path::PathBuf {
     let binary = dir.join("portcullis");
     assert!(
         binary.exists(),
-        "{} is missing: run the suite with `cargo test --workspace` (make test)",
+        "{} is missing: build it first (`make test` does: cargo build --bin portcullis)",
         binary.display()
     );
     binary
