@@ -75,26 +75,26 @@ both_backends! {
 
     async fn tasks_show_only_active_steps_awaiting_the_caller(app: TestApp) {
         let w = world(&app, "all_in_order").await;
-        let request = submit(&app, &w).await;
+        let request = submit(app, w).await;
         let id = request["id"].as_str().unwrap().to_owned();
         let app = &app;
         let tasks = |who: &str| {
             let token = app.token_for(who);
             async move { ids(&expect_status(app.get("/v1/me/tasks", &token).await, StatusCode::OK).await) }
         };
-        assert_eq!(tasks(&w.manager).await, [id.clone()]);
+        assert_eq!(tasks(&w.manager).await, [id.as_str()]);
         assert!(tasks(&w.reviewers[0]).await.is_empty(), "a waiting step is not a task yet");
         assert!(tasks(&w.requester).await.is_empty(), "never your own request");
 
-        expect_status(act(&app, &request["id"], "approve", &w.manager, json!({})).await, StatusCode::OK).await;
+        expect_status(act(app, &request["id"], "approve", &w.manager, json!({})).await, StatusCode::OK).await;
         assert!(tasks(&w.manager).await.is_empty(), "nothing once decided");
-        assert_eq!(tasks(&w.reviewers[0]).await, [id.clone()]);
-        assert_eq!(tasks(&w.reviewers[1]).await, [id.clone()]);
+        assert_eq!(tasks(&w.reviewers[0]).await, [id.as_str()]);
+        assert_eq!(tasks(&w.reviewers[1]).await, [id.as_str()]);
 
-        expect_status(act(&app, &request["id"], "approve", &w.reviewers[0], json!({})).await, StatusCode::OK).await;
+        expect_status(act(app, &request["id"], "approve", &w.reviewers[0], json!({})).await, StatusCode::OK).await;
         assert!(tasks(&w.reviewers[0]).await.is_empty());
-        assert_eq!(tasks(&w.reviewers[1]).await, [id.clone()], "require_all: still waiting for the other member");
-        expect_status(act(&app, &request["id"], "deny", &w.reviewers[1], json!({ "reason": "No" })).await, StatusCode::OK).await;
+        assert_eq!(tasks(&w.reviewers[1]).await, [id.as_str()], "require_all: still waiting for the other member");
+        expect_status(act(app, &request["id"], "deny", &w.reviewers[1], json!({ "reason": "No" })).await, StatusCode::OK).await;
         assert!(tasks(&w.reviewers[1]).await.is_empty());
     }
 }
