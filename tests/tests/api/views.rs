@@ -75,7 +75,7 @@ both_backends! {
 
     async fn tasks_show_only_active_steps_awaiting_the_caller(app: TestApp) {
         let w = world(&app, "all_in_order").await;
-        let request = submit(app, w).await;
+        let request = submit(&app, &w).await;
         let id = request["id"].as_str().unwrap().to_owned();
         let app = &app;
         let tasks = |who: &str| {
