@@ -429,6 +429,25 @@ both_backends! {
         expect_problem(app.post(&path, &app.admin_token, &json!({})).await, StatusCode::CONFLICT).await;
     }
 
+    async fn the_completing_approval_may_shorten_the_duration_but_never_lengthen_it(app: TestApp) {
+        let w = world(&app, "all_in_order").await;
+        let request = submit(&app, &w).await;
+        let id = &request["id"];
+        let response = act(&app, id, "approve", &w.manager, json!({ "duration_seconds": 1800 })).await;
+        expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        expect_status(act(&app, id, "approve", &w.manager, json!({})).await, StatusCode::OK).await;
+        expect_status(act(&app, id, "approve", &w.reviewers[0], json!({})).await, StatusCode::OK).await;
+        let response = act(&app, id, "approve", &w.reviewers[1], json!({ "duration_seconds": 7200 })).await;
+        expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let approved = expect_status(act(&app, id, "approve", &w.reviewers[1], json!({ "duration_seconds": 1800 })).await, StatusCode::OK).await;
+        assert_eq!((approved["status"].as_str(), approved["duration_seconds"].as_i64()), (Some("approved"), Some(1800)));
+        let grants = expect_status(app.get("/v1/me/grants", &app.token_for(&w.requester)).await, StatusCode::OK).await;
+        let grant = &grants["items"][0];
+        let granted = chrono::DateTime::parse_from_rfc3339(grant["granted_at"].as_str().unwrap()).unwrap();
+        let expires = chrono::DateTime::parse_from_rfc3339(grant["expires_at"].as_str().unwrap()).unwrap();
+        assert_eq!((expires - granted).num_seconds(), 1800);
+    }
+
     async fn the_holder_gives_up_a_grant_early(app: TestApp) {
         let w = world(&app, "any").await;
         let request = submit(&app, &w).await;
