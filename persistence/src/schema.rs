@@ -137,6 +137,7 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         version -> BigInt,
         open_key -> Nullable<Text>,
+        approver_kind -> Text,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod events;
 pub mod flows;
 pub mod groups;
 pub mod me;
+pub mod queue;
 pub mod requests;
 pub mod settings;
 pub mod users;
@@ -55,6 +56,9 @@ pub fn scope() -> Scope<
         .service(settings::get_settings)
         .service(settings::replace_settings)
         .service(events::list_events)
+        .service(queue::list_access_requests)
+        .service(queue::count_access_requests)
+        .service(queue::export_access_requests)
         .service(requests::create_access_request)
         .service(requests::get_access_request)
         .service(requests::approve_access_request)

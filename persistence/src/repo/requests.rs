@@ -29,6 +29,8 @@ struct RequestRow {
     expires_at: Option<NaiveDateTime>,
     version: i64,
     open_key: Option<String>,
+    /// The queue tab: `administrator`, `assigned` or `none`.
+    approver_kind: String,
 }
 
 /// The parts of a request that no query filters on.
@@ -42,6 +44,20 @@ struct Detail {
     outcome: Option<Outcome>,
     error: Option<String>,
     resubmitted_from: Option<RequestId>,
+}
+
+fn approver_kind(r: &AccessRequest) -> &'static str {
+    if r.approval_type == ApprovalType::Automatic {
+        "none"
+    } else if r
+        .steps
+        .iter()
+        .any(|s| s.approver_type == portcullis_domain::flow::ApproverType::Administrator)
+    {
+        "administrator"
+    } else {
+        "assigned"
+    }
 }
 
 fn open_key(requester: UserId, flow: FlowId) -> String {
@@ -81,6 +97,7 @@ impl From<&AccessRequest> for RequestRow {
             expires_at: r.expires_at.map(to_db),
             version: r.version,
             open_key: open.then(|| open_key(r.requester_id, r.flow_id)),
+            approver_kind: approver_kind(r).to_owned(),
         }
     }
 }
@@ -406,4 +423,198 @@ pub fn tasks_of(
         id: r.id.clone(),
     })
     .try_map(convert)
+}
+
+/// The admin queue's tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// Requests an administrator decides, and every request in `error` (only admins can resolve those).
+    Administrator,
+    /// Requests with assigned approvers.
+    Others,
+}
+
+/// The admin queue's filters; `None` and empty lists filter nothing.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    pub tab: Option<Tab>,
+    pub statuses: Vec<RequestStatus>,
+    pub approval_type: Option<ApprovalType>,
+    /// Case-insensitive substring of the requester's name or email.
+    pub requester: Option<String>,
+    pub flow_id: Option<FlowId>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    /// Free text over the requester's name and email, the flow's name and the reason.
+    pub q: Option<String>,
+}
+
+type BoxedRequests<'a> = access_requests::BoxedQuery<'a, crate::connection::MultiBackend>;
+
+/// Applies every filter but the tab to a query of requests.
+fn filtered<'a>(mut query: BoxedRequests<'a>, filter: &QueueFilter) -> BoxedRequests<'a> {
+    use super::{contains_pattern, lower};
+    use crate::schema::users;
+
+    if !filter.statuses.is_empty() {
+        query = query.filter(
+            access_requests::status.eq_any(
+                filter
+                    .statuses
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+        );
+    }
+    if let Some(approval_type) = filter.approval_type {
+        query = query.filter(access_requests::approval_type.eq(approval_type.as_str()));
+    }
+    if let Some(flow) = filter.flow_id {
+        query = query.filter(access_requests::flow_id.eq(flow.to_string()));
+    }
+    if let Some(after) = filter.created_after {
+        query = query.filter(access_requests::created_at.ge(to_db(after)));
+    }
+    if let Some(before) = filter.created_before {
+        query = query.filter(access_requests::created_at.lt(to_db(before)));
+    }
+    let people = |text: &str| {
+        let pattern = contains_pattern(text);
+        users::table
+            .filter(
+                users::email
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(users::display_name).like(pattern).escape('\\')),
+            )
+            .select(users::id)
+    };
+    if let Some(requester) = filter
+        .requester
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
+        query = query.filter(access_requests::requester_id.eq_any(people(requester)));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = contains_pattern(q);
+        query = query.filter(
+            access_requests::requester_id
+                .eq_any(people(q))
+                .or(lower(access_requests::flow_name)
+                    .like(pattern.clone())
+                    .escape('\\'))
+                .or(lower(access_requests::reason).like(pattern).escape('\\')),
+        );
+    }
+    query
+}
+
+fn in_tab(query: BoxedRequests<'_>, tab: Option<Tab>) -> BoxedRequests<'_> {
+    match tab {
+        Some(Tab::Administrator) => query.filter(
+            access_requests::approver_kind
+                .eq("administrator")
+                .or(access_requests::status.eq("error")),
+        ),
+        Some(Tab::Others) => query.filter(
+            access_requests::approver_kind
+                .eq("assigned")
+                .and(access_requests::status.ne("error")),
+        ),
+        None => query,
+    }
+}
+
+/// The admin queue, newest first.
+pub fn queue(
+    conn: &mut DbConnection,
+    filter: &QueueFilter,
+    page: &crate::PageRequest,
+) -> QueryResult<crate::Page<AccessRequest>> {
+    let query = in_tab(
+        filtered(access_requests::table.into_boxed(), filter),
+        filter.tab,
+    )
+    .select(RequestRow::as_select());
+    let rows: Vec<RequestRow> = crate::keyset_page!(
+        query,
+        access_requests::created_at,
+        access_requests::id,
+        page
+    )
+    .load(conn)?;
+    crate::Page::from_rows(rows, page.limit, |r| crate::Cursor {
+        created_at: r.created_at,
+        id: r.id.clone(),
+    })
+    .try_map(convert)
+}
+
+/// How many requests match `filter` in `tab`.
+pub fn count(conn: &mut DbConnection, filter: &QueueFilter, tab: Option<Tab>) -> QueryResult<i64> {
+    in_tab(filtered(access_requests::table.into_boxed(), filter), tab)
+        .count()
+        .get_result(conn)
+}
+
+/// How many requests match `filter` (ignoring its statuses) in `tab`, per status.
+pub fn count_by_status(
+    conn: &mut DbConnection,
+    filter: &QueueFilter,
+    tab: Option<Tab>,
+) -> QueryResult<Vec<(RequestStatus, i64)>> {
+    // One count per status: boxed queries cannot be grouped, and each count is an index range.
+    RequestStatus::ALL
+        .iter()
+        .map(|status| {
+            let one = QueueFilter {
+                statuses: vec![*status],
+                ..filter.clone()
+            };
+            count(conn, &one, tab).map(|n| (*status, n))
+        })
+        .collect()
+}
+
+/// One row of the export: the request and who asked and decided.
+#[derive(Debug, Clone)]
+pub struct ExportRow {
+    pub request: AccessRequest,
+    pub decided_by: Option<String>,
+}
+
+/// The next batch of the export after `after` (newest first), for streaming.
+pub fn export_batch(
+    conn: &mut DbConnection,
+    filter: &QueueFilter,
+    after: Option<crate::Cursor>,
+    limit: u32,
+) -> QueryResult<crate::Page<ExportRow>> {
+    let page = crate::PageRequest { limit, after };
+    let query = in_tab(
+        filtered(access_requests::table.into_boxed(), filter),
+        filter.tab,
+    )
+    .select(RequestRow::as_select());
+    let rows: Vec<RequestRow> = crate::keyset_page!(
+        query,
+        access_requests::created_at,
+        access_requests::id,
+        &page
+    )
+    .load(conn)?;
+    crate::Page::from_rows(rows, page.limit, |r| crate::Cursor {
+        created_at: r.created_at,
+        id: r.id.clone(),
+    })
+    .try_map(|row| {
+        let decided_by = row.decided_by.clone();
+        convert(row).map(|request| ExportRow {
+            request,
+            decided_by,
+        })
+    })
 }

@@ -11,6 +11,7 @@ mod devices;
 mod flows;
 mod groups;
 mod operations;
+mod queue;
 mod requests;
 mod users;
 mod views;
