@@ -125,7 +125,7 @@ both_backends! {
     async fn the_queue_defaults_to_pending_manual_requests_and_says_so(app: TestApp) {
         let q = queue(&app).await;
         let page = expect_status(app.get("/v1/access-requests", &app.admin_token).await, StatusCode::OK).await;
-        assert_eq!(ids(&page), [q.assigned_pending.clone(), q.admin_pending.clone()]);
+        assert_eq!(ids(&page), [q.assigned_pending.as_str(), q.admin_pending.as_str()]);
         assert_eq!(page["applied_filters"]["status"], json!(["pending"]));
         assert_eq!(page["applied_filters"]["approval_type"], "manual");
 
@@ -144,9 +144,9 @@ both_backends! {
     async fn tabs_split_administrator_decisions_and_errors_from_assigned_approvers(app: TestApp) {
         let q = queue(&app).await;
         let admin = expect_status(app.get("/v1/access-requests?tab=administrator&status=pending,error", &app.admin_token).await, StatusCode::OK).await;
-        assert_eq!(ids(&admin), [q.admin_pending.clone(), q.assigned_error.clone()]);
+        assert_eq!(ids(&admin), [q.admin_pending.as_str(), q.assigned_error.as_str()]);
         let others = expect_status(app.get("/v1/access-requests?tab=others&status=pending&status=error", &app.admin_token).await, StatusCode::OK).await;
-        assert_eq!(ids(&others), [q.assigned_pending.clone()]);
+        assert_eq!(ids(&others), [q.assigned_pending.as_str()]);
     }
 
     async fn filters_narrow_the_queue(app: TestApp) {
@@ -155,13 +155,13 @@ both_backends! {
             let app = &app;
             async move { ids(&expect_status(app.get(&format!("/v1/access-requests?{query}"), &app.admin_token).await, StatusCode::OK).await) }
         };
-        assert_eq!(get("status=error".into()).await, [q.assigned_error.clone()]);
+        assert_eq!(get("status=error".into()).await, [q.assigned_error.as_str()]);
         assert_eq!(get("status=all&requester=OLGA".into()).await.len(), 2);
-        assert_eq!(get("status=all&requester=riley@".into()).await, [q.admin_pending.clone(), q.assigned_error.clone()]);
+        assert_eq!(get("status=all&requester=riley@".into()).await, [q.admin_pending.as_str(), q.assigned_error.as_str()]);
         assert_eq!(get(format!("status=all&flow_id={}", q.w.flow)).await.len(), 3);
-        assert_eq!(get("status=all&q=vault".into()).await, [q.admin_pending.clone()], "flow name");
+        assert_eq!(get("status=all&q=vault".into()).await, [q.admin_pending.as_str()], "flow name");
         assert_eq!(get("status=all&q=release%20branch".into()).await.len(), 1, "reason");
-        assert_eq!(get("status=all&approval_type=automatic".into()).await, [q.automatic.clone()]);
+        assert_eq!(get("status=all&approval_type=automatic".into()).await, [q.automatic.as_str()]);
         let future = (chrono::Utc::now() + chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
         assert!(get(format!("status=all&created_after={future}")).await.is_empty());
         assert_eq!(get(format!("status=all&approval_type=all&created_before={future}")).await.len(), 5);
