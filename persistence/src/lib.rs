@@ -6,6 +6,7 @@
 mod connection;
 mod database;
 pub mod error;
+mod explain;
 pub mod models;
 pub mod page;
 pub mod repo;

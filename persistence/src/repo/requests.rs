@@ -402,6 +402,21 @@ pub fn tasks_of(
     user: UserId,
     page: &crate::PageRequest,
 ) -> QueryResult<crate::Page<AccessRequest>> {
+    let rows: Vec<RequestRow> = tasks_query(user, page).load(conn)?;
+    crate::Page::from_rows(rows, page.limit, |r| crate::Cursor {
+        created_at: r.created_at,
+        id: r.id.clone(),
+    })
+    .try_map(convert)
+}
+
+type RequestPage<'a> = access_requests::BoxedQuery<
+    'a,
+    crate::connection::MultiBackend,
+    diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<RequestRow, crate::connection::MultiBackend>>,
+>;
+
+fn tasks_query(user: UserId, page: &crate::PageRequest) -> RequestPage<'static> {
     let awaiting = request_approvers::table
         .filter(request_approvers::user_id.eq(user.to_string()))
         .filter(request_approvers::awaiting.eq(true))
@@ -411,18 +426,12 @@ pub fn tasks_of(
         .filter(access_requests::status.eq(PENDING))
         .select(RequestRow::as_select())
         .into_boxed();
-    let rows: Vec<RequestRow> = crate::keyset_page!(
+    crate::keyset_page!(
         query,
         access_requests::created_at,
         access_requests::id,
         page
     )
-    .load(conn)?;
-    crate::Page::from_rows(rows, page.limit, |r| crate::Cursor {
-        created_at: r.created_at,
-        id: r.id.clone(),
-    })
-    .try_map(convert)
 }
 
 /// The admin queue's tabs.
@@ -587,6 +596,39 @@ pub struct ExportRow {
 }
 
 /// The next batch of the export after `after` (newest first), for streaming.
+fn queue_query<'a>(filter: &QueueFilter, page: &crate::PageRequest) -> RequestPage<'a> {
+    let query = in_tab(
+        filtered(access_requests::table.into_boxed(), filter),
+        filter.tab,
+    )
+    .select(RequestRow::as_select());
+    crate::keyset_page!(
+        query,
+        access_requests::created_at,
+        access_requests::id,
+        page
+    )
+}
+
+/// The list queries whose plans the index tests check.
+#[derive(Debug, Clone)]
+pub enum ListQuery {
+    Tasks(UserId),
+    Queue(QueueFilter),
+}
+
+/// The database's plan for the first page of a list query, exactly as the API runs it.
+pub fn explain(conn: &mut DbConnection, which: &ListQuery) -> QueryResult<Vec<String>> {
+    let page = crate::PageRequest {
+        limit: 50,
+        after: None,
+    };
+    match which {
+        ListQuery::Tasks(user) => crate::explain::plan(conn, tasks_query(*user, &page)),
+        ListQuery::Queue(filter) => crate::explain::plan(conn, queue_query(filter, &page)),
+    }
+}
+
 pub fn export_batch(
     conn: &mut DbConnection,
     filter: &QueueFilter,

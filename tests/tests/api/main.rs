@@ -10,6 +10,7 @@ mod contract;
 mod devices;
 mod flows;
 mod groups;
+mod indexes;
 mod operations;
 mod queue;
 mod requests;

@@ -1,0 +1,95 @@
+//! The main list queries use indexes, on both backends: each test asks the database for the plan
+//! of the very query the API runs (`repo::requests::explain`).
+
+use portcullis_domain::flow::ApprovalType;
+use portcullis_domain::request::RequestStatus;
+use portcullis_persistence::repo::requests::{self, ListQuery, QueueFilter, Tab};
+use portcullis_persistence::{Database, DatabaseTarget};
+
+use crate::both_backends;
+use crate::helpers::*;
+
+fn plans(app: &TestApp) -> Vec<(&'static str, Vec<String>)> {
+    let database =
+        Database::connect(&DatabaseTarget::parse(app.database_url()).unwrap(), 1).unwrap();
+    let mut conn = database.reader().unwrap();
+    let default_queue = QueueFilter {
+        statuses: vec![RequestStatus::Pending],
+        approval_type: Some(ApprovalType::Manual),
+        ..QueueFilter::default()
+    };
+    let queries = [
+        ("my tasks", ListQuery::Tasks(app.admin_id.parse().unwrap())),
+        ("default queue", ListQuery::Queue(default_queue.clone())),
+        (
+            "administrator tab",
+            ListQuery::Queue(QueueFilter {
+                tab: Some(Tab::Administrator),
+                ..default_queue.clone()
+            }),
+        ),
+        (
+            "requester filter",
+            ListQuery::Queue(QueueFilter {
+                requester: Some("riley".into()),
+                statuses: vec![],
+                approval_type: None,
+                ..QueueFilter::default()
+            }),
+        ),
+        (
+            "status filter",
+            ListQuery::Queue(QueueFilter {
+                statuses: vec![RequestStatus::Approved, RequestStatus::Denied],
+                approval_type: None,
+                ..QueueFilter::default()
+            }),
+        ),
+    ];
+    queries
+        .into_iter()
+        .map(|(name, query)| (name, requests::explain(&mut conn, &query).unwrap()))
+        .collect()
+}
+
+/// Whether a plan reads `access_requests` only through an index (never a full table scan).
+fn uses_an_index_on_requests(plan: &[String]) -> bool {
+    let text = plan.join("\n");
+    let sqlite_full_scan = plan
+        .iter()
+        .any(|line| line.trim_start().starts_with("SCAN access_requests"));
+    let postgres_full_scan = text.contains("Seq Scan on access_requests");
+    let reads_requests = plan.iter().any(|line| {
+        line.contains("SEARCH access_requests USING")
+            || (line.contains("Index") && line.contains("access_requests_"))
+    });
+    reads_requests && !sqlite_full_scan && !postgres_full_scan
+}
+
+both_backends! {
+    async fn the_main_list_queries_read_requests_through_indexes(app: TestApp) {
+        let plans = tokio::task::block_in_place(|| plans(&app));
+        assert_eq!(plans.len(), 5);
+        for (name, plan) in &plans {
+            assert!(uses_an_index_on_requests(plan), "{name} scans the requests table:\n{}", plan.join("\n"));
+        }
+        let (_, tasks) = &plans[0];
+        assert!(tasks.iter().any(|l| l.contains("request_approvers_user_idx")), "my tasks starts from the approver index: {tasks:?}");
+    }
+}
+
+#[test]
+fn the_plan_check_recognises_a_full_scan() {
+    assert!(!uses_an_index_on_requests(&[
+        "SCAN access_requests".to_owned()
+    ]));
+    assert!(!uses_an_index_on_requests(&[
+        "Seq Scan on access_requests  (cost=0.00..1.01 rows=1 width=416)".to_owned()
+    ]));
+    assert!(uses_an_index_on_requests(&[
+        "SEARCH access_requests USING INDEX access_requests_status_idx (status=?)".to_owned()
+    ]));
+    assert!(uses_an_index_on_requests(&[
+        "Index Scan using access_requests_status_idx on access_requests".to_owned()
+    ]));
+}
