@@ -41,6 +41,19 @@ pub enum ApprovalTypeFilter {
     All,
 }
 
+/// A value of the `status` filter: a request status, or `all` for every status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFilter {
+    Pending,
+    Approved,
+    Denied,
+    Canceled,
+    Expired,
+    Error,
+    All,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExportFormat {
@@ -222,7 +235,7 @@ const STATUS_PARAM: &str = "Status filter; repeat it or separate values with com
 /// Defaults to manual requests that are pending (seed 001); `applied_filters` says what was applied.
 #[utoipa::path(
     tag = "access-requests",
-    params(QueueParams, ("status" = Option<Vec<String>>, Query, description = STATUS_PARAM, explode = true)),
+    params(QueueParams, ("status" = Option<Vec<StatusFilter>>, Query, description = STATUS_PARAM, explode = true)),
     responses(
         (status = 200, description = "A page of the queue", body = QueuePage),
         (status = 400, response = BadRequest),
@@ -268,7 +281,7 @@ pub async fn list_access_requests(
 /// The number of requests in each tab for the same filters as the queue, and per status.
 #[utoipa::path(
     tag = "access-requests",
-    params(QueueParams, ("status" = Option<Vec<String>>, Query, description = STATUS_PARAM, explode = true)),
+    params(QueueParams, ("status" = Option<Vec<StatusFilter>>, Query, description = STATUS_PARAM, explode = true)),
     responses(
         (status = 200, description = "The counters", body = QueueCounts),
         (status = 400, response = BadRequest),
@@ -422,7 +435,7 @@ fn render(
 /// `'`) or a JSON array, newest first. Streamed in batches: memory stays flat whatever the row count.
 #[utoipa::path(
     tag = "access-requests",
-    params(ExportParams, ("status" = Option<Vec<String>>, Query, description = STATUS_PARAM, explode = true)),
+    params(ExportParams, ("status" = Option<Vec<StatusFilter>>, Query, description = STATUS_PARAM, explode = true)),
     responses(
         (status = 200, description = "The export", content_type = "text/csv", body = String,
             example = "id,status,flow_id,flow_name,requester_id,requester_name,requester_email,approval_type,reason,duration_seconds,created_at,decided_at,decided_by"),

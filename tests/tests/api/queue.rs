@@ -206,3 +206,46 @@ both_backends! {
         assert_eq!(serde_json::from_str::<Value>(&empty.text().await.unwrap()).unwrap(), json!([]));
     }
 }
+
+both_backends! {
+    async fn queue_pages_survive_concurrent_inserts(app: TestApp) {
+        let w = world(&app, "any").await;
+        let mut n = 0;
+        let mut add = || {
+            n += 1;
+            let (app, w, n) = (&app, &w, n);
+            async move {
+                let body = json!({ "email": format!("p{n}@example.org"), "display_name": format!("P{n}"), "manager_id": w.manager });
+                let user = app.create_user_with(body).await;
+                join(app, &w.visible, &user).await;
+                let request = json!({ "flow_id": w.flow, "reason": "Review pull requests for the release", "duration_seconds": 3600 });
+                expect_status(app.post("/v1/access-requests", &app.token_for(&user), &request).await, StatusCode::CREATED).await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        let mut existing = Vec::new();
+        for _ in 0..7 {
+            existing.push(add().await);
+        }
+        existing.reverse();
+        let (mut seen, mut token, mut pages) = (Vec::new(), None::<String>, 0);
+        loop {
+            let mut path = "/v1/access-requests?limit=2".to_owned();
+            if let Some(next) = &token {
+                path.push_str(&format!("&page_token={next}"));
+            }
+            let page = expect_status(app.get(&path, &app.admin_token).await, StatusCode::OK).await;
+            seen.extend(ids(&page));
+            pages += 1;
+            add().await;
+            match page["next_page_token"].as_str() {
+                Some(next) => token = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        assert!(pages >= 4, "{pages} pages");
+        assert_eq!(seen, existing, "no duplicates, no gaps, newest first");
+    }
+}
