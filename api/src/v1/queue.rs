@@ -228,6 +228,33 @@ fn filter_of(
     (filter, applied)
 }
 
+impl QueueParams {
+    /// The queue filter (defaults applied), what to report as applied, and the page asked for.
+    fn filters(
+        self,
+        req: &HttpRequest,
+    ) -> Result<(QueueFilter, AppliedFilters, PageParams), ApiError> {
+        let (filter, applied) = filter_of(
+            self.tab,
+            statuses(req)?,
+            self.approval_type,
+            self.requester,
+            self.flow_id,
+            self.created_after,
+            self.created_before,
+            self.q,
+        );
+        Ok((
+            filter,
+            applied,
+            PageParams {
+                limit: self.limit,
+                page_token: self.page_token,
+            },
+        ))
+    }
+}
+
 const STATUS_PARAM: &str = "Status filter; repeat it or separate values with commas; `all` for every status (default `pending`)";
 
 /// The admin request queue
@@ -251,21 +278,8 @@ pub async fn list_access_requests(
     ValidQuery(p): ValidQuery<QueueParams>,
 ) -> Result<web::Json<QueuePage>, ApiError> {
     principal.require_admin()?;
-    let page = PageParams {
-        limit: p.limit,
-        page_token: p.page_token,
-    }
-    .to_request()?;
-    let (filter, applied) = filter_of(
-        p.tab,
-        statuses(&req)?,
-        p.approval_type,
-        p.requester,
-        p.flow_id,
-        p.created_after,
-        p.created_before,
-        p.q,
-    );
+    let (filter, applied, page) = p.filters(&req)?;
+    let page = page.to_request()?;
     let page = state
         .read(move |conn| Ok(requests::queue(conn, &filter, &page)?))
         .await?;
@@ -297,16 +311,7 @@ pub async fn count_access_requests(
     ValidQuery(p): ValidQuery<QueueParams>,
 ) -> Result<web::Json<QueueCounts>, ApiError> {
     principal.require_admin()?;
-    let (filter, applied) = filter_of(
-        p.tab,
-        statuses(&req)?,
-        p.approval_type,
-        p.requester,
-        p.flow_id,
-        p.created_after,
-        p.created_before,
-        p.q,
-    );
+    let (filter, applied, _) = p.filters(&req)?;
     let counts = state
         .read(move |conn| {
             let tabs = TabCounts {

@@ -78,6 +78,27 @@ pub struct FlowFilter {
     pub q: Option<String>,
 }
 
+/// Flows whose name or description contains `q`, in any case.
+fn name_or_description_contains(
+    q: &str,
+) -> Box<
+    dyn BoxableExpression<
+            approval_flows::table,
+            crate::connection::MultiBackend,
+            SqlType = diesel::sql_types::Bool,
+        >,
+> {
+    let pattern = contains_pattern(q);
+    Box::new(
+        lower(approval_flows::name)
+            .like(pattern.clone())
+            .escape('\\')
+            .or(lower(approval_flows::description)
+                .like(pattern)
+                .escape('\\')),
+    )
+}
+
 fn convert(row: FlowRow) -> QueryResult<ApprovalFlow> {
     ApprovalFlow::try_from(row).map_err(diesel::result::Error::DeserializationError)
 }
@@ -168,15 +189,7 @@ pub fn list(
         query = query.filter(approval_flows::approval_type.eq(approval_type.as_str()));
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = contains_pattern(q);
-        query = query.filter(
-            lower(approval_flows::name)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(approval_flows::description)
-                    .like(pattern)
-                    .escape('\\')),
-        );
+        query = query.filter(name_or_description_contains(q));
     }
     let rows: Vec<FlowRow> =
         keyset_page!(query, approval_flows::created_at, approval_flows::id, page).load(conn)?;
@@ -210,15 +223,7 @@ pub fn visible_to(
         .select(FlowRow::as_select())
         .into_boxed();
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = contains_pattern(q);
-        query = query.filter(
-            lower(approval_flows::name)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(approval_flows::description)
-                    .like(pattern)
-                    .escape('\\')),
-        );
+        query = query.filter(name_or_description_contains(q));
     }
     let rows: Vec<FlowRow> =
         keyset_page!(query, approval_flows::created_at, approval_flows::id, page).load(conn)?;
