@@ -73,4 +73,8 @@ id_type!(
     SessionId,
     /// Identifies a comment on a request.
     CommentId,
+    /// Identifies a webhook channel.
+    ChannelId,
+    /// Identifies one notification in the outbox (a webhook delivery or an email).
+    DeliveryId,
 );

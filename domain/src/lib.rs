@@ -16,7 +16,7 @@ pub mod validation;
 
 pub use clock::Clock;
 pub use ids::{
-    CommentId, DeviceId, EventId, FlowId, GrantId, GroupId, MembershipId, RequestId, SessionId,
-    UserId,
+    ChannelId, CommentId, DeliveryId, DeviceId, EventId, FlowId, GrantId, GroupId, MembershipId,
+    RequestId, SessionId, UserId,
 };
 pub use validation::{FieldError, ValidationErrors};

@@ -26,6 +26,20 @@ pub struct Settings {
     pub email_admin_new_request: bool,
     /// The longest duration a flow may offer, in seconds (60 to one year).
     pub max_access_duration_seconds: i64,
+    /// Approvers of a request pending this many days get one reminder (0: never; at most 365).
+    #[serde(default = "default_reminder_days")]
+    pub approver_reminder_days: i64,
+    /// Holders of timed access are told this many hours before it ends (0: never; at most 720).
+    #[serde(default = "default_notice_hours")]
+    pub grant_ending_notice_hours: i64,
+}
+
+fn default_reminder_days() -> i64 {
+    3
+}
+
+fn default_notice_hours() -> i64 {
+    24
 }
 
 impl Default for Settings {
@@ -38,6 +52,8 @@ impl Default for Settings {
             email_decision: true,
             email_admin_new_request: true,
             max_access_duration_seconds: 30 * 24 * 3600,
+            approver_reminder_days: default_reminder_days(),
+            grant_ending_notice_hours: default_notice_hours(),
         }
     }
 }
@@ -52,6 +68,15 @@ impl Settings {
             errors.push(
                 "max_access_duration_seconds",
                 format!("must be between 60 and {MAX_DURATION_CEILING_SECONDS} seconds"),
+            );
+        }
+        if !(0..=365).contains(&self.approver_reminder_days) {
+            errors.push("approver_reminder_days", "must be between 0 (off) and 365");
+        }
+        if !(0..=720).contains(&self.grant_ending_notice_hours) {
+            errors.push(
+                "grant_ending_notice_hours",
+                "must be between 0 (off) and 720",
             );
         }
         errors.into_result()

@@ -117,6 +117,8 @@ diesel::table! {
         max_access_duration_seconds -> BigInt,
         version -> BigInt,
         updated_at -> Timestamp,
+        approver_reminder_days -> BigInt,
+        grant_ending_notice_hours -> BigInt,
     }
 }
 
@@ -199,6 +201,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_channels (id) {
+        id -> Text,
+        name -> Text,
+        url -> Text,
+        enabled -> Bool,
+        events -> Text,
+        secret -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        kind -> Text,
+        channel_id -> Nullable<Text>,
+        event_id -> Nullable<Text>,
+        topic -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claim_token -> Nullable<Text>,
+        last_status_code -> Nullable<Integer>,
+        last_latency_ms -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    delivery_attempts (id) {
+        id -> Text,
+        outbox_id -> Text,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        latency_ms -> BigInt,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    notification_marks (subject_id, kind) {
+        subject_id -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(outbox -> webhook_channels (channel_id));
+diesel::joinable!(delivery_attempts -> outbox (outbox_id));
 diesel::joinable!(flow_groups -> approval_flows (flow_id));
 diesel::joinable!(flow_users -> approval_flows (flow_id));
 
@@ -219,4 +276,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     devices,
     device_assignments,
     events,
+    webhook_channels,
+    outbox,
+    delivery_attempts,
+    notification_marks,
 );

@@ -308,3 +308,31 @@ pub fn sessions_due(
         .map(session)
         .collect()
 }
+
+/// Active timed grants ending between `now` and `until` whose holder has not had the notification
+/// `mark` yet, soonest first.
+pub fn ending_unmarked(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    mark: &str,
+    limit: i64,
+) -> QueryResult<Vec<Grant>> {
+    use crate::schema::notification_marks;
+    grants::table
+        .filter(grants::status.eq(GrantStatus::Active.as_str()))
+        .filter(grants::expires_at.gt(to_db(now)))
+        .filter(grants::expires_at.le(to_db(until)))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            notification_marks::table
+                .filter(notification_marks::subject_id.eq(grants::id))
+                .filter(notification_marks::kind.eq(mark.to_owned())),
+        )))
+        .order(grants::expires_at.asc())
+        .limit(limit)
+        .select(GrantRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(grant)
+        .collect()
+}

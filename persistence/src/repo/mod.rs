@@ -5,9 +5,11 @@ pub mod events;
 pub mod flows;
 pub mod grants;
 pub mod groups;
+pub mod outbox;
 pub mod requests;
 pub mod settings;
 pub mod users;
+pub mod webhooks;
 
 use diesel::result::Error;
 

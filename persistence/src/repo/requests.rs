@@ -660,3 +660,26 @@ pub fn export_batch(
         })
     })
 }
+
+/// Manual requests pending since before `cutoff` whose approvers have not had the notification
+/// `mark` yet (reminders), oldest first.
+pub fn pending_unmarked_since(
+    conn: &mut DbConnection,
+    cutoff: DateTime<Utc>,
+    mark: &str,
+    limit: i64,
+) -> QueryResult<Vec<RequestId>> {
+    use crate::schema::notification_marks;
+    ids(access_requests::table
+        .filter(access_requests::status.eq(PENDING))
+        .filter(access_requests::created_at.le(to_db(cutoff)))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            notification_marks::table
+                .filter(notification_marks::subject_id.eq(access_requests::id))
+                .filter(notification_marks::kind.eq(mark.to_owned())),
+        )))
+        .order(access_requests::created_at.asc())
+        .limit(limit)
+        .select(access_requests::id)
+        .load(conn)?)
+}

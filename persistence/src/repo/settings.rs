@@ -18,6 +18,8 @@ struct SettingsRow {
     max_access_duration_seconds: i64,
     version: i64,
     updated_at: NaiveDateTime,
+    approver_reminder_days: i64,
+    grant_ending_notice_hours: i64,
 }
 
 /// The settings with their version and last change.
@@ -42,6 +44,8 @@ pub fn get(conn: &mut DbConnection) -> QueryResult<StoredSettings> {
             email_decision: row.email_decision,
             email_admin_new_request: row.email_admin_new_request,
             max_access_duration_seconds: row.max_access_duration_seconds,
+            approver_reminder_days: row.approver_reminder_days,
+            grant_ending_notice_hours: row.grant_ending_notice_hours,
         },
         version: row.version,
         updated_at: from_db(row.updated_at),
@@ -65,6 +69,8 @@ pub fn update(
         max_access_duration_seconds: s.max_access_duration_seconds,
         version: stored.version,
         updated_at: to_db(stored.updated_at),
+        approver_reminder_days: s.approver_reminder_days,
+        grant_ending_notice_hours: s.grant_ending_notice_hours,
     };
     diesel::update(
         settings::table
