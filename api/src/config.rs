@@ -30,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply pending migrations, then serve the API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending migrations and exit.
     Migrate(DatabaseArgs),
     /// Create an administrator, or make an existing user one.
@@ -110,6 +110,136 @@ pub struct ServeArgs {
     /// Seconds between runs of the background jobs (expiring requests, grants and sessions).
     #[arg(long, env = "PORTCULLIS_JOB_INTERVAL_SECONDS")]
     pub job_interval_seconds: Option<String>,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct NotifyArgs {
+    /// SMTP server for email, e.g. `smtp://user:password@mail.example.com:587?tls=required`
+    /// or `smtps://…:465`; unset: no email is sent.
+    #[arg(long, env = "PORTCULLIS_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of emails, e.g. `Portcullis <access@example.com>` (required with PORTCULLIS_SMTP_URL).
+    #[arg(long, env = "PORTCULLIS_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Base URL of the user portal that links in emails point to (default: http://localhost:PORT).
+    #[arg(long, env = "PORTCULLIS_PORTAL_URL")]
+    pub portal_url: Option<String>,
+    /// Attempts per webhook or email before it is marked failed (default 10).
+    #[arg(long, env = "PORTCULLIS_DELIVERY_MAX_ATTEMPTS")]
+    pub delivery_max_attempts: Option<String>,
+    /// First retry delay in seconds; it doubles per attempt, with jitter, up to 6 hours (default 30).
+    #[arg(long, env = "PORTCULLIS_DELIVERY_BACKOFF_SECONDS")]
+    pub delivery_backoff_seconds: Option<String>,
+    /// Time limit of one webhook call or SMTP session, in seconds (default 10).
+    #[arg(long, env = "PORTCULLIS_DELIVERY_TIMEOUT_SECONDS")]
+    pub delivery_timeout_seconds: Option<String>,
+}
+
+/// Email over SMTP.
+pub struct SmtpSettings {
+    pub url: SecretString,
+    pub from: lettre::message::Mailbox,
+}
+
+/// Webhook and email delivery.
+pub struct NotifySettings {
+    pub smtp: Option<SmtpSettings>,
+    /// Without a trailing slash.
+    pub portal_url: String,
+    pub max_attempts: u32,
+    pub backoff: std::time::Duration,
+    pub timeout: std::time::Duration,
+    /// How often the dispatcher looks for due entries besides being woken by writes.
+    pub poll_interval: std::time::Duration,
+}
+
+impl NotifyArgs {
+    pub fn settings(&self, bind: Option<SocketAddr>) -> Result<NotifySettings, Vec<String>> {
+        let mut errors = Vec::new();
+        let smtp = match (
+            non_empty(self.smtp_url.as_ref()),
+            non_empty(self.mail_from.as_ref()),
+        ) {
+            (None, None) => None,
+            (Some(_), None) => {
+                errors.push("PORTCULLIS_MAIL_FROM: required when PORTCULLIS_SMTP_URL is set, e.g. `Portcullis <access@example.com>`".to_owned());
+                None
+            }
+            (None, Some(_)) => {
+                errors.push(
+                    "PORTCULLIS_SMTP_URL: required when PORTCULLIS_MAIL_FROM is set".to_owned(),
+                );
+                None
+            }
+            (Some(url), Some(from)) => {
+                // The URL may hold a password: it is never echoed back.
+                if lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(&url).is_err() {
+                    errors.push(
+                        "PORTCULLIS_SMTP_URL: not a valid smtp:// or smtps:// URL".to_owned(),
+                    );
+                }
+                match from.parse::<lettre::message::Mailbox>() {
+                    Ok(from) => Some(SmtpSettings {
+                        url: SecretString::from(url),
+                        from,
+                    }),
+                    Err(_) => {
+                        errors.push(format!("PORTCULLIS_MAIL_FROM: '{from}' is not an address like `Portcullis <access@example.com>`"));
+                        None
+                    }
+                }
+            }
+        };
+        let portal_url = match non_empty(self.portal_url.as_ref()) {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                url.trim_end_matches('/').to_owned()
+            }
+            Some(url) => {
+                errors.push(format!(
+                    "PORTCULLIS_PORTAL_URL: '{url}' is not an http(s) URL"
+                ));
+                String::new()
+            }
+            None => format!("http://localhost:{}", bind.map_or(8080, |b| b.port())),
+        };
+        let max_attempts = positive(
+            "PORTCULLIS_DELIVERY_MAX_ATTEMPTS",
+            self.delivery_max_attempts.as_deref(),
+            10,
+            50,
+        )
+        .map_err(|e| errors.push(e))
+        .unwrap_or(1);
+        let backoff = positive(
+            "PORTCULLIS_DELIVERY_BACKOFF_SECONDS",
+            self.delivery_backoff_seconds.as_deref(),
+            30,
+            3600,
+        )
+        .map_err(|e| errors.push(e))
+        .unwrap_or(1);
+        let timeout = positive(
+            "PORTCULLIS_DELIVERY_TIMEOUT_SECONDS",
+            self.delivery_timeout_seconds.as_deref(),
+            10,
+            120,
+        )
+        .map_err(|e| errors.push(e))
+        .unwrap_or(1);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(NotifySettings {
+            smtp,
+            portal_url,
+            max_attempts: max_attempts as u32,
+            backoff: std::time::Duration::from_secs(backoff as u64),
+            timeout: std::time::Duration::from_secs(timeout as u64),
+            poll_interval: std::time::Duration::from_secs(1),
+        })
+    }
 }
 
 pub struct DatabaseSettings {
@@ -130,6 +260,7 @@ pub struct ServeSettings {
     pub cors_origins: Vec<String>,
     pub workers: usize,
     pub job_interval: std::time::Duration,
+    pub notify: NotifySettings,
     /// Where "now" comes from: the system clock, or one a test controls.
     pub clock: std::sync::Arc<dyn portcullis_domain::Clock>,
 }
@@ -262,7 +393,20 @@ impl ServeArgs {
         )
         .map_err(|e| errors.push(e))
         .ok();
-        match (database, jwt, bind, cors_origins, workers, job_interval) {
+        let notify = self
+            .notify
+            .settings(bind)
+            .map_err(|e| errors.extend(e))
+            .ok();
+        match (
+            database,
+            jwt,
+            bind,
+            cors_origins,
+            workers,
+            job_interval,
+            notify,
+        ) {
             (
                 Some(database),
                 Some(jwt),
@@ -270,6 +414,7 @@ impl ServeArgs {
                 Some(cors_origins),
                 Some(workers),
                 Some(job_interval),
+                Some(notify),
             ) if errors.is_empty() => Ok(ServeSettings {
                 database,
                 jwt,
@@ -277,6 +422,7 @@ impl ServeArgs {
                 cors_origins,
                 workers,
                 job_interval: std::time::Duration::from_secs(job_interval as u64),
+                notify,
                 clock: std::sync::Arc::new(crate::state::SystemClock),
             }),
             _ => Err(errors),
@@ -326,6 +472,7 @@ mod tests {
             cors_origins: None,
             workers: None,
             job_interval_seconds: None,
+            notify: NotifyArgs::default(),
         };
         f(&mut args);
         args
@@ -344,6 +491,9 @@ mod tests {
             a.database.db_pool_size = Some("many".into());
             a.jwt.jwt_secret = Some("short".into());
             a.cors_origins = Some("portal.example.com".into());
+            a.notify.smtp_url = Some("smtp://user:hunter2@".into());
+            a.notify.mail_from = Some("not an address".into());
+            a.notify.delivery_max_attempts = Some("0".into());
         })
         .settings()
         .err()
@@ -354,6 +504,9 @@ mod tests {
             "PORTCULLIS_DB_POOL_SIZE",
             "PORTCULLIS_JWT_SECRET",
             "PORTCULLIS_CORS_ORIGINS",
+            "PORTCULLIS_SMTP_URL",
+            "PORTCULLIS_MAIL_FROM",
+            "PORTCULLIS_DELIVERY_MAX_ATTEMPTS",
         ] {
             assert_eq!(
                 errors.iter().filter(|e| e.starts_with(var)).count(),
@@ -361,6 +514,41 @@ mod tests {
                 "{var} in {errors:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_bad_smtp_url_is_reported_without_its_password() {
+        let errors = serve_args(|a| {
+            a.notify.smtp_url = Some("ftp://user:hunter2@mail.example.com".into());
+            a.notify.mail_from = Some("Portcullis <access@example.com>".into());
+        })
+        .settings()
+        .err()
+        .unwrap();
+        assert!(errors[0].starts_with("PORTCULLIS_SMTP_URL"), "{errors:?}");
+        assert!(!errors.iter().any(|e| e.contains("hunter2")), "{errors:?}");
+    }
+
+    #[test]
+    fn email_needs_both_the_server_and_the_sender() {
+        let errors = serve_args(|a| a.notify.mail_from = Some("a@example.com".into()))
+            .settings()
+            .err()
+            .unwrap();
+        assert!(
+            errors[0].starts_with("PORTCULLIS_SMTP_URL: required"),
+            "{errors:?}"
+        );
+        let settings = serve_args(|a| {
+            a.notify.smtp_url = Some("smtp://127.0.0.1:2525".into());
+            a.notify.mail_from = Some("Portcullis <access@example.com>".into());
+            a.notify.portal_url = Some("https://portal.example.com/".into());
+        })
+        .settings()
+        .ok()
+        .unwrap();
+        assert!(settings.notify.smtp.is_some());
+        assert_eq!(settings.notify.portal_url, "https://portal.example.com");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Background jobs in the server process: expire pending requests after `expiry_days`, end grants
-//! whose time is up (removing their membership) and sessions whose time is up.
+//! whose time is up (removing their membership) and sessions whose time is up, and queue reminders.
 //!
 //! Several replicas may run them against one PostgreSQL at once: every change is a version-checked
 //! write, so an item is processed, and its event written, exactly once.
@@ -12,31 +12,43 @@ use portcullis_domain::Clock;
 use portcullis_persistence::{Database, DbConnection};
 
 use crate::error::ApiError;
+use crate::notify::dispatcher::Dispatcher;
+use crate::notify::reminders;
 use crate::services::requests;
 
 /// Items handled per job and pass; a pass ends early only when there is nothing left.
 const BATCH: i64 = 200;
 
-pub async fn run(db: Database, clock: Arc<dyn Clock>, interval: Duration) {
+pub async fn run(
+    db: Database,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+    notifier: Arc<Dispatcher>,
+) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
         let (db, now) = (db.clone(), clock.now());
-        let pass =
-            tokio::task::spawn_blocking(move || -> Result<(usize, usize, usize), ApiError> {
-                let mut pooled = db.writer()?;
-                let conn: &mut DbConnection = &mut pooled;
-                conn.transaction(|conn| requests::run_jobs(conn, now, BATCH))
-            })
-            .await;
+        let pass = tokio::task::spawn_blocking(move || -> Result<[usize; 5], ApiError> {
+            let mut pooled = db.writer()?;
+            let conn: &mut DbConnection = &mut pooled;
+            let (requests, grants, sessions) =
+                conn.transaction(|conn| requests::run_jobs(conn, now, BATCH))?;
+            let (reminded, told) = conn.transaction(|conn| reminders::run(conn, now, BATCH))?;
+            Ok([requests, grants, sessions, reminded, told])
+        })
+        .await;
         match pass {
-            Ok(Ok((0, 0, 0))) => {}
-            Ok(Ok((requests, grants, sessions))) => {
+            Ok(Ok([0, 0, 0, 0, 0])) => {}
+            Ok(Ok([requests, grants, sessions, reminded, told])) => {
+                notifier.wake();
                 tracing::info!(
                     expired_requests = requests,
                     ended_grants = grants,
                     ended_sessions = sessions,
+                    reminded_requests = reminded,
+                    access_ending_notices = told,
                     "jobs ran"
                 );
             }

@@ -10,6 +10,7 @@ pub mod extractors;
 pub mod fallback;
 pub mod jobs;
 pub mod metrics;
+pub mod notify;
 pub mod openapi;
 pub mod ops;
 pub mod pagination;

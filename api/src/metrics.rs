@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use portcullis_persistence::Database;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 pub struct Metrics {
@@ -12,6 +13,8 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool_connections: IntGaugeVec,
+    deliveries: IntCounterVec,
+    outbox_depth: IntGauge,
 }
 
 impl Metrics {
@@ -42,6 +45,19 @@ impl Metrics {
             ),
             &["pool", "state"],
         )?;
+        let deliveries = IntCounterVec::new(
+            Opts::new(
+                "deliveries_total",
+                "Webhook and email delivery attempts, by kind and outcome (delivered, retried, failed, skipped)",
+            ),
+            &["kind", "outcome"],
+        )?;
+        let outbox_depth = IntGauge::new(
+            "outbox_pending",
+            "Notifications waiting in the outbox (due now or retrying later)",
+        )?;
+        registry.register(Box::new(deliveries.clone()))?;
+        registry.register(Box::new(outbox_depth.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool_connections.clone()))?;
@@ -50,6 +66,8 @@ impl Metrics {
             requests,
             latency,
             pool_connections,
+            deliveries,
+            outbox_depth,
         })
     }
 
@@ -62,6 +80,14 @@ impl Metrics {
         self.latency
             .with_label_values(&[method, route])
             .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn observe_delivery(&self, kind: &str, outcome: &str) {
+        self.deliveries.with_label_values(&[kind, outcome]).inc();
+    }
+
+    pub fn set_outbox_depth(&self, depth: i64) {
+        self.outbox_depth.set(depth);
     }
 
     /// The text exposition, with pool gauges read at scrape time.

@@ -18,6 +18,7 @@ use crate::config::ServeSettings;
 use crate::extractors::path_config;
 use crate::fallback::{RouteTable, not_routed};
 use crate::metrics::Metrics;
+use crate::notify::dispatcher::Dispatcher;
 use crate::openapi::ApiDoc;
 use crate::request_id::request_context;
 use crate::state::AppState;
@@ -43,6 +44,7 @@ pub struct Application {
     port: u16,
     server: Server,
     jobs: tokio::task::JoinHandle<()>,
+    dispatcher: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -67,17 +69,37 @@ impl Application {
             settings.jwt.issuer.as_deref(),
             settings.jwt.audience.as_deref(),
         );
+        let metrics = Arc::new(Metrics::new().context("cannot register metrics")?);
+        let notifier = Arc::new(
+            Dispatcher::new(
+                db.clone(),
+                settings.clock.clone(),
+                &settings.notify,
+                metrics.clone(),
+            )
+            .context("cannot set up notifications")?,
+        );
+        if notifier.email_enabled() {
+            tracing::info!(portal_url = %settings.notify.portal_url, "email on");
+        } else {
+            tracing::info!(
+                "email off: set PORTCULLIS_SMTP_URL and PORTCULLIS_MAIL_FROM to send it"
+            );
+        }
         let jobs = tokio::spawn(crate::jobs::run(
             db.clone(),
             settings.clock.clone(),
             settings.job_interval,
+            notifier.clone(),
         ));
+        let dispatcher = tokio::spawn(notifier.clone().run());
         let state = web::Data::new(AppState {
             db,
             jwt: Arc::new(jwt),
             clock: settings.clock,
+            notifier,
         });
-        let metrics = web::Data::new(Metrics::new().context("cannot register metrics")?);
+        let metrics = web::Data::from(metrics);
         let spec = routes_for_spec();
         let routes = web::Data::new(RouteTable::from_spec(&spec));
         let cors_origins = Arc::new(settings.cors_origins);
@@ -113,7 +135,12 @@ impl Application {
         .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
         .listen(listener)?
         .run();
-        Ok(Self { port, server, jobs })
+        Ok(Self {
+            port,
+            server,
+            jobs,
+            dispatcher,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -129,6 +156,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.jobs.abort();
+        self.dispatcher.abort();
         result
     }
 }

@@ -8,6 +8,7 @@ use portcullis_persistence::{Database, DbConnection};
 
 use crate::auth::JwtVerifier;
 use crate::error::ApiError;
+use crate::notify::dispatcher::Dispatcher;
 
 /// The system clock, the only place the application reads the time. Instants are truncated to
 /// microseconds, the precision both databases store, so what a write returns equals what a read returns.
@@ -25,6 +26,8 @@ pub struct AppState {
     pub db: Database,
     pub jwt: Arc<JwtVerifier>,
     pub clock: Arc<dyn Clock>,
+    /// Delivers the outbox; woken after every write.
+    pub notifier: Arc<Dispatcher>,
 }
 
 impl AppState {
@@ -54,11 +57,16 @@ impl AppState {
         T: Send + 'static,
     {
         let db = self.db.clone();
-        web::block(move || {
+        let result = web::block(move || {
             let mut pooled = db.writer()?;
             let conn: &mut DbConnection = &mut pooled;
             conn.transaction(work)
         })
-        .await?
+        .await?;
+        if result.is_ok() {
+            // The write may have queued notifications: deliver them now rather than at the next poll.
+            self.notifier.wake();
+        }
+        result
     }
 }

@@ -6,11 +6,12 @@ pub mod groups;
 pub mod requests;
 pub mod settings;
 pub mod users;
+pub mod webhooks;
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::UserId;
 use portcullis_persistence::DbConnection;
-use portcullis_persistence::repo::events::{self, NewEvent};
+use portcullis_persistence::repo::events::NewEvent;
 
 use crate::error::ApiError;
 
@@ -23,7 +24,7 @@ pub(crate) fn audit(
     data: serde_json::Value,
     at: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    events::record(
+    crate::notify::publish(
         conn,
         &NewEvent {
             event_type,

@@ -10,8 +10,8 @@ use portcullis_domain::flow::{ApprovalFlow, ApprovalType, ApproverType, FlowKind
 use portcullis_domain::request::{
     self, AccessRequest, RequestError, RequestStatus, Submission, Verdict,
 };
-use portcullis_domain::{DeviceId, FlowId, GrantId, RequestId, SessionId, UserId};
-use portcullis_persistence::repo::events::{self, NewEvent};
+use portcullis_domain::{DeviceId, EventId, FlowId, GrantId, RequestId, SessionId, UserId};
+use portcullis_persistence::repo::events::NewEvent;
 use portcullis_persistence::repo::{
     devices, flows as flow_repo, grants, groups, requests, settings, users,
 };
@@ -19,6 +19,7 @@ use portcullis_persistence::{DbConnection, is_unique_violation};
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::notify::{self, email};
 use crate::services::flows;
 
 pub const CREATED: &str = "access_management_access_request";
@@ -99,6 +100,8 @@ pub fn get_visible(
         .ok_or_else(|| not_found(id))
 }
 
+/// Records a request event (and its webhook deliveries) and queues the requester's emails it
+/// causes, all in the caller's transaction.
 fn record(
     conn: &mut DbConnection,
     event_type: &'static str,
@@ -107,7 +110,7 @@ fn record(
     status_before: Option<RequestStatus>,
     extra: serde_json::Value,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<EventId, ApiError> {
     let mut data = json!({
         "request_id": request.id,
         "flow_id": request.flow_id,
@@ -119,7 +122,7 @@ fn record(
     if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
         data.extend(extra.clone());
     }
-    events::record(
+    let id = notify::publish(
         conn,
         &NewEvent {
             event_type,
@@ -130,7 +133,8 @@ fn record(
             data,
         },
     )?;
-    Ok(())
+    email::on_request_event(conn, id, event_type, request, now)?;
+    Ok(id)
 }
 
 /// Resolves who approves `flow` for `requester` today.
@@ -271,7 +275,7 @@ pub fn create(
             e.into()
         }
     })?;
-    record(
+    let event = record(
         conn,
         CREATED,
         Some(principal.id),
@@ -280,6 +284,7 @@ pub fn create(
         json!({ "reason": created.reason }),
         now,
     )?;
+    email::approvers_newly_awaiting(conn, event, None, &created, now)?;
     if approved_at_once {
         let before = created.clone();
         created.status = RequestStatus::Approved;
@@ -510,7 +515,7 @@ pub fn decide(
                 if !requests::update(conn, &after, before.version)? {
                     continue;
                 }
-                record(
+                let event = record(
                     conn,
                     STEP_DECISION,
                     Some(actor.id),
@@ -519,6 +524,7 @@ pub fn decide(
                     extra,
                     now,
                 )?;
+                email::approvers_newly_awaiting(conn, event, Some(&before), &after, now)?;
                 Ok(after)
             }
         };
@@ -550,7 +556,7 @@ fn transition(
             "the request changed at the same time; fetch it again and retry",
         ));
     }
-    record(
+    let event = record(
         conn,
         event_type,
         actor,
@@ -559,6 +565,8 @@ fn transition(
         extra,
         now,
     )?;
+    // A retry or a reassignment hands the request to approvers who have not seen it yet.
+    email::approvers_newly_awaiting(conn, event, Some(before), &after, now)?;
     Ok(after)
 }
 

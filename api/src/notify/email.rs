@@ -1,0 +1,467 @@
+//! Emails: which ones a request's events cause (following the settings' toggles), queued in the
+//! outbox with their data, and rendered from the templates in `api/templates/email` when sent.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use portcullis_domain::EventId;
+use portcullis_domain::directory::User;
+use portcullis_domain::flow::{ApproverType, FlowKind};
+use portcullis_domain::request::{AccessRequest, RequestStatus, StepState};
+use portcullis_domain::settings::Settings;
+use portcullis_persistence::DbConnection;
+use portcullis_persistence::repo::outbox::{self, NewEntry};
+use portcullis_persistence::repo::{settings, users};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::config::SmtpSettings;
+use crate::error::ApiError;
+use crate::services::requests::{APPROVED, CREATED, DENIED, EXPIRED};
+
+pub const REQUEST_RECEIVED: &str = "request_received";
+pub const APPROVAL_NEEDED: &str = "approval_needed";
+pub const ADMIN_NEW_REQUEST: &str = "admin_new_request";
+pub const REQUEST_APPROVED: &str = "request_approved";
+pub const REQUEST_DENIED: &str = "request_denied";
+pub const REQUEST_EXPIRED: &str = "request_expired";
+pub const APPROVAL_REMINDER: &str = "approval_reminder";
+pub const ACCESS_ENDING: &str = "access_ending";
+
+macro_rules! template {
+    ($name:ident) => {
+        (
+            stringify!($name),
+            include_str!(concat!(
+                "../../templates/email/",
+                stringify!($name),
+                ".subject"
+            )),
+            include_str!(concat!("../../templates/email/", stringify!($name), ".txt")),
+            include_str!(concat!(
+                "../../templates/email/",
+                stringify!($name),
+                ".html"
+            )),
+        )
+    };
+}
+
+/// Every message, with its subject, plain-text and HTML templates.
+const TEMPLATES: &[(&str, &str, &str, &str)] = &[
+    template!(request_received),
+    template!(approval_needed),
+    template!(admin_new_request),
+    template!(request_approved),
+    template!(request_denied),
+    template!(request_expired),
+    template!(approval_reminder),
+    template!(access_ending),
+];
+
+/// An email as queued: one recipient, the message's name and the data its templates use.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Intent {
+    pub to: String,
+    pub to_name: String,
+    pub data: Value,
+}
+
+fn queue(
+    conn: &mut DbConnection,
+    event_id: Option<EventId>,
+    message: &'static str,
+    to: &User,
+    mut data: Value,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if !to.active {
+        return Ok(());
+    }
+    if let Some(map) = data.as_object_mut() {
+        map.insert("recipient_name".into(), to.display_name.as_str().into());
+    }
+    let intent = Intent {
+        to: to.email.as_str().to_owned(),
+        to_name: to.display_name.as_str().to_owned(),
+        data,
+    };
+    outbox::enqueue(
+        conn,
+        &NewEntry {
+            kind: outbox::EMAIL,
+            channel_id: None,
+            event_id,
+            topic: message.to_owned(),
+            payload: serde_json::to_string(&intent)
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+        },
+        now,
+    )?;
+    Ok(())
+}
+
+/// "8 hours", "3 days", "90 minutes": a duration as a person says it.
+pub fn human_duration(seconds: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match seconds {
+        s if s % 86_400 == 0 && s >= 86_400 => plural(s / 86_400, "day"),
+        s if s % 3600 == 0 && s >= 3600 => plural(s / 3600, "hour"),
+        s if s % 60 == 0 && s >= 60 => plural(s / 60, "minute"),
+        s => plural(s, "second"),
+    }
+}
+
+fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// What every email about a request says about it.
+fn request_data(request: &AccessRequest, requester: &User) -> Value {
+    json!({
+        "request_id": request.id,
+        "flow_name": request.flow_name,
+        "requester_name": requester.display_name.as_str(),
+        "requester_email": requester.email.as_str(),
+        "reason": request.reason,
+        "duration": request.duration_seconds.map(human_duration),
+        "created_at": when(request.created_at),
+        "device_admin": request.kind == FlowKind::DeviceAdmin,
+    })
+}
+
+fn with(mut data: Value, extra: Value) -> Value {
+    if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
+        data.extend(extra.clone());
+    }
+    data
+}
+
+/// The requester's emails for a request event: confirmation on submission, and the outcome
+/// (approved, denied, expired), each as the settings allow.
+pub fn on_request_event(
+    conn: &mut DbConnection,
+    event_id: EventId,
+    event_type: &str,
+    request: &AccessRequest,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if ![CREATED, APPROVED, DENIED, EXPIRED].contains(&event_type) {
+        return Ok(());
+    }
+    let settings = settings::get(conn)?.settings;
+    let wanted = if event_type == CREATED {
+        settings.email_request_received
+    } else {
+        settings.email_decision
+    };
+    if !wanted {
+        return Ok(());
+    }
+    let Some(requester) = users::find(conn, request.requester_id)? else {
+        return Ok(());
+    };
+    let data = request_data(request, &requester);
+    let decided_by = match request.outcome.as_ref().and_then(|o| o.decided_by) {
+        Some(id) => users::find(conn, id)?.map(|u| u.display_name.as_str().to_owned()),
+        None => None,
+    };
+    let (message, data) = match event_type {
+        CREATED => {
+            let approvers = if settings.show_approval_progress {
+                approver_names(conn, request)?
+            } else {
+                Vec::new()
+            };
+            (
+                REQUEST_RECEIVED,
+                with(data, json!({ "approvers": approvers })),
+            )
+        }
+        APPROVED => {
+            let ends = request
+                .duration_seconds
+                .filter(|_| request.kind == FlowKind::ResourceRequest)
+                .map(|s| when(now + chrono::Duration::seconds(s)));
+            let comment = request.outcome.as_ref().and_then(|o| o.comment.clone());
+            (
+                REQUEST_APPROVED,
+                with(
+                    data,
+                    json!({ "access_ends_at": ends, "decided_by": decided_by, "comment": comment }),
+                ),
+            )
+        }
+        DENIED => {
+            let outcome = request.outcome.clone();
+            (
+                REQUEST_DENIED,
+                with(
+                    data,
+                    json!({
+                        "decided_by": decided_by,
+                        "denial_reason": outcome.as_ref().and_then(|o| o.reason.clone()),
+                        "next_steps": outcome.as_ref().and_then(|o| o.next_steps.clone()),
+                        "comment": outcome.as_ref().and_then(|o| o.comment.clone()),
+                    }),
+                ),
+            )
+        }
+        _ => (
+            REQUEST_EXPIRED,
+            with(data, json!({ "expiry_days": settings.expiry_days })),
+        ),
+    };
+    queue(conn, Some(event_id), message, &requester, data, now)
+}
+
+fn approver_names(
+    conn: &mut DbConnection,
+    request: &AccessRequest,
+) -> Result<Vec<String>, ApiError> {
+    let mut ids: Vec<_> = request
+        .steps
+        .iter()
+        .flat_map(|s| s.approver_ids.iter().copied())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(users::find_many(conn, &ids)?
+        .into_iter()
+        .map(|u| u.display_name.as_str().to_owned())
+        .collect())
+}
+
+/// Tells the approvers of a step that just became theirs (on submission, when an earlier step is
+/// done, on reassignment or retry). Steps decided by administrators send the administrators'
+/// new-request email instead, if the settings allow it.
+pub fn approvers_newly_awaiting(
+    conn: &mut DbConnection,
+    event_id: EventId,
+    before: Option<&AccessRequest>,
+    after: &AccessRequest,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if after.status != RequestStatus::Pending {
+        return Ok(());
+    }
+    let mut recipients = Vec::new();
+    for step in after.steps.iter().filter(|s| s.state == StepState::Active) {
+        for approver in &step.approver_ids {
+            let new = after.awaits(*approver) && !before.is_some_and(|b| b.awaits(*approver));
+            if new && !recipients.iter().any(|(id, _)| id == approver) {
+                recipients.push((*approver, step.approver_type));
+            }
+        }
+    }
+    if recipients.is_empty() {
+        return Ok(());
+    }
+    let settings: Settings = settings::get(conn)?.settings;
+    let Some(requester) = users::find(conn, after.requester_id)? else {
+        return Ok(());
+    };
+    let data = request_data(after, &requester);
+    let ids: Vec<_> = recipients.iter().map(|(id, _)| *id).collect();
+    for user in users::find_many(conn, &ids)? {
+        let admin_step = recipients
+            .iter()
+            .any(|(id, kind)| *id == user.id && *kind == ApproverType::Administrator);
+        let message = if admin_step {
+            if !settings.email_admin_new_request {
+                continue;
+            }
+            ADMIN_NEW_REQUEST
+        } else {
+            APPROVAL_NEEDED
+        };
+        queue(conn, Some(event_id), message, &user, data.clone(), now)?;
+    }
+    Ok(())
+}
+
+/// A reminder to the approvers who still have to act on a request.
+pub fn reminder(
+    conn: &mut DbConnection,
+    request: &AccessRequest,
+    now: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    let Some(requester) = users::find(conn, request.requester_id)? else {
+        return Ok(0);
+    };
+    let data = request_data(request, &requester);
+    let awaiting: Vec<_> = request
+        .steps
+        .iter()
+        .flat_map(|s| s.approver_ids.iter().copied())
+        .filter(|id| request.awaits(*id))
+        .collect();
+    let mut sent = 0;
+    for user in users::find_many(conn, &awaiting)? {
+        queue(conn, None, APPROVAL_REMINDER, &user, data.clone(), now)?;
+        sent += 1;
+    }
+    Ok(sent)
+}
+
+/// Tells a holder that their timed access ends soon.
+pub fn access_ending(
+    conn: &mut DbConnection,
+    request: &AccessRequest,
+    ends_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let Some(holder) = users::find(conn, request.requester_id)? else {
+        return Ok(false);
+    };
+    let data = with(
+        request_data(request, &holder),
+        json!({ "access_ends_at": when(ends_at) }),
+    );
+    queue(conn, None, ACCESS_ENDING, &holder, data, now)?;
+    Ok(true)
+}
+
+/// A rendered email.
+#[derive(Debug)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The email templates, loaded once.
+pub struct Templates {
+    env: minijinja::Environment<'static>,
+}
+
+impl Templates {
+    pub fn new() -> Result<Self, minijinja::Error> {
+        let mut env = minijinja::Environment::new();
+        env.add_template("base.html", include_str!("../../templates/email/base.html"))?;
+        for (name, subject, text, html) in TEMPLATES {
+            env.add_template_owned(format!("{name}.subject"), *subject)?;
+            env.add_template_owned(format!("{name}.txt"), *text)?;
+            env.add_template_owned(format!("{name}.html"), *html)?;
+        }
+        Ok(Self { env })
+    }
+
+    /// Renders message `name` with `data` and the portal's address for links.
+    pub fn render(&self, name: &str, data: &Value, portal_url: &str) -> Result<Rendered, String> {
+        let context = with(data.clone(), json!({ "portal_url": portal_url }));
+        let render = |suffix: &str| {
+            self.env
+                .get_template(&format!("{name}.{suffix}"))
+                .and_then(|t| t.render(&context))
+                .map_err(|e| format!("cannot render the {name} email: {e}"))
+        };
+        let subject = render("subject")?;
+        Ok(Rendered {
+            // A header is one line, whatever the data holds.
+            subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+            text: render("txt")?,
+            html: render("html")?,
+        })
+    }
+}
+
+/// Sends email over SMTP (connections pooled by lettre).
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Mailer {
+    pub fn new(settings: &SmtpSettings, timeout: std::time::Duration) -> Result<Self, String> {
+        let transport =
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(settings.url.expose_secret())
+                .map_err(|_| "PORTCULLIS_SMTP_URL is not a valid SMTP URL".to_owned())?
+                .timeout(Some(timeout))
+                .build();
+        Ok(Self {
+            transport,
+            from: settings.from.clone(),
+        })
+    }
+
+    /// Sends one message; `Ok` carries the server's reply code.
+    pub async fn send(
+        &self,
+        intent: &Intent,
+        email: Rendered,
+    ) -> Result<u16, (Option<u16>, String)> {
+        let to = Mailbox::new(
+            Some(intent.to_name.clone()),
+            intent.to.parse().map_err(|_| {
+                (
+                    None,
+                    format!("'{}' is not a deliverable address", intent.to),
+                )
+            })?,
+        );
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(email.subject)
+            .multipart(MultiPart::alternative_plain_html(email.text, email.html))
+            .map_err(|e| (None, format!("cannot build the message: {e}")))?;
+        let code = |c: lettre::transport::smtp::response::Code| c.to_string().parse::<u16>().ok();
+        match self.transport.send(message).await {
+            Ok(response) => Ok(code(response.code()).unwrap_or(250)),
+            Err(error) => Err((error.status().and_then(code), error.to_string())),
+        }
+    }
+}
+
+/// Shared by the dispatcher: the mailer, if email is configured.
+pub type SharedMailer = Option<Arc<Mailer>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(human_duration(3600), "1 hour");
+        assert_eq!(human_duration(8 * 3600), "8 hours");
+        assert_eq!(human_duration(3 * 86_400), "3 days");
+        assert_eq!(human_duration(5400), "90 minutes");
+        assert_eq!(human_duration(61), "61 seconds");
+    }
+
+    #[test]
+    fn every_template_renders_and_html_is_escaped() {
+        let templates = Templates::new().unwrap();
+        let data = json!({
+            "recipient_name": "Rita <script>", "request_id": "r1", "flow_name": "GitHub & Co",
+            "requester_name": "Rita", "requester_email": "rita@example.com", "reason": "ship it",
+            "duration": "8 hours", "created_at": "2026-11-23 10:00 UTC", "device_admin": false,
+            "approvers": ["Mo"], "access_ends_at": "2026-11-24 10:00 UTC", "decided_by": "Mo",
+            "comment": "ok", "denial_reason": "no", "next_steps": "ask Mo", "expiry_days": 30,
+        });
+        for (name, ..) in TEMPLATES {
+            let email = templates
+                .render(name, &data, "https://portal.example.com")
+                .unwrap();
+            assert!(
+                !email.subject.is_empty() && !email.subject.contains('\n'),
+                "{name}"
+            );
+            assert!(
+                email.text.contains("https://portal.example.com/"),
+                "{name}: {}",
+                email.text
+            );
+            assert!(
+                email.html.contains("Rita &lt;script&gt;"),
+                "{name}: {}",
+                email.html
+            );
+            assert!(!email.html.contains("<script>"), "{name}");
+        }
+    }
+}
