@@ -112,6 +112,7 @@ step is audited, notified and exportable.\n\nAll errors are RFC 9457 problem doc
         (name = "catalog", description = "What the caller may request."),
         (name = "settings", description = "Organisation-wide settings of access requests."),
         (name = "audit", description = "The audit log."),
+        (name = "webhooks", description = "Webhook channels: signed event notifications (Standard Webhooks), delivered from an outbox with retries, and their delivery log."),
         (name = "access-requests", description = "Requests for access, their approval and decisions."),
         (name = "access", description = "Grants and device-admin sessions: the access approvals give."),
         (name = "operations", description = "Health, readiness and metrics (no authentication)."),

@@ -13,6 +13,7 @@ pub mod requests;
 pub mod settings;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 use utoipa_actix_web::scope::{self, Scope};
 
@@ -56,6 +57,15 @@ pub fn scope() -> Scope<
         .service(settings::get_settings)
         .service(settings::replace_settings)
         .service(events::list_events)
+        .service(webhooks::list_webhook_channels)
+        .service(webhooks::create_webhook_channel)
+        .service(webhooks::get_webhook_channel)
+        .service(webhooks::update_webhook_channel)
+        .service(webhooks::delete_webhook_channel)
+        .service(webhooks::test_webhook_channel)
+        .service(webhooks::list_webhook_deliveries)
+        .service(webhooks::get_webhook_delivery)
+        .service(webhooks::resend_webhook_delivery)
         .service(queue::list_access_requests)
         .service(queue::count_access_requests)
         .service(queue::export_access_requests)

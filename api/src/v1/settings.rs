@@ -19,7 +19,8 @@ use crate::state::AppState;
 #[schema(example = json!({
     "resource_requests_enabled": true, "expiry_days": 30, "show_approval_progress": true,
     "email_request_received": true, "email_decision": true, "email_admin_new_request": true,
-    "max_access_duration_seconds": 2592000, "version": 1, "updated_at": "2026-11-23T09:30:00Z"
+    "max_access_duration_seconds": 2592000, "approver_reminder_days": 3, "grant_ending_notice_hours": 24,
+    "version": 1, "updated_at": "2026-11-23T09:30:00Z"
 }))]
 pub struct SettingsResponse {
     pub resource_requests_enabled: bool,
@@ -29,6 +30,10 @@ pub struct SettingsResponse {
     pub email_decision: bool,
     pub email_admin_new_request: bool,
     pub max_access_duration_seconds: i64,
+    /// Approvers of a request pending this many days get one reminder email (0: never).
+    pub approver_reminder_days: i64,
+    /// Holders of timed access get an email this many hours before it ends (0: never).
+    pub grant_ending_notice_hours: i64,
     /// Increments on every change; also the `ETag`.
     pub version: i64,
     pub updated_at: DateTime<Utc>,
@@ -44,6 +49,8 @@ impl From<StoredSettings> for SettingsResponse {
             email_decision,
             email_admin_new_request,
             max_access_duration_seconds,
+            approver_reminder_days,
+            grant_ending_notice_hours,
         } = stored.settings;
         Self {
             resource_requests_enabled,
@@ -53,6 +60,8 @@ impl From<StoredSettings> for SettingsResponse {
             email_decision,
             email_admin_new_request,
             max_access_duration_seconds,
+            approver_reminder_days,
+            grant_ending_notice_hours,
             version: stored.version,
             updated_at: stored.updated_at,
         }
@@ -102,7 +111,7 @@ pub async fn get_settings(
     request_body(content = UpdateSettingsRequest, example = json!({
     "resource_requests_enabled": true, "expiry_days": 14, "show_approval_progress": false,
     "email_request_received": true, "email_decision": true, "email_admin_new_request": false,
-    "max_access_duration_seconds": 604800
+    "max_access_duration_seconds": 604800, "approver_reminder_days": 2, "grant_ending_notice_hours": 24
 })),
     responses(
         (status = 200, description = "The new settings", body = SettingsResponse,
