@@ -11,7 +11,7 @@ else
 FEATURES := --features portcullis-api/vendored-openssl
 endif
 
-.PHONY: run build release test fmt clippy openapi clean
+.PHONY: run build release test fmt clippy openapi clean venv
 
 ## Build, migrate a local SQLite file, seed demo data, print tokens and serve on 127.0.0.1:8080.
 run: build
@@ -23,8 +23,16 @@ build:
 release:
 	$(CARGO) build --release --bin portcullis $(FEATURES)
 
+## Python tools for the tests (a real SMTP server), pinned in requirements-dev.txt, in .venv.
+venv: .venv/.installed
+
+.venv/.installed: requirements-dev.txt
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
 ## Formatting, lints and every test: SQLite always, PostgreSQL too when TEST_DATABASE_URL is set.
-test:
+test: venv
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
 	# The multi-process tests start the real binary, which `cargo test` alone does not build.

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use portcullis_api::Application;
 use portcullis_api::auth::{TokenIssuer, VerificationKey};
-use portcullis_api::config::{DatabaseSettings, JwtSettings, ServeSettings};
+use portcullis_api::config::{
+    DatabaseSettings, JwtSettings, NotifySettings, ServeSettings, SmtpSettings,
+};
 use portcullis_persistence::{Database, DatabaseTarget};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use secrecy::SecretString;
@@ -46,6 +48,25 @@ macro_rules! both_backends {
                 if let Some(app) = $crate::helpers::TestApp::spawn_postgres().await {
                     scenario(app).await
                 }
+            }
+        }
+    )+};
+}
+
+/// Generates `name::sqlite` and `name::postgres` tests that call `scenario(Backend)`, for scenarios
+/// that set the server up themselves (a real SMTP server first, say).
+#[macro_export]
+macro_rules! per_backend {
+    ($($name:ident => $scenario:path),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $scenario($crate::helpers::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $scenario($crate::helpers::Backend::Postgres).await
             }
         }
     )+};
@@ -158,13 +179,24 @@ impl Drop for TestApp {
 pub struct Options {
     pub key: VerificationKey,
     pub cors_origins: Vec<String>,
+    /// `smtp://127.0.0.1:PORT` of a test SMTP server; `None`: email off.
+    pub smtp_url: Option<String>,
+    /// Delivery tuning: attempts before `failed`, and the first retry delay.
+    pub max_attempts: u32,
+    pub backoff: std::time::Duration,
 }
+
+pub const MAIL_FROM: &str = "Portcullis <access@portcullis.test>";
+pub const PORTAL_URL: &str = "https://portal.portcullis.test";
 
 impl Default for Options {
     fn default() -> Self {
         Self {
             key: VerificationKey::Secret(SecretString::from(SECRET)),
             cors_origins: Vec::new(),
+            smtp_url: None,
+            max_attempts: 10,
+            backoff: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -192,6 +224,20 @@ impl TestApp {
                 None
             }
         }
+    }
+
+    /// The app on `backend`, or `None` (a skip) for PostgreSQL when none is configured outside CI.
+    pub async fn spawn_for(backend: Backend, options: Options) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => Some(Self::spawn_on(backend, options, None).await),
+            Backend::Postgres => Self::spawn_postgres_with(options).await,
+        }
+    }
+
+    /// Stops the in-process server (its jobs and dispatcher too) but keeps the database, for tests
+    /// that go on with `portcullis serve` processes on it.
+    pub async fn stop_server(&self) {
+        self.server.stop(false).await;
     }
 
     pub async fn spawn_with(backend: Backend, options: Options) -> Self {
@@ -226,6 +272,17 @@ impl TestApp {
             cors_origins: options.cors_origins,
             workers: 2,
             job_interval: std::time::Duration::from_millis(300),
+            notify: NotifySettings {
+                smtp: options.smtp_url.map(|url| SmtpSettings {
+                    url: SecretString::from(url),
+                    from: MAIL_FROM.parse().unwrap(),
+                }),
+                portal_url: PORTAL_URL.to_owned(),
+                max_attempts: options.max_attempts,
+                backoff: options.backoff,
+                timeout: std::time::Duration::from_secs(5),
+                poll_interval: std::time::Duration::from_millis(200),
+            },
             clock: clock.clone(),
         };
         let app = Application::build(settings)
@@ -458,4 +515,17 @@ fn database_names_are_replaced_in_urls() {
         "postgresql://u:p@h/x?sslmode=disable"
     );
     assert_eq!(replace_database("postgres://h", "x"), "postgres://h/x");
+}
+
+/// The `portcullis` binary next to the test executable (`make test` builds it first).
+pub fn server_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let binary = dir.join("portcullis");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it first (`make test` does: cargo build --bin portcullis)",
+        binary.display()
+    );
+    binary
 }

@@ -462,19 +462,6 @@ both_backends! {
     }
 }
 
-/// The `portcullis` binary next to this test binary (built by `cargo test --workspace`).
-fn server_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let binary = dir.join("portcullis");
-    assert!(
-        binary.exists(),
-        "{} is missing: build it first (`make test` does: cargo build --bin portcullis)",
-        binary.display()
-    );
-    binary
-}
-
 /// Two server processes on one PostgreSQL run the jobs at once: each expiry happens, and is
 /// recorded, exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
