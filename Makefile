@@ -13,6 +13,9 @@ endif
 
 .PHONY: run build release test fmt clippy openapi clean venv
 
+# Contract tooling (lint, generated clients, browser test) and benchmarks live in their own makefiles.
+include contract/contract.mk bench/bench.mk
+
 ## Build, migrate a local SQLite file, seed demo data, print tokens and serve on 127.0.0.1:8080.
 run: build
 	@scripts/dev-run.sh target/debug/portcullis

@@ -1,0 +1,1 @@
+# Benchmarks: data generator, load benchmark, micro-benchmarks (see BENCHMARKS.md).

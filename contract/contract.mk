@@ -1,0 +1,1 @@
+# Contract checks: OpenAPI lint, generated TypeScript and Python clients, Swagger UI in a browser.
