@@ -7,6 +7,8 @@ use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToResponse};
 
 use crate::error::{PROBLEM_CONTENT_TYPE, Problem, ProblemFieldError};
+use crate::v1::queue::{ApprovalTypeFilter, ExportFormat, StatusFilter};
+use crate::v1::views::RequestState;
 
 /// Declares a reusable problem response (`#/components/responses/<Name>`) with an example.
 macro_rules! problem_response {
@@ -94,10 +96,12 @@ step is audited, notified and exportable.\n\nAll errors are RFC 9457 problem doc
 (`application/problem+json`). Lists use cursor pagination: pass `next_page_token` back as `page_token`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
+    servers((url = "/", description = "The server that serves this document")),
     security(("bearer_auth" = [])),
     modifiers(&SecuritySchemes),
     components(
-        schemas(Problem, ProblemFieldError),
+        // Enums that only query parameters use: named, so generated clients share one type each.
+        schemas(Problem, ProblemFieldError, ApprovalTypeFilter, StatusFilter, ExportFormat, RequestState),
         responses(
             BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
             UnsupportedMediaType, UnprocessableEntity, ServiceUnavailable

@@ -75,6 +75,7 @@ macro_rules! list_response {
         pub struct $name {
             pub items: Vec<$item>,
             /// Pass as `page_token` to get the next page; `null` on the last page.
+            #[schema(required = true)]
             pub next_page_token: Option<String>,
         }
 

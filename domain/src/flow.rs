@@ -57,7 +57,7 @@ pub enum Display {
 
 /// The display as sent: `{ "logo": "github" }` or `{ "color": "#24292f" }`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// The OpenAPI schema is written by hand in `flow_schema.rs` (a tagged union).
 #[serde(deny_unknown_fields)]
 pub struct DisplayDraft {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,7 +78,7 @@ pub struct TimedAccess {
 
 /// One approver spec as sent: `type` plus the fields that type takes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// The OpenAPI schema is written by hand in `flow_schema.rs` (a tagged union).
 #[serde(deny_unknown_fields)]
 pub struct ApproverDraft {
     #[serde(rename = "type")]

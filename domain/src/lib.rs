@@ -7,6 +7,8 @@ pub mod access;
 pub mod clock;
 pub mod directory;
 pub mod flow;
+#[cfg(feature = "openapi")]
+mod flow_schema;
 pub mod ids;
 pub mod request;
 pub mod settings;

@@ -116,6 +116,8 @@ pub struct SessionParams {
 }
 
 /// My grants
+///
+/// The caller's own grants (active, expired and revoked), newest first.
 #[utoipa::path(
     tag = "access",
     params(GrantParams),
@@ -144,6 +146,8 @@ pub async fn list_my_grants(
 }
 
 /// List grants
+///
+/// Administrators list every grant, newest first.
 #[utoipa::path(
     tag = "access",
     params(GrantParams),
@@ -182,7 +186,7 @@ pub async fn list_grants(
 /// once; a membership from another source (direct, another grant) stays.
 #[utoipa::path(
     tag = "access",
-    params(("id" = Uuid, Path, description = "The grant's id")),
+    params(("id" = Uuid, Path, description = "The grant's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 204, description = "The grant was revoked"),
         (status = 401, response = Unauthorized),
@@ -243,9 +247,12 @@ pub async fn list_device_admin_sessions(
 }
 
 /// End a device-admin session early
+///
+/// The session's holder or an administrator ends an active session before its time is up (409 if it
+/// has already ended).
 #[utoipa::path(
     tag = "access",
-    params(("id" = Uuid, Path, description = "The session's id")),
+    params(("id" = Uuid, Path, description = "The session's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 200, description = "The ended session", body = SessionResponse),
         (status = 401, response = Unauthorized),

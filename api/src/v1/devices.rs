@@ -137,6 +137,8 @@ pub async fn list_devices(
 }
 
 /// Create a device
+///
+/// Administrators register a device and the users assigned to it (who may request admin rights on it).
 #[utoipa::path(
     tag = "devices",
     request_body = CreateDeviceRequest,
@@ -174,9 +176,11 @@ pub async fn create_device(
 }
 
 /// Get a device
+///
+/// Administrators read any device; everyone else only the devices assigned to them (404 otherwise).
 #[utoipa::path(
     tag = "devices",
-    params(("id" = Uuid, Path, description = "The device's id")),
+    params(("id" = Uuid, Path, description = "The device's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 200, description = "The device", body = DeviceResponse,
             headers(("ETag" = String, description = "The device's version"))),
@@ -200,10 +204,13 @@ pub async fn get_device(
 }
 
 /// Update a device
+///
+/// Administrators rename a device or replace its assigned users. Send `If-Match` with the `ETag` you
+/// read (412 if stale).
 #[utoipa::path(
     tag = "devices",
     params(
-        ("id" = Uuid, Path, description = "The device's id"),
+        ("id" = Uuid, Path, description = "The device's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80"),
         ("If-Match" = Option<String>, Header, description = "The `ETag` last read; the update fails with 412 if it changed"),
     ),
     request_body = UpdateDeviceRequest,
@@ -253,9 +260,11 @@ pub async fn update_device(
 }
 
 /// Delete a device
+///
+/// Administrators remove a device and its assignments.
 #[utoipa::path(
     tag = "devices",
-    params(("id" = Uuid, Path, description = "The device's id")),
+    params(("id" = Uuid, Path, description = "The device's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 204, description = "The device was deleted"),
         (status = 401, response = Unauthorized),

@@ -67,6 +67,9 @@ pub struct EventParams {
 }
 
 /// List audit events
+///
+/// Administrators read the audit log, newest first, filtered by `type`, `subject_id`, `since` and
+/// `until`.
 #[utoipa::path(
     tag = "audit",
     params(EventParams),

@@ -217,6 +217,8 @@ pub struct PreviewParams {
 }
 
 /// List approval flows
+///
+/// Administrators list the flows, newest first, filtered by `kind`, `enabled`, `approval_type` and `q`.
 #[utoipa::path(
     tag = "approval-flows",
     params(FlowListParams),
@@ -307,9 +309,11 @@ pub async fn create_approval_flow(
 }
 
 /// Get an approval flow
+///
+/// Administrators read a flow. The `ETag` header carries its version.
 #[utoipa::path(
     tag = "approval-flows",
-    params(("id" = Uuid, Path, description = "The flow's id")),
+    params(("id" = Uuid, Path, description = "The flow's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 200, description = "The flow", body = FlowResponse,
             headers(("ETag" = String, description = "The flow's version"))),
@@ -339,7 +343,7 @@ pub async fn get_approval_flow(
 #[utoipa::path(
     tag = "approval-flows",
     params(
-        ("id" = Uuid, Path, description = "The flow's id"),
+        ("id" = Uuid, Path, description = "The flow's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80"),
         ("If-Match" = Option<String>, Header, description = "The `ETag` last read; the update fails with 412 if it changed"),
     ),
     request_body = UpdateFlowRequest,
@@ -382,9 +386,11 @@ pub async fn update_approval_flow(
 }
 
 /// Delete an approval flow
+///
+/// Administrators delete a flow; its open requests are canceled.
 #[utoipa::path(
     tag = "approval-flows",
-    params(("id" = Uuid, Path, description = "The flow's id")),
+    params(("id" = Uuid, Path, description = "The flow's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 204, description = "The flow was deleted"),
         (status = 401, response = Unauthorized),
@@ -417,7 +423,7 @@ pub async fn delete_approval_flow(
 /// a step nobody can approve carries a `problem`.
 #[utoipa::path(
     tag = "approval-flows",
-    params(("id" = Uuid, Path, description = "The flow's id"), PreviewParams),
+    params(("id" = Uuid, Path, description = "The flow's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80"), PreviewParams),
     responses(
         (status = 200, description = "The resolved approvers, step by step", body = FlowPreview),
         (status = 400, response = BadRequest),

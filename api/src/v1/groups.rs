@@ -140,6 +140,8 @@ pub struct GroupListParams {
 }
 
 /// List groups
+///
+/// Every authenticated caller may list the groups, newest first, filtered by `q`.
 #[utoipa::path(
     tag = "groups",
     params(GroupListParams),
@@ -168,6 +170,8 @@ pub async fn list_groups(
 }
 
 /// Create a group
+///
+/// Administrators create a group; names are unique.
 #[utoipa::path(
     tag = "groups",
     request_body = CreateGroupRequest,
@@ -204,9 +208,11 @@ pub async fn create_group(
 }
 
 /// Get a group
+///
+/// Every authenticated caller may read a group. The `ETag` header carries its version.
 #[utoipa::path(
     tag = "groups",
-    params(("id" = Uuid, Path, description = "The group's id")),
+    params(("id" = Uuid, Path, description = "The group's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 200, description = "The group", body = GroupResponse,
             headers(("ETag" = String, description = "The group's version"))),
@@ -228,10 +234,12 @@ pub async fn get_group(
 }
 
 /// Update a group
+///
+/// Administrators rename or describe a group. Send `If-Match` with the `ETag` you read (412 if stale).
 #[utoipa::path(
     tag = "groups",
     params(
-        ("id" = Uuid, Path, description = "The group's id"),
+        ("id" = Uuid, Path, description = "The group's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80"),
         ("If-Match" = Option<String>, Header, description = "The `ETag` last read; the update fails with 412 if it changed"),
     ),
     request_body = UpdateGroupRequest,
@@ -290,7 +298,7 @@ pub async fn update_group(
 /// Removes the group and its memberships. A group still used elsewhere (an approval flow) is a 409.
 #[utoipa::path(
     tag = "groups",
-    params(("id" = Uuid, Path, description = "The group's id")),
+    params(("id" = Uuid, Path, description = "The group's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 204, description = "The group was deleted"),
         (status = 401, response = Unauthorized),
@@ -322,7 +330,7 @@ pub async fn delete_group(
 /// One item per membership: a user added directly and also through a grant appears twice, once per source.
 #[utoipa::path(
     tag = "groups",
-    params(("id" = Uuid, Path, description = "The group's id"), PageParams),
+    params(("id" = Uuid, Path, description = "The group's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80"), PageParams),
     responses(
         (status = 200, description = "A page of memberships", body = MembershipList),
         (status = 400, response = BadRequest),
@@ -353,7 +361,7 @@ pub async fn list_group_members(
 /// Adds the user directly (source `direct`). Already a direct member: 409.
 #[utoipa::path(
     tag = "groups",
-    params(("id" = Uuid, Path, description = "The group's id")),
+    params(("id" = Uuid, Path, description = "The group's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     request_body = AddMemberRequest,
     responses(
         (status = 201, description = "The membership was created", body = MembershipResponse),
@@ -390,8 +398,8 @@ pub async fn add_group_member(
 #[utoipa::path(
     tag = "groups",
     params(
-        ("id" = Uuid, Path, description = "The group's id"),
-        ("user_id" = Uuid, Path, description = "The member's user id"),
+        ("id" = Uuid, Path, description = "The group's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80"),
+        ("user_id" = Uuid, Path, description = "The member's user id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e81"),
     ),
     responses(
         (status = 204, description = "The direct membership was removed"),

@@ -136,6 +136,34 @@ impl From<request_repo::CommentRow> for CommentResponse {
 
 /// A request with everything around it: requester and manager, comments, history, grant or session.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7ea0", "flow_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e90",
+    "flow_name": "GitHub Admin", "flow_version": 1, "kind": "resource_request", "approval_type": "manual",
+    "approver_requirement": "all_in_order", "requester_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80",
+    "status": "pending", "reason": "Review pull requests for the 3.2 release", "duration_seconds": 3600,
+    "device_id": null,
+    "steps": [
+        { "position": 0, "type": "requester_manager", "state": "active",
+          "approver_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87"], "require_all": false, "decisions": [] }
+    ],
+    "created_at": "2026-11-23T09:30:00Z", "decided_at": null, "expires_at": "2026-12-23T09:30:00Z",
+    "decision": null, "error": null, "resubmitted_from": null, "version": 1,
+    "requester": { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80", "display_name": "Rita Requester",
+                   "email": "requester@example.com" },
+    "manager": { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87", "display_name": "Max Manager",
+                 "email": "manager@example.com" },
+    "comments": [
+        { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7eb0", "author_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87",
+          "body": "Which repositories do you need?", "created_at": "2026-11-23T09:35:00Z" }
+    ],
+    "history": [
+        { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e99", "type": "access_management_access_request",
+          "occurred_at": "2026-11-23T09:30:00Z", "actor_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80",
+          "subject_type": "access_request", "subject_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7ea0",
+          "data": { "flow_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e90", "flow_version": 1, "status_after": "pending" } }
+    ],
+    "grant": null, "session": null
+}))]
 pub struct RequestDetail {
     #[serde(flatten)]
     pub request: RequestResponse,
@@ -317,7 +345,7 @@ pub async fn create_access_request(
 /// the grant or session it produced. Visible to its requester, its approvers, admins and integrations.
 #[utoipa::path(
     tag = "access-requests",
-    params(("id" = Uuid, Path, description = "The request's id")),
+    params(("id" = Uuid, Path, description = "The request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 200, description = "The request", body = RequestDetail),
         (status = 401, response = Unauthorized),
@@ -399,7 +427,7 @@ async fn decide(
 /// `override`. Concurrent approvals never grant twice.
 #[utoipa::path(
     tag = "access-requests",
-    params(("id" = Uuid, Path, description = "The request's id")),
+    params(("id" = Uuid, Path, description = "The request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     request_body = ApproveBody,
     responses(
         (status = 200, description = "The updated request", body = RequestResponse),
@@ -440,7 +468,7 @@ pub async fn approve_access_request(
 /// the requester. Administrators may `override`.
 #[utoipa::path(
     tag = "access-requests",
-    params(("id" = Uuid, Path, description = "The request's id")),
+    params(("id" = Uuid, Path, description = "The request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     request_body = DenyBody,
     responses(
         (status = 200, description = "The denied request", body = RequestResponse),
@@ -481,7 +509,7 @@ pub async fn deny_access_request(
 /// The requester withdraws their pending request; administrators may cancel pending or failed ones.
 #[utoipa::path(
     tag = "access-requests",
-    params(("id" = Uuid, Path, description = "The request's id")),
+    params(("id" = Uuid, Path, description = "The request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 200, description = "The canceled request", body = RequestResponse),
         (status = 401, response = Unauthorized),
@@ -514,7 +542,7 @@ pub async fn cancel_access_request(
 /// Administrators: re-resolve the approvers from the current flow and return the request to `pending`.
 #[utoipa::path(
     tag = "access-requests",
-    params(("id" = Uuid, Path, description = "The request's id")),
+    params(("id" = Uuid, Path, description = "The request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 200, description = "The pending request", body = RequestResponse),
         (status = 401, response = Unauthorized),
@@ -548,7 +576,7 @@ pub async fn retry_access_request(
 /// An approver of an active step hands their place to another active person.
 #[utoipa::path(
     tag = "access-requests",
-    params(("id" = Uuid, Path, description = "The request's id")),
+    params(("id" = Uuid, Path, description = "The request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     request_body = ReassignBody,
     responses(
         (status = 200, description = "The updated request", body = RequestResponse),
@@ -588,7 +616,7 @@ pub async fn reassign_access_request(
 /// The requester asks again with a new reason: a new request linked by `resubmitted_from`.
 #[utoipa::path(
     tag = "access-requests",
-    params(("id" = Uuid, Path, description = "The denied request's id")),
+    params(("id" = Uuid, Path, description = "The denied request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     request_body = ResubmitBody,
     responses(
         (status = 201, description = "The new request", body = RequestResponse, headers(("Location" = String))),
@@ -625,9 +653,12 @@ pub async fn resubmit_access_request(
 }
 
 /// List a request's comments
+///
+/// Everyone who may see the request (its requester, its approvers, administrators) reads its comments,
+/// oldest first.
 #[utoipa::path(
     tag = "access-requests",
-    params(("id" = Uuid, Path, description = "The request's id")),
+    params(("id" = Uuid, Path, description = "The request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 200, description = "The comments, oldest first", body = Vec<CommentResponse>),
         (status = 401, response = Unauthorized),
@@ -657,7 +688,7 @@ pub async fn list_access_request_comments(
 /// Everyone on the request (requester, approvers, admins) can comment; comments never change the status.
 #[utoipa::path(
     tag = "access-requests",
-    params(("id" = Uuid, Path, description = "The request's id")),
+    params(("id" = Uuid, Path, description = "The request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     request_body = CommentBody,
     responses(
         (status = 201, description = "The comment", body = CommentResponse),
@@ -689,7 +720,7 @@ pub async fn comment_on_access_request(
 /// request's duration.
 #[utoipa::path(
     tag = "access-requests",
-    params(("id" = Uuid, Path, description = "The request's id")),
+    params(("id" = Uuid, Path, description = "The request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 201, description = "The session", body = SessionResponse),
         (status = 401, response = Unauthorized),

@@ -80,6 +80,9 @@ impl Validate for UpdateSettingsRequest {
 }
 
 /// Get the settings
+///
+/// Administrators read the organisation's access-request settings. The `ETag` header carries their
+/// version.
 #[utoipa::path(
     tag = "settings",
     responses(

@@ -172,6 +172,9 @@ pub async fn list_users(
 }
 
 /// Create a user
+///
+/// Administrators add a person or an integration account. Emails are unique ignoring case; a manager
+/// must be an active person and may not create a loop in the management chain.
 #[utoipa::path(
     tag = "users",
     request_body = CreateUserRequest,
@@ -213,9 +216,11 @@ pub async fn create_user(
 }
 
 /// Get a user
+///
+/// Every authenticated caller may read the directory. The `ETag` header carries the user's version.
 #[utoipa::path(
     tag = "users",
-    params(("id" = Uuid, Path, description = "The user's id")),
+    params(("id" = Uuid, Path, description = "The user's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 200, description = "The user", body = UserResponse,
             headers(("ETag" = String, description = "The user's version"))),
@@ -243,7 +248,7 @@ pub async fn get_user(
 #[utoipa::path(
     tag = "users",
     params(
-        ("id" = Uuid, Path, description = "The user's id"),
+        ("id" = Uuid, Path, description = "The user's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80"),
         ("If-Match" = Option<String>, Header, description = "The `ETag` last read; the update fails with 412 if it changed"),
     ),
     request_body = UpdateUserRequest,
@@ -313,7 +318,7 @@ pub async fn update_user(
 /// the answer is 204 and the user can no longer sign in.
 #[utoipa::path(
     tag = "users",
-    params(("id" = Uuid, Path, description = "The user's id")),
+    params(("id" = Uuid, Path, description = "The user's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 204, description = "The user was deleted or deactivated"),
         (status = 401, response = Unauthorized),

@@ -295,6 +295,8 @@ fn channel_id(id: web::Path<Uuid>) -> ChannelId {
 }
 
 /// List webhook channels
+///
+/// Administrators list the webhook channels, newest first. Secrets are never returned.
 #[utoipa::path(
     tag = "webhooks",
     params(crate::pagination::PageParams),
@@ -369,7 +371,7 @@ pub async fn create_webhook_channel(
 /// The secret is never returned after creation.
 #[utoipa::path(
     tag = "webhooks",
-    params(("id" = Uuid, Path, description = "The channel's id")),
+    params(("id" = Uuid, Path, description = "The channel's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 200, description = "The channel", body = WebhookChannelResponse,
             headers(("ETag" = String, description = "The channel's version"))),
@@ -393,10 +395,13 @@ pub async fn get_webhook_channel(
 }
 
 /// Update a webhook channel
+///
+/// Administrators change a channel's name, URL, events or `enabled`. Send `If-Match` with the `ETag`
+/// you read (412 if stale). The secret stays.
 #[utoipa::path(
     tag = "webhooks",
     params(
-        ("id" = Uuid, Path, description = "The channel's id"),
+        ("id" = Uuid, Path, description = "The channel's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80"),
         ("If-Match" = Option<String>, Header, description = "The `ETag` last read; the update fails with 412 if it changed"),
     ),
     request_body = UpdateWebhookChannelRequest,
@@ -442,7 +447,7 @@ pub async fn update_webhook_channel(
 /// Its delivery log goes with it; messages not yet delivered are dropped.
 #[utoipa::path(
     tag = "webhooks",
-    params(("id" = Uuid, Path, description = "The channel's id")),
+    params(("id" = Uuid, Path, description = "The channel's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 204, description = "The channel was deleted"),
         (status = 401, response = Unauthorized),
@@ -470,7 +475,7 @@ pub async fn delete_webhook_channel(
 /// `delivered`, or `failed` with the receiver's status or the connection error. Pings are not retried.
 #[utoipa::path(
     tag = "webhooks",
-    params(("id" = Uuid, Path, description = "The channel's id")),
+    params(("id" = Uuid, Path, description = "The channel's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
     responses(
         (status = 200, description = "The ping's delivery after its one attempt", body = DeliveryResponse),
         (status = 401, response = Unauthorized),
@@ -500,9 +505,11 @@ pub async fn test_webhook_channel(
 }
 
 /// List a webhook channel's deliveries
+///
+/// Administrators read a channel's delivery log, newest first, optionally filtered by `status`.
 #[utoipa::path(
     tag = "webhooks",
-    params(("id" = Uuid, Path, description = "The channel's id"), DeliveryParams),
+    params(("id" = Uuid, Path, description = "The channel's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80"), DeliveryParams),
     responses(
         (status = 200, description = "A page of deliveries, newest first", body = DeliveryList),
         (status = 400, response = BadRequest),
@@ -534,11 +541,14 @@ pub async fn list_webhook_deliveries(
 }
 
 /// Get one delivery with its attempts
+///
+/// Administrators read one delivery: the exact body sent and every attempt with its status code,
+/// latency and error.
 #[utoipa::path(
     tag = "webhooks",
     params(
-        ("id" = Uuid, Path, description = "The channel's id"),
-        ("delivery_id" = Uuid, Path, description = "The delivery's id (its `webhook-id`)"),
+        ("id" = Uuid, Path, description = "The channel's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80"),
+        ("delivery_id" = Uuid, Path, description = "The delivery's id (its `webhook-id`)", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7eb0"),
     ),
     responses(
         (status = 200, description = "The delivery, its body and every attempt", body = DeliveryDetail),
@@ -573,8 +583,8 @@ pub async fn get_webhook_delivery(
 #[utoipa::path(
     tag = "webhooks",
     params(
-        ("id" = Uuid, Path, description = "The channel's id"),
-        ("delivery_id" = Uuid, Path, description = "The delivery's id"),
+        ("id" = Uuid, Path, description = "The channel's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80"),
+        ("delivery_id" = Uuid, Path, description = "The delivery's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7eb0"),
     ),
     responses(
         (status = 202, description = "Queued again", body = DeliveryResponse),
