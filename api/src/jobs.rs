@@ -13,6 +13,7 @@ use portcullis_persistence::{Database, DbConnection};
 
 use crate::error::ApiError;
 use crate::notify::dispatcher::Dispatcher;
+use crate::notify::email::with_email;
 use crate::notify::reminders;
 use crate::services::requests;
 
@@ -29,14 +30,16 @@ pub async fn run(
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let (db, now) = (db.clone(), clock.now());
+        let (db, now, email) = (db.clone(), clock.now(), notifier.email_enabled());
         let pass = tokio::task::spawn_blocking(move || -> Result<[usize; 5], ApiError> {
             let mut pooled = db.writer()?;
             let conn: &mut DbConnection = &mut pooled;
-            let (requests, grants, sessions) =
-                conn.transaction(|conn| requests::run_jobs(conn, now, BATCH))?;
-            let (reminded, told) = conn.transaction(|conn| reminders::run(conn, now, BATCH))?;
-            Ok([requests, grants, sessions, reminded, told])
+            with_email(email, || {
+                let (requests, grants, sessions) =
+                    conn.transaction(|conn| requests::run_jobs(conn, now, BATCH))?;
+                let (reminded, told) = conn.transaction(|conn| reminders::run(conn, now, BATCH))?;
+                Ok([requests, grants, sessions, reminded, told])
+            })
         })
         .await;
         match pass {

@@ -9,6 +9,7 @@ use portcullis_persistence::{Database, DbConnection};
 use crate::auth::JwtVerifier;
 use crate::error::ApiError;
 use crate::notify::dispatcher::Dispatcher;
+use crate::notify::email::with_email;
 
 /// The system clock, the only place the application reads the time. Instants are truncated to
 /// microseconds, the precision both databases store, so what a write returns equals what a read returns.
@@ -56,11 +57,11 @@ impl AppState {
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let db = self.db.clone();
+        let (db, email) = (self.db.clone(), self.notifier.email_enabled());
         let result = web::block(move || {
             let mut pooled = db.writer()?;
             let conn: &mut DbConnection = &mut pooled;
-            conn.transaction(work)
+            with_email(email, || conn.transaction(work))
         })
         .await?;
         if result.is_ok() {

@@ -3,6 +3,27 @@
 //! Repositories are plain functions over `&mut DbConnection`; callers compose them inside
 //! `DbConnection::transaction` so that a state change and its audit event commit together.
 
+/// Inserts many rows in statements of a few hundred rows each, on the concrete connection (the
+/// backend-generic one inserts one row per statement). For bulk loads: the benchmark's data generator.
+#[macro_export]
+macro_rules! insert_many {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        use diesel::RunQueryDsl;
+        let mut inserted = 0usize;
+        for chunk in $rows.chunks(500) {
+            inserted += match &mut *$conn {
+                $crate::DbConnection::Postgres(c) => {
+                    diesel::insert_into($table).values(chunk).execute(c)?
+                }
+                $crate::DbConnection::Sqlite(c) => {
+                    diesel::insert_into($table).values(chunk).execute(c)?
+                }
+            };
+        }
+        inserted
+    }};
+}
+
 mod connection;
 mod database;
 pub mod error;

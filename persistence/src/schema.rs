@@ -149,6 +149,7 @@ diesel::table! {
         user_id -> Text,
         position -> Integer,
         awaiting -> Bool,
+        created_at -> Timestamp,
     }
 }
 
@@ -256,6 +257,7 @@ diesel::table! {
 
 diesel::joinable!(outbox -> webhook_channels (channel_id));
 diesel::joinable!(delivery_attempts -> outbox (outbox_id));
+diesel::joinable!(request_approvers -> access_requests (request_id));
 diesel::joinable!(flow_groups -> approval_flows (flow_id));
 diesel::joinable!(flow_users -> approval_flows (flow_id));
 

@@ -62,6 +62,21 @@ const TEMPLATES: &[(&str, &str, &str, &str)] = &[
     template!(access_ending),
 ];
 
+thread_local! {
+    /// Whether this server sends email (SMTP configured); off unless a caller turns it on.
+    static ENABLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `work` (a transaction on this thread) queueing emails only if `enabled`: a server without
+/// SMTP writes no email entries at all. The server sets it around every write it runs; the use cases
+/// need not carry the flag.
+pub fn with_email<T>(enabled: bool, work: impl FnOnce() -> T) -> T {
+    let before = ENABLED.replace(enabled);
+    let result = work();
+    ENABLED.set(before);
+    result
+}
+
 /// An email as queued: one recipient, the message's name and the data its templates use.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Intent {
@@ -78,7 +93,7 @@ fn queue(
     mut data: Value,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    if !to.active {
+    if !to.active || !ENABLED.get() {
         return Ok(());
     }
     if let Some(map) = data.as_object_mut() {
@@ -149,7 +164,7 @@ pub fn on_request_event(
     request: &AccessRequest,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    if ![CREATED, APPROVED, DENIED, EXPIRED].contains(&event_type) {
+    if !ENABLED.get() || ![CREATED, APPROVED, DENIED, EXPIRED].contains(&event_type) {
         return Ok(());
     }
     let settings = settings::get(conn)?.settings;
@@ -245,7 +260,7 @@ pub fn approvers_newly_awaiting(
     after: &AccessRequest,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    if after.status != RequestStatus::Pending {
+    if !ENABLED.get() || after.status != RequestStatus::Pending {
         return Ok(());
     }
     let mut recipients = Vec::new();
@@ -289,6 +304,9 @@ pub fn reminder(
     request: &AccessRequest,
     now: DateTime<Utc>,
 ) -> Result<usize, ApiError> {
+    if !ENABLED.get() {
+        return Ok(0);
+    }
     let Some(requester) = users::find(conn, request.requester_id)? else {
         return Ok(0);
     };

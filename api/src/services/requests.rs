@@ -153,12 +153,12 @@ fn visible_to(
     user: UserId,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
-    for group in flow.visibility_group_ids() {
-        if flow_repo::member_ids(conn, *group, now)?.contains(&user) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    Ok(flow_repo::is_member_of_any(
+        conn,
+        flow.visibility_group_ids(),
+        user,
+        now,
+    )?)
 }
 
 /// Creates a request. With an idempotency key, a replay of the same body returns the first request

@@ -34,6 +34,11 @@ pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<EventId>
     Ok(id)
 }
 
+/// Stores many events in few statements (bulk loads only).
+pub fn insert_many(conn: &mut DbConnection, rows: &[EventRow]) -> QueryResult<usize> {
+    Ok(crate::insert_many!(conn, events::table, rows))
+}
+
 /// The events about one subject, oldest first.
 pub fn for_subject(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec<EventRow>> {
     events::table

@@ -230,6 +230,27 @@ pub fn visible_to(
     Page::from_rows(rows, page.limit, FlowRow::cursor).try_map(convert)
 }
 
+/// Whether `user` is a current member of any of `groups` (any source; expired memberships excluded).
+pub fn is_member_of_any(
+    conn: &mut DbConnection,
+    groups: &[GroupId],
+    user: UserId,
+    now: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let groups: Vec<String> = groups.iter().map(ToString::to_string).collect();
+    diesel::select(diesel::dsl::exists(
+        memberships::table
+            .filter(memberships::user_id.eq(user.to_string()))
+            .filter(memberships::group_id.eq_any(groups))
+            .filter(
+                memberships::expires_at
+                    .is_null()
+                    .or(memberships::expires_at.gt(to_db(now))),
+            ),
+    ))
+    .get_result(conn)
+}
+
 /// The current members of `group` (any source; expired memberships excluded).
 pub fn member_ids(
     conn: &mut DbConnection,

@@ -85,6 +85,12 @@ pub fn insert(conn: &mut DbConnection, g: &Grant) -> QueryResult<()> {
         .map(drop)
 }
 
+/// Stores many ended grants (history: their memberships are gone) in few statements (bulk loads).
+pub fn insert_many_ended(conn: &mut DbConnection, ended: &[Grant]) -> QueryResult<usize> {
+    let rows: Vec<GrantRow> = ended.iter().map(GrantRow::from).collect();
+    Ok(crate::insert_many!(conn, grants::table, rows))
+}
+
 pub fn find(conn: &mut DbConnection, id: GrantId) -> QueryResult<Option<Grant>> {
     grants::table
         .find(id.to_string())

@@ -141,23 +141,48 @@ fn index_approvers(conn: &mut DbConnection, request: &AccessRequest) -> QueryRes
     let id = request.id.to_string();
     diesel::delete(request_approvers::table.filter(request_approvers::request_id.eq(&id)))
         .execute(conn)?;
-    for step in &request.steps {
-        for approver in &step.approver_ids {
-            let awaiting = request.status == RequestStatus::Pending
-                && step.state == StepState::Active
-                && !step.decisions.iter().any(|d| d.approver_id == *approver);
-            diesel::insert_into(request_approvers::table)
-                .values((
-                    request_approvers::request_id.eq(&id),
-                    request_approvers::user_id.eq(approver.to_string()),
-                    request_approvers::position
-                        .eq(i32::try_from(step.position).unwrap_or(i32::MAX)),
-                    request_approvers::awaiting.eq(awaiting),
-                ))
-                .execute(conn)?;
-        }
+    for row in approver_rows(request) {
+        diesel::insert_into(request_approvers::table)
+            .values(row)
+            .execute(conn)?;
     }
     Ok(())
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = request_approvers)]
+struct ApproverRow {
+    request_id: String,
+    user_id: String,
+    position: i32,
+    awaiting: bool,
+    created_at: NaiveDateTime,
+}
+
+/// One row per step and approver; `awaiting` on the first step where the approver still has to
+/// decide (so a request is in someone's tasks once, whatever the number of their steps).
+fn approver_rows(request: &AccessRequest) -> Vec<ApproverRow> {
+    let mut rows = Vec::new();
+    let mut awaited = Vec::new();
+    for step in &request.steps {
+        for approver in &step.approver_ids {
+            let awaits = request.status == RequestStatus::Pending
+                && step.state == StepState::Active
+                && !step.decisions.iter().any(|d| d.approver_id == *approver)
+                && !awaited.contains(approver);
+            if awaits {
+                awaited.push(*approver);
+            }
+            rows.push(ApproverRow {
+                request_id: request.id.to_string(),
+                user_id: approver.to_string(),
+                position: i32::try_from(step.position).unwrap_or(i32::MAX),
+                awaiting: awaits,
+                created_at: to_db(request.created_at),
+            });
+        }
+    }
+    rows
 }
 
 pub fn insert(conn: &mut DbConnection, request: &AccessRequest) -> QueryResult<()> {
@@ -165,6 +190,15 @@ pub fn insert(conn: &mut DbConnection, request: &AccessRequest) -> QueryResult<(
         .values(RequestRow::from(request))
         .execute(conn)?;
     index_approvers(conn, request)
+}
+
+/// Stores many requests with their approver index in few statements (bulk loads only).
+pub fn insert_many(conn: &mut DbConnection, requests: &[AccessRequest]) -> QueryResult<usize> {
+    let rows: Vec<RequestRow> = requests.iter().map(RequestRow::from).collect();
+    let approvers: Vec<ApproverRow> = requests.iter().flat_map(approver_rows).collect();
+    let inserted = crate::insert_many!(conn, access_requests::table, rows);
+    crate::insert_many!(conn, request_approvers::table, approvers);
+    Ok(inserted)
 }
 
 pub fn find(conn: &mut DbConnection, id: RequestId) -> QueryResult<Option<AccessRequest>> {
@@ -416,23 +450,35 @@ type RequestPage<'a> = access_requests::BoxedQuery<
     diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<RequestRow, crate::connection::MultiBackend>>,
 >;
 
-fn tasks_query(user: UserId, page: &crate::PageRequest) -> RequestPage<'static> {
-    let awaiting = request_approvers::table
+fn tasks_query(user: UserId, page: &crate::PageRequest) -> TasksPage {
+    let query = request_approvers::table
+        .inner_join(access_requests::table)
         .filter(request_approvers::user_id.eq(user.to_string()))
         .filter(request_approvers::awaiting.eq(true))
-        .select(request_approvers::request_id);
-    let query = access_requests::table
-        .filter(access_requests::id.eq_any(awaiting))
-        .filter(access_requests::status.eq(PENDING))
         .select(RequestRow::as_select())
         .into_boxed();
     crate::keyset_page!(
         query,
-        access_requests::created_at,
-        access_requests::id,
+        request_approvers::created_at,
+        request_approvers::request_id,
         page
     )
 }
+
+type TasksPage = diesel::dsl::IntoBoxed<
+    'static,
+    diesel::dsl::Select<
+        diesel::dsl::Filter<
+            diesel::dsl::Filter<
+                diesel::dsl::InnerJoin<request_approvers::table, access_requests::table>,
+                diesel::dsl::Eq<request_approvers::user_id, String>,
+            >,
+            diesel::dsl::Eq<request_approvers::awaiting, bool>,
+        >,
+        diesel::dsl::AsSelect<RequestRow, crate::connection::MultiBackend>,
+    >,
+    crate::connection::MultiBackend,
+>;
 
 /// The admin queue's tabs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -460,12 +506,60 @@ pub struct QueueFilter {
 
 type BoxedRequests<'a> = access_requests::BoxedQuery<'a, crate::connection::MultiBackend>;
 
-/// Applies every filter but the tab to a query of requests.
-fn filtered<'a>(mut query: BoxedRequests<'a>, filter: &QueueFilter) -> BoxedRequests<'a> {
-    use super::{contains_pattern, lower};
-    use crate::schema::users;
+/// At most this many people matched by a requester filter are listed in the query (so the database
+/// walks the requester index for each); more are matched with a subquery.
+const LISTED_PEOPLE: i64 = 200;
 
-    if !filter.statuses.is_empty() {
+/// The ids of people whose name or email contains `$text`, case-insensitively (a macro: boxed
+/// subqueries do not compose through the multi-backend connection).
+macro_rules! people_matching {
+    ($text:expr) => {{
+        use super::{contains_pattern, lower};
+        use crate::schema::users;
+        let pattern = contains_pattern($text);
+        users::table
+            .filter(
+                users::email
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(users::display_name).like(pattern).escape('\\')),
+            )
+            .select(users::id)
+    }};
+}
+
+fn requester_text(filter: &QueueFilter) -> Option<&str> {
+    filter
+        .requester
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+}
+
+/// The people a requester filter matches, listed when they are few (`None` otherwise or without
+/// one): a query naming a few requesters reads their part of the requester index instead of
+/// scanning every request of the other filters.
+fn listed_requesters(
+    conn: &mut DbConnection,
+    filter: &QueueFilter,
+) -> QueryResult<Option<Vec<String>>> {
+    let Some(text) = requester_text(filter) else {
+        return Ok(None);
+    };
+    let ids: Vec<String> = people_matching!(text).limit(LISTED_PEOPLE + 1).load(conn)?;
+    Ok((ids.len() <= LISTED_PEOPLE as usize).then_some(ids))
+}
+
+/// Applies every filter but the tab to a query of requests.
+fn filtered<'a>(
+    mut query: BoxedRequests<'a>,
+    filter: &QueueFilter,
+    listed: Option<&[String]>,
+) -> BoxedRequests<'a> {
+    use super::{contains_pattern, lower};
+
+    // Every status is no status filter (and keeps the created_at order index usable).
+    if !filter.statuses.is_empty() && filter.statuses.len() < RequestStatus::ALL.len() {
         query = query.filter(
             access_requests::status.eq_any(
                 filter
@@ -488,30 +582,20 @@ fn filtered<'a>(mut query: BoxedRequests<'a>, filter: &QueueFilter) -> BoxedRequ
     if let Some(before) = filter.created_before {
         query = query.filter(access_requests::created_at.lt(to_db(before)));
     }
-    let people = |text: &str| {
-        let pattern = contains_pattern(text);
-        users::table
-            .filter(
-                users::email
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(users::display_name).like(pattern).escape('\\')),
-            )
-            .select(users::id)
-    };
-    if let Some(requester) = filter
-        .requester
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-    {
-        query = query.filter(access_requests::requester_id.eq_any(people(requester)));
+    if let Some(requester) = requester_text(filter) {
+        query = match listed {
+            // Nobody matches: an id no one has still makes an index lookup (an empty IN list
+            // would be planned as a scan of every request).
+            Some([]) => query.filter(access_requests::requester_id.eq(String::new())),
+            Some(ids) => query.filter(access_requests::requester_id.eq_any(ids.to_vec())),
+            None => query.filter(access_requests::requester_id.eq_any(people_matching!(requester))),
+        };
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = contains_pattern(q);
         query = query.filter(
             access_requests::requester_id
-                .eq_any(people(q))
+                .eq_any(people_matching!(q))
                 .or(lower(access_requests::flow_name)
                     .like(pattern.clone())
                     .escape('\\'))
@@ -543,18 +627,8 @@ pub fn queue(
     filter: &QueueFilter,
     page: &crate::PageRequest,
 ) -> QueryResult<crate::Page<AccessRequest>> {
-    let query = in_tab(
-        filtered(access_requests::table.into_boxed(), filter),
-        filter.tab,
-    )
-    .select(RequestRow::as_select());
-    let rows: Vec<RequestRow> = crate::keyset_page!(
-        query,
-        access_requests::created_at,
-        access_requests::id,
-        page
-    )
-    .load(conn)?;
+    let listed = listed_requesters(conn, filter)?;
+    let rows: Vec<RequestRow> = queue_query(filter, listed.as_deref(), page).load(conn)?;
     crate::Page::from_rows(rows, page.limit, |r| crate::Cursor {
         created_at: r.created_at,
         id: r.id.clone(),
@@ -564,9 +638,17 @@ pub fn queue(
 
 /// How many requests match `filter` in `tab`.
 pub fn count(conn: &mut DbConnection, filter: &QueueFilter, tab: Option<Tab>) -> QueryResult<i64> {
-    in_tab(filtered(access_requests::table.into_boxed(), filter), tab)
-        .count()
-        .get_result(conn)
+    let listed = listed_requesters(conn, filter)?;
+    in_tab(
+        filtered(
+            access_requests::table.into_boxed(),
+            filter,
+            listed.as_deref(),
+        ),
+        tab,
+    )
+    .count()
+    .get_result(conn)
 }
 
 /// How many requests match `filter` (ignoring its statuses) in `tab`, per status.
@@ -596,9 +678,13 @@ pub struct ExportRow {
 }
 
 /// The next batch of the export after `after` (newest first), for streaming.
-fn queue_query<'a>(filter: &QueueFilter, page: &crate::PageRequest) -> RequestPage<'a> {
+fn queue_query<'a>(
+    filter: &QueueFilter,
+    listed: Option<&[String]>,
+    page: &crate::PageRequest,
+) -> RequestPage<'a> {
     let query = in_tab(
-        filtered(access_requests::table.into_boxed(), filter),
+        filtered(access_requests::table.into_boxed(), filter, listed),
         filter.tab,
     )
     .select(RequestRow::as_select());
@@ -625,7 +711,10 @@ pub fn explain(conn: &mut DbConnection, which: &ListQuery) -> QueryResult<Vec<St
     };
     match which {
         ListQuery::Tasks(user) => crate::explain::plan(conn, tasks_query(*user, &page)),
-        ListQuery::Queue(filter) => crate::explain::plan(conn, queue_query(filter, &page)),
+        ListQuery::Queue(filter) => {
+            let listed = listed_requesters(conn, filter)?;
+            crate::explain::plan(conn, queue_query(filter, listed.as_deref(), &page))
+        }
     }
 }
 
@@ -636,8 +725,13 @@ pub fn export_batch(
     limit: u32,
 ) -> QueryResult<crate::Page<ExportRow>> {
     let page = crate::PageRequest { limit, after };
+    let listed = listed_requesters(conn, filter)?;
     let query = in_tab(
-        filtered(access_requests::table.into_boxed(), filter),
+        filtered(
+            access_requests::table.into_boxed(),
+            filter,
+            listed.as_deref(),
+        ),
         filter.tab,
     )
     .select(RequestRow::as_select());

@@ -74,7 +74,7 @@ both_backends! {
             assert!(uses_an_index_on_requests(plan), "{name} scans the requests table:\n{}", plan.join("\n"));
         }
         let (_, tasks) = &plans[0];
-        assert!(tasks.iter().any(|l| l.contains("request_approvers_user_idx")), "my tasks starts from the approver index: {tasks:?}");
+        assert!(tasks.iter().any(|l| l.contains("request_approvers_tasks_idx")), "my tasks starts from the approver index: {tasks:?}");
     }
 }
 
