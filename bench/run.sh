@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The load benchmark (`make bench`): for each backend, generate the data set once (kept under
+# bench/.data, keyed by its size and seed), copy it for the run, and measure each operation with wrk
+# (1 thread, 16 connections, like the peer's published figures) against a release server with 2
+# workers: closed-loop peak throughput, then a paced run at half that rate (open-loop latency).
+# Every scenario gets a fresh server, so its peak RSS (VmHWM) is its own. Results: bench/results/.
+#
+#   BENCH_BACKENDS="sqlite postgres" BENCH_REQUESTS=1000000 BENCH_SECONDS=15 bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+backends=${BENCH_BACKENDS:-"sqlite postgres"}
+requests=${BENCH_REQUESTS:-1000000}
+seconds=${BENCH_SECONDS:-15}
+seed=${BENCH_SEED:-42}
+pg_admin=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
+features=${FEATURES:-}
+secret="benchmark-secret-benchmark-secret-0123456789"
+data=bench/.data
+results=bench/results
+mkdir -p "$data" "$results"
+
+if ! command -v wrk > /dev/null; then
+    echo "installing wrk (Debian package)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk > /dev/null
+fi
+# shellcheck disable=SC2086
+cargo build --release --bin portcullis --bin portcullis-bench $features
+
+server_pid=""
+stop_server() {
+    if [[ -n "$server_pid" ]]; then
+        kill "$server_pid" 2> /dev/null || true
+        wait "$server_pid" 2> /dev/null || true
+        server_pid=""
+    fi
+}
+trap stop_server EXIT
+
+start_server() { # database_url
+    DATABASE_URL="$1" PORTCULLIS_JWT_SECRET="$secret" PORTCULLIS_BIND=127.0.0.1:18080 \
+        PORTCULLIS_WORKERS=2 PORTCULLIS_LOG_FORMAT=json RUST_LOG=warn \
+        target/release/portcullis serve > "$results/server.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 1 200); do
+        curl -fs http://127.0.0.1:18080/readyz > /dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "the server did not start; see $results/server.log" >&2
+    exit 1
+}
+
+peak_rss_kib() { awk '/VmHWM/ { print $2 }' "/proc/$server_pid/status"; }
+
+prepare() { # backend → prints the database URL of a fresh copy of the generated data
+    local backend=$1 key="${requests}-${seed}"
+    if [[ $backend == sqlite ]]; then
+        local pristine="$data/sqlite-$key.db"
+        if [[ ! -f "$pristine.ok" ]]; then
+            rm -f "$pristine" "$pristine-wal" "$pristine-shm"
+            echo "generating $requests requests on SQLite" >&2
+            target/release/portcullis-bench generate --database-url "$pristine" --requests "$requests" \
+                --seed "$seed" --jwt-secret "$secret" --out "$data/sqlite-$key.txt" >&2
+            touch "$pristine.ok"
+        fi
+        rm -f "$data/run.db" "$data/run.db-wal" "$data/run.db-shm"
+        cp "$pristine" "$data/run.db"
+        cp "$data/sqlite-$key.txt" "$data/run.txt"
+        echo "$data/run.db"
+    else
+        local pristine="portcullis_bench_${requests}_${seed}"
+        if [[ ! -f "$data/postgres-$key.ok" ]]; then
+            psql "$pg_admin/postgres" -qc "DROP DATABASE IF EXISTS $pristine" -c "CREATE DATABASE $pristine" >&2
+            echo "generating $requests requests on PostgreSQL" >&2
+            target/release/portcullis-bench generate --database-url "$pg_admin/$pristine" --requests "$requests" \
+                --seed "$seed" --jwt-secret "$secret" --out "$data/postgres-$key.txt" >&2
+            psql "$pg_admin/$pristine" -qc "VACUUM ANALYZE" >&2
+            touch "$data/postgres-$key.ok"
+        fi
+        psql "$pg_admin/postgres" -qc "DROP DATABASE IF EXISTS portcullis_bench_run" \
+            -c "CREATE DATABASE portcullis_bench_run TEMPLATE $pristine" >&2
+        cp "$data/postgres-$key.txt" "$data/run.txt"
+        echo "$pg_admin/portcullis_bench_run"
+    fi
+}
+
+wrk_run() { # scenario offset [rate] → one JSON line
+    local rate=${3:-}
+    wrk -t1 -c16 -d"${seconds}s" --timeout 10s -s bench/wrk/portcullis.lua http://127.0.0.1:18080 \
+        -- "$data/run.txt" "$1" "$2" $rate | tail -n 1
+}
+
+for backend in $backends; do
+    out="$results/$backend.jsonl"
+    : > "$out"
+    url=$(prepare "$backend")
+    # Offsets into the data file: creates and approvals are used up by the runs that make them.
+    declare -A offset=([create]=0 [approve]=0)
+    for scenario in healthz create approve tasks queue queue_requester get; do
+        start_server "$url"
+        closed=$(wrk_run "$scenario" "${offset[$scenario]:-0}")
+        used=$(jq -r .requests <<< "$closed")
+        [[ -n "${offset[$scenario]+x}" ]] && offset[$scenario]=$(( offset[$scenario] + used + 100 ))
+        rps=$(jq -r '.rps | floor' <<< "$closed")
+        half=$(( rps / 2 > 0 ? rps / 2 : 1 ))
+        paced=$(wrk_run "$scenario" "${offset[$scenario]:-0}" "$half")
+        used=$(jq -r .requests <<< "$paced")
+        [[ -n "${offset[$scenario]+x}" ]] && offset[$scenario]=$(( offset[$scenario] + used + 100 ))
+        rss=$(peak_rss_kib)
+        stop_server
+        jq -cn --arg backend "$backend" --arg scenario "$scenario" --argjson closed "$closed" \
+            --argjson paced "$paced" --argjson offered "$half" --argjson rss "$rss" \
+            '{backend: $backend, scenario: $scenario, closed: $closed, paced: ($paced + {offered_rps: $offered}), peak_rss_kib: $rss}' \
+            | tee -a "$out"
+    done
+    # Export: 100,000 rows (the newest, whatever their status), streamed once.
+    start_server "$url"
+    admin_token=$(awk '$1 == "token" && $2 == "0" { print $3 }' "$data/run.txt")
+    since=$(python3 bench/export_since.py http://127.0.0.1:18080 "$admin_token" 100000)
+    timing=$(curl -fsS -o /dev/null -w '%{time_total} %{size_download}' \
+        -H "Authorization: Bearer $admin_token" \
+        "http://127.0.0.1:18080/v1/access-requests/export?format=csv&status=all&approval_type=all&created_after=$since")
+    rows=$(curl -fsS -H "Authorization: Bearer $admin_token" \
+        "http://127.0.0.1:18080/v1/access-requests/counts?status=all&approval_type=all&created_after=$since" | jq '[.statuses[].count] | add')
+    rss=$(peak_rss_kib)
+    stop_server
+    read -r seconds_total bytes <<< "$timing"
+    jq -cn --arg backend "$backend" --argjson rows "$rows" --argjson s "$seconds_total" --argjson bytes "$bytes" \
+        --argjson rss "$rss" '{backend: $backend, scenario: "export", rows: $rows, seconds: $s, bytes: $bytes, peak_rss_kib: $rss}' \
+        | tee -a "$out"
+done
+python3 bench/report.py "$results" > "$results/results.md"
+echo "results: $results/results.md"
