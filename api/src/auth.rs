@@ -220,6 +220,7 @@ impl FromRequest for Principal {
                 .filter(|user| user.active)
                 .ok_or(ApiError::Unauthorized(INVALID_TOKEN))?;
             tracing::Span::current().record("user_id", tracing::field::display(user.id));
+            state.rate_limit.check(user.id)?;
             Ok(Principal(user))
         })
     }

@@ -110,6 +110,9 @@ pub struct ServeArgs {
     /// Seconds between runs of the background jobs (expiring requests, grants and sessions).
     #[arg(long, env = "PORTCULLIS_JOB_INTERVAL_SECONDS")]
     pub job_interval_seconds: Option<String>,
+    /// Requests per signed-in principal and minute before 429 (default 6000; 0 turns limiting off).
+    #[arg(long, env = "PORTCULLIS_RATE_LIMIT_PER_MINUTE")]
+    pub rate_limit_per_minute: Option<String>,
     #[command(flatten)]
     pub notify: NotifyArgs,
 }
@@ -261,6 +264,8 @@ pub struct ServeSettings {
     pub workers: usize,
     pub job_interval: std::time::Duration,
     pub notify: NotifySettings,
+    /// Requests per principal and minute; 0: no limit.
+    pub rate_limit_per_minute: u32,
     /// Where "now" comes from: the system clock, or one a test controls.
     pub clock: std::sync::Arc<dyn portcullis_domain::Clock>,
 }
@@ -393,6 +398,19 @@ impl ServeArgs {
         )
         .map_err(|e| errors.push(e))
         .ok();
+        let rate_limit_per_minute = match self.rate_limit_per_minute.as_deref().map(str::trim) {
+            None | Some("") => Some(crate::rate_limit::DEFAULT_PER_MINUTE),
+            Some(text) => text
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= 10_000_000)
+                .or_else(|| {
+                    errors.push(format!(
+                        "PORTCULLIS_RATE_LIMIT_PER_MINUTE: '{text}' is not a whole number between 0 (off) and 10000000"
+                    ));
+                    None
+                }),
+        };
         let notify = self
             .notify
             .settings(bind)
@@ -406,6 +424,7 @@ impl ServeArgs {
             workers,
             job_interval,
             notify,
+            rate_limit_per_minute,
         ) {
             (
                 Some(database),
@@ -415,6 +434,7 @@ impl ServeArgs {
                 Some(workers),
                 Some(job_interval),
                 Some(notify),
+                Some(rate_limit_per_minute),
             ) if errors.is_empty() => Ok(ServeSettings {
                 database,
                 jwt,
@@ -423,6 +443,7 @@ impl ServeArgs {
                 workers,
                 job_interval: std::time::Duration::from_secs(job_interval as u64),
                 notify,
+                rate_limit_per_minute,
                 clock: std::sync::Arc::new(crate::state::SystemClock),
             }),
             _ => Err(errors),
@@ -472,6 +493,7 @@ mod tests {
             cors_origins: None,
             workers: None,
             job_interval_seconds: None,
+            rate_limit_per_minute: None,
             notify: NotifyArgs::default(),
         };
         f(&mut args);

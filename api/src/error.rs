@@ -96,6 +96,9 @@ pub enum ApiError {
     /// Well-formed input that breaks a rule.
     #[error("invalid input: {0}")]
     Validation(ValidationErrors),
+    /// The caller used up their allowance (see `rate_limit`).
+    #[error("too many requests")]
+    TooManyRequests { retry_after_seconds: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -145,6 +148,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => ("payload-too-large", "Payload too large"),
             Self::UnsupportedMediaType(_) => ("unsupported-media-type", "Unsupported media type"),
             Self::Validation(_) => ("validation", "Invalid input"),
+            Self::TooManyRequests { .. } => ("rate-limited", "Too many requests"),
             Self::Unavailable(_) => ("unavailable", "Service unavailable"),
             Self::Internal(_) => ("internal", "Internal error"),
         }
@@ -177,6 +181,13 @@ impl ApiError {
                 )
             }
             Self::Unauthorized(detail) => ((*detail).to_owned(), Vec::new(), None),
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => (
+                format!("this account made too many requests; retry in {retry_after_seconds} s"),
+                Vec::new(),
+                None,
+            ),
             Self::Forbidden(d)
             | Self::NotFound(d)
             | Self::PreconditionFailed(d)
@@ -213,6 +224,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -234,6 +246,11 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed(allowed) => {
                 let names: Vec<&str> = allowed.iter().map(Method::as_str).collect();
                 response.insert_header((header::ALLOW, names.join(", ")));
+            }
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
             }
             _ => {}
         }

@@ -59,6 +59,8 @@ problem_response! {
         "payload-too-large", "Payload too large", "the body must be at most 65536 bytes";
     UnsupportedMediaType => 415, "The body is not JSON.",
         "unsupported-media-type", "Unsupported media type", "the body must be JSON (Content-Type: application/json)";
+    TooManyRequests => 429, "This principal made too many requests (`PORTCULLIS_RATE_LIMIT_PER_MINUTE`); wait `Retry-After` seconds.",
+        "rate-limited", "Too many requests", "this account made too many requests; retry in 3 s";
     UnprocessableEntity => 422, "Well-formed input that breaks a rule; `errors[]` names each field.",
         "validation", "Invalid input", "manager_id: this manager would create a cycle in the management chain";
     ServiceUnavailable => 503, "The database is unreachable or saturated; retry later.",
@@ -104,7 +106,7 @@ step is audited, notified and exportable.\n\nAll errors are RFC 9457 problem doc
         schemas(Problem, ProblemFieldError, ApprovalTypeFilter, StatusFilter, ExportFormat, RequestState),
         responses(
             BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
-            UnsupportedMediaType, UnprocessableEntity, ServiceUnavailable
+            UnsupportedMediaType, UnprocessableEntity, TooManyRequests, ServiceUnavailable
         )
     ),
     tags(
@@ -131,4 +133,27 @@ pub fn spec() -> utoipa::openapi::OpenApi {
 
 pub fn spec_yaml() -> Result<String, String> {
     spec().to_yaml().map_err(|e| e.to_string())
+}
+
+/// Every `/v1` operation authenticates, so every one may answer 429 when its caller exceeds their
+/// allowance: added here once rather than in each handler's annotation.
+pub(crate) fn document_rate_limits(spec: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in spec.paths.paths.iter_mut() {
+        if !path.starts_with("/v1/") {
+            continue;
+        }
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation.responses.responses.insert(
+                "429".to_owned(),
+                RefOr::Ref(utoipa::openapi::Ref::from_response_name("TooManyRequests")),
+            );
+        }
+    }
 }

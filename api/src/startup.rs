@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
@@ -20,16 +21,28 @@ use crate::fallback::{RouteTable, not_routed};
 use crate::metrics::Metrics;
 use crate::notify::dispatcher::Dispatcher;
 use crate::openapi::ApiDoc;
+use crate::rate_limit::PrincipalRateLimiter;
 use crate::request_id::request_context;
+use crate::security_headers::security_headers;
 use crate::state::AppState;
 use crate::{ops, v1};
 
 /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
 const SHUTDOWN_GRACE_SECONDS: u64 = 15;
 
+/// Slow clients: a request's head must arrive within this time (else 408 and the connection closes)...
+const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// ...an idle keep-alive connection is closed after this time...
+const KEEP_ALIVE: Duration = Duration::from_secs(30);
+/// ...and a closing connection gets this long to shut down cleanly.
+const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often principals whose allowance is full again are forgotten.
+const RATE_LIMIT_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
 /// The OpenAPI document built from the same registrations the server serves.
 pub(crate) fn routes_for_spec() -> utoipa::openapi::OpenApi {
-    let (_, spec) = App::new()
+    let (_, mut spec) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .service(ops::healthz)
@@ -37,6 +50,7 @@ pub(crate) fn routes_for_spec() -> utoipa::openapi::OpenApi {
         .service(ops::metrics)
         .service(v1::scope())
         .split_for_parts();
+    crate::openapi::document_rate_limits(&mut spec);
     spec
 }
 
@@ -45,6 +59,7 @@ pub struct Application {
     server: Server,
     jobs: tokio::task::JoinHandle<()>,
     dispatcher: tokio::task::JoinHandle<()>,
+    pruner: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -93,11 +108,25 @@ impl Application {
             notifier.clone(),
         ));
         let dispatcher = tokio::spawn(notifier.clone().run());
+        let rate_limit = Arc::new(PrincipalRateLimiter::per_minute(
+            settings.rate_limit_per_minute,
+        ));
+        let pruner = tokio::spawn({
+            let rate_limit = rate_limit.clone();
+            async move {
+                let mut ticks = tokio::time::interval(RATE_LIMIT_PRUNE_INTERVAL);
+                loop {
+                    ticks.tick().await;
+                    rate_limit.forget_idle();
+                }
+            }
+        });
         let state = web::Data::new(AppState {
             db,
             jwt: Arc::new(jwt),
             clock: settings.clock,
             notifier,
+            rate_limit,
         });
         let metrics = web::Data::from(metrics);
         let spec = routes_for_spec();
@@ -129,9 +158,13 @@ impl Application {
                     !cors_origins.is_empty(),
                     cors(cors_origins.clone()),
                 ))
+                .wrap(from_fn(security_headers))
                 .wrap(from_fn(request_context))
         })
         .workers(settings.workers)
+        .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+        .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+        .keep_alive(KEEP_ALIVE)
         .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
         .listen(listener)?
         .run();
@@ -140,6 +173,7 @@ impl Application {
             server,
             jobs,
             dispatcher,
+            pruner,
         })
     }
 
@@ -157,6 +191,7 @@ impl Application {
         let result = self.server.await;
         self.jobs.abort();
         self.dispatcher.abort();
+        self.pruner.abort();
         result
     }
 }

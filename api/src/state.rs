@@ -10,6 +10,7 @@ use crate::auth::JwtVerifier;
 use crate::error::ApiError;
 use crate::notify::dispatcher::Dispatcher;
 use crate::notify::email::with_email;
+use crate::rate_limit::PrincipalRateLimiter;
 
 /// The system clock, the only place the application reads the time. Instants are truncated to
 /// microseconds, the precision both databases store, so what a write returns equals what a read returns.
@@ -29,6 +30,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Delivers the outbox; woken after every write.
     pub notifier: Arc<Dispatcher>,
+    /// Requests per principal and minute.
+    pub rate_limit: Arc<PrincipalRateLimiter>,
 }
 
 impl AppState {

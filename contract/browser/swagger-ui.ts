@@ -35,6 +35,12 @@ try {
   page.on("request", (request) => {
     if (!request.url().startsWith(base) && !request.url().startsWith("data:")) outside.push(request.url());
   });
+  // The server's Content-Security-Policy must let Swagger UI work: any violation fails the test.
+  const violations: string[] = [];
+  page.on("console", (message) => {
+    if (/Content.Security.Policy/i.test(message.text())) violations.push(message.text());
+  });
+  page.on("pageerror", (error) => violations.push(String(error)));
 
   await page.goto(`${base}/swagger-ui/`);
   const operation = page.locator("#operations-me-get_me");
@@ -66,6 +72,8 @@ try {
   }
   console.log(`ok  Swagger UI executed GET /v1/me: HTTP ${code} for ${user.email}`);
   if (outside.length > 0) throw new Error(`Swagger UI loaded resources from elsewhere: ${outside.join(", ")}`);
+  if (violations.length > 0) throw new Error(`Swagger UI hit the Content-Security-Policy: ${violations.join("; ")}`);
+  console.log("ok  no Content-Security-Policy violation");
 
   await live.scrollIntoViewIfNeeded();
   await operation.screenshot({ path: screenshot });

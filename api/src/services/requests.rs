@@ -446,18 +446,19 @@ pub fn decide(
     input: &DecisionInput,
     now: DateTime<Utc>,
 ) -> Result<AccessRequest, ApiError> {
-    if actor.kind == UserKind::Integration {
-        return Err(ApiError::Forbidden(
-            "integration accounts never approve or deny".to_owned(),
-        ));
-    }
-    if input.is_override && !actor.acts_as_admin() {
-        return Err(ApiError::Forbidden(
-            "only administrators can override".to_owned(),
-        ));
-    }
     for _ in 0..RACE_RETRIES {
+        // Visibility first: a request the actor may not see is a 404 whatever they ask of it.
         let before = get_visible(conn, id, actor)?;
+        if actor.kind == UserKind::Integration {
+            return Err(ApiError::Forbidden(
+                "integration accounts never approve or deny".to_owned(),
+            ));
+        }
+        if input.is_override && !actor.acts_as_admin() {
+            return Err(ApiError::Forbidden(
+                "only administrators can override".to_owned(),
+            ));
+        }
         let mut after = before.clone();
         let denial = (input.reason.clone(), input.next_steps.clone());
         let settled = if input.is_override {

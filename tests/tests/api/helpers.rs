@@ -184,6 +184,8 @@ pub struct Options {
     /// Delivery tuning: attempts before `failed`, and the first retry delay.
     pub max_attempts: u32,
     pub backoff: std::time::Duration,
+    /// Requests per principal and minute (0: off, the tests' default; production's is 6000).
+    pub rate_limit_per_minute: u32,
 }
 
 pub const MAIL_FROM: &str = "Portcullis <access@portcullis.test>";
@@ -197,6 +199,7 @@ impl Default for Options {
             smtp_url: None,
             max_attempts: 10,
             backoff: std::time::Duration::from_secs(30),
+            rate_limit_per_minute: 0,
         }
     }
 }
@@ -283,6 +286,7 @@ impl TestApp {
                 timeout: std::time::Duration::from_secs(5),
                 poll_interval: std::time::Duration::from_millis(200),
             },
+            rate_limit_per_minute: options.rate_limit_per_minute,
             clock: clock.clone(),
         };
         let app = Application::build(settings)
@@ -528,4 +532,55 @@ pub fn server_binary() -> std::path::PathBuf {
         binary.display()
     );
     binary
+}
+
+/// A `portcullis serve` process on `app`'s database (stop the in-process server first), with the
+/// tests' token settings, JSON logs to `log` (or nowhere) and extra environment variables.
+pub fn serve_process(
+    app: &TestApp,
+    port: u16,
+    env: &[(&str, String)],
+    log: Option<&std::path::Path>,
+) -> std::process::Child {
+    let output = || match log {
+        Some(path) => std::process::Stdio::from(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .unwrap(),
+        ),
+        None => std::process::Stdio::null(),
+    };
+    let mut command = std::process::Command::new(server_binary());
+    command
+        .arg("serve")
+        .env("DATABASE_URL", app.database_url())
+        .env("PORTCULLIS_JWT_SECRET", SECRET)
+        .env("PORTCULLIS_JWT_ISSUER", ISSUER)
+        .env("PORTCULLIS_JWT_AUDIENCE", AUDIENCE)
+        .env("PORTCULLIS_BIND", format!("127.0.0.1:{port}"))
+        .env("PORTCULLIS_LOG_FORMAT", "json")
+        .env("PORTCULLIS_JOB_INTERVAL_SECONDS", "1")
+        .env("PORTCULLIS_RATE_LIMIT_PER_MINUTE", "0");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.stdout(output()).stderr(output()).spawn().unwrap()
+}
+
+/// Waits until the server on `port` answers `/readyz`.
+pub async fn wait_until_ready(client: &reqwest::Client, port: u16) {
+    for _ in 0..300 {
+        let ready = client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK);
+        if ready {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server on port {port} did not get ready");
 }

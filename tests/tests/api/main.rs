@@ -4,13 +4,16 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod authz;
 mod bad_input;
 mod catalog;
 mod contract;
+mod crash;
 mod devices;
 mod flows;
 mod groups;
 mod indexes;
+mod limits;
 mod notifications;
 mod operations;
 mod queue;
