@@ -2,6 +2,7 @@
 #
 #   make lint-api        openapi-spec-validator + Spectral (contract/spectral.yaml) on openapi.yaml
 #   make contract-test   lint-api, then both generated clients and Swagger UI in Chromium against a live server
+#   make fuzz-api        Schemathesis against a live server and openapi.yaml (zero 5xx, every response conforms)
 #   make contract-deps   install the tools: npm packages (contract/package-lock.json), a Python venv
 #                        (contract/python/requirements.txt) and Debian's Chromium
 #
@@ -40,3 +41,17 @@ lint-api: $(CONTRACT)/node_modules/.installed $(CONTRACT)/.venv/.installed
 ## lint-api, then the generated clients and Swagger UI against a server started for the run.
 contract-test: lint-api contract-deps build
 	$(CONTRACT)/run.sh target/debug/portcullis
+
+## Schema fuzzing: Schemathesis against a live server and openapi.yaml (see contract/fuzz.sh for the budget).
+FUZZ := $(CONTRACT)/fuzz
+.PHONY: fuzz-api fuzz-deps
+
+fuzz-deps: $(FUZZ)/.venv/.installed
+
+$(FUZZ)/.venv/.installed: $(FUZZ)/requirements.txt
+	python3 -m venv $(FUZZ)/.venv
+	$(FUZZ)/.venv/bin/pip install --quiet --disable-pip-version-check -r $(FUZZ)/requirements.txt
+	touch $@
+
+fuzz-api: fuzz-deps build
+	$(CONTRACT)/fuzz.sh target/debug/portcullis

@@ -17,24 +17,29 @@ pub enum IfMatch {
 }
 
 impl IfMatch {
-    fn parse(value: &str) -> Self {
+    /// `*`, or a list of entity tags (`"3"`, `W/"3"`); tags that are not versions of ours can never
+    /// match. Anything else is not an `If-Match` value at all.
+    fn parse(value: &str) -> Result<Self, ()> {
         let value = value.trim();
         if value == "*" {
-            return Self::Any;
+            return Ok(Self::Any);
         }
-        Self::Versions(
-            value
-                .split(',')
-                .filter_map(|tag| {
-                    let tag = tag.trim();
-                    let tag = tag.strip_prefix("W/").unwrap_or(tag);
-                    tag.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
-                })
-                .collect(),
-        )
+        let mut versions = Vec::new();
+        for tag in value.split(',') {
+            let tag = tag.trim();
+            let tag = tag.strip_prefix("W/").unwrap_or(tag);
+            let opaque = tag
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .filter(|t| !t.contains('"'))
+                .ok_or(())?;
+            if let Ok(version) = opaque.parse() {
+                versions.push(version);
+            }
+        }
+        Ok(Self::Versions(versions))
     }
 
-    /// Fails with 412 when the stored `current` version is not one the caller accepts.
     pub fn check(&self, current: i64) -> Result<(), ApiError> {
         match self {
             Self::Versions(accepted) if !accepted.contains(&current) => {
@@ -55,13 +60,13 @@ impl FromRequest for IfMatch {
         let value = req
             .headers()
             .get(header::IF_MATCH)
-            .map(|v| v.to_str().map(Self::parse));
+            .map(|v| v.to_str().map_err(|_| ()).and_then(Self::parse));
         ready(match value {
             None => Ok(Self::Absent),
             Some(Ok(parsed)) => Ok(parsed),
-            Some(Err(_)) => Err(ApiError::bad_field(
+            Some(Err(())) => Err(ApiError::bad_field(
                 "If-Match",
-                "is not a valid header value",
+                "must be * or entity tags as ETag gives them, e.g. \"3\"",
             )),
         })
     }
@@ -79,20 +84,28 @@ mod tests {
 
     #[test]
     fn strong_weak_and_listed_tags_are_understood() {
-        assert_eq!(IfMatch::parse("\"3\""), IfMatch::Versions(vec![3]));
+        assert_eq!(IfMatch::parse("\"3\""), Ok(IfMatch::Versions(vec![3])));
         assert_eq!(
             IfMatch::parse("W/\"3\", \"4\""),
-            IfMatch::Versions(vec![3, 4])
+            Ok(IfMatch::Versions(vec![3, 4]))
         );
-        assert_eq!(IfMatch::parse("*"), IfMatch::Any);
+        assert_eq!(IfMatch::parse("*"), Ok(IfMatch::Any));
     }
 
     #[test]
-    fn a_stale_or_garbled_tag_fails_the_precondition() {
-        assert!(IfMatch::parse("\"3\"").check(4).is_err());
-        assert!(IfMatch::parse("3").check(3).is_err());
-        assert!(IfMatch::parse("\"3\"").check(3).is_ok());
+    fn a_stale_or_foreign_tag_fails_the_precondition() {
+        let parsed = |value| IfMatch::parse(value).unwrap();
+        assert!(parsed("\"3\"").check(4).is_err());
+        assert!(parsed("\"abc\"").check(3).is_err());
+        assert!(parsed("\"3\"").check(3).is_ok());
         assert!(IfMatch::Absent.check(9).is_ok());
         assert!(IfMatch::Any.check(9).is_ok());
+    }
+
+    #[test]
+    fn a_value_that_is_no_entity_tag_is_malformed() {
+        for garbled in ["", "3", "\"3", "abc", "\"3\", x", "\"a\"b\""] {
+            assert_eq!(IfMatch::parse(garbled), Err(()), "{garbled}");
+        }
     }
 }
