@@ -202,13 +202,13 @@ fn candidate(user: &User) -> Candidate {
     }
 }
 
-/// Who would approve `flow` for `requester` today, step by step, with the approvers' details.
-pub fn preview(
+/// Who would approve `flow` for `requester` today, step by step.
+pub fn resolve(
     conn: &mut DbConnection,
     flow: &ApprovalFlow,
     requester: &User,
     now: DateTime<Utc>,
-) -> Result<(Vec<ResolvedStep>, Vec<User>), ApiError> {
+) -> Result<Vec<ResolvedStep>, ApiError> {
     let mut directory = Directory::default();
     if let Some(manager) = requester.manager_id {
         directory.manager = users::find(conn, manager)?.as_ref().map(candidate);
@@ -239,7 +239,17 @@ pub fn preview(
             ApproverSpec::RequesterManager | ApproverSpec::ResourceOwner => {}
         }
     }
-    let steps = flow::resolve_approvers(flow, requester.id, &directory);
+    Ok(flow::resolve_approvers(flow, requester.id, &directory))
+}
+
+/// Who approves `flow` for `requester` today, with the people named (for the preview endpoint).
+pub fn preview(
+    conn: &mut DbConnection,
+    flow: &ApprovalFlow,
+    requester: &User,
+    now: DateTime<Utc>,
+) -> Result<(Vec<ResolvedStep>, Vec<User>), ApiError> {
+    let steps = resolve(conn, flow, requester, now)?;
     let mut ids: Vec<UserId> = steps
         .iter()
         .flat_map(|s| s.approver_ids.iter().copied())

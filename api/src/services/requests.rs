@@ -144,7 +144,7 @@ fn resolve(
     requester: &User,
     now: DateTime<Utc>,
 ) -> Result<Vec<portcullis_domain::flow::ResolvedStep>, ApiError> {
-    Ok(flows::preview(conn, flow, requester, now)?.0)
+    flows::resolve(conn, flow, requester, now)
 }
 
 fn visible_to(

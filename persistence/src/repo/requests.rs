@@ -136,15 +136,68 @@ fn convert(row: RequestRow) -> QueryResult<AccessRequest> {
     AccessRequest::try_from(row).map_err(diesel::result::Error::DeserializationError)
 }
 
-/// Rewrites who may act on the request (the index behind "my tasks").
-fn index_approvers(conn: &mut DbConnection, request: &AccessRequest) -> QueryResult<()> {
+/// Keeps who may act on the request (the index behind "my tasks") in step with it. Most changes
+/// only move `awaiting` (a decision, a step becoming active, the request closing): those rows are
+/// flipped in place, one statement per direction. A changed set of approvers (a reassignment) is
+/// rewritten.
+fn reindex_approvers(conn: &mut DbConnection, request: &AccessRequest) -> QueryResult<()> {
     let id = request.id.to_string();
-    diesel::delete(request_approvers::table.filter(request_approvers::request_id.eq(&id)))
-        .execute(conn)?;
-    for row in approver_rows(request) {
-        diesel::insert_into(request_approvers::table)
-            .values(row)
+    let wanted = approver_rows(request);
+    let stored: Vec<(String, i32, bool)> = request_approvers::table
+        .filter(request_approvers::request_id.eq(&id))
+        .select((
+            request_approvers::user_id,
+            request_approvers::position,
+            request_approvers::awaiting,
+        ))
+        .load(conn)?;
+    let stored_awaiting = |row: &ApproverRow| {
+        stored
+            .iter()
+            .find(|(user, position, _)| *user == row.user_id && *position == row.position)
+            .map(|(_, _, awaiting)| *awaiting)
+    };
+    if stored.len() != wanted.len() || wanted.iter().any(|row| stored_awaiting(row).is_none()) {
+        diesel::delete(request_approvers::table.filter(request_approvers::request_id.eq(&id)))
             .execute(conn)?;
+        crate::insert_many!(conn, request_approvers::table, wanted);
+        return Ok(());
+    }
+    let changed = |to: bool| {
+        wanted
+            .iter()
+            .filter(move |row| row.awaiting == to && stored_awaiting(row) != Some(to))
+    };
+    // An approver awaits on one step at most, so their id finds the row that stops awaiting.
+    let stop: Vec<&str> = changed(false).map(|row| row.user_id.as_str()).collect();
+    if !stop.is_empty() {
+        diesel::update(
+            request_approvers::table
+                .filter(request_approvers::request_id.eq(&id))
+                .filter(request_approvers::awaiting.eq(true))
+                .filter(request_approvers::user_id.eq_any(&stop)),
+        )
+        .set(request_approvers::awaiting.eq(false))
+        .execute(conn)?;
+    }
+    let start: Vec<&ApproverRow> = changed(true).collect();
+    let mut positions: Vec<i32> = start.iter().map(|row| row.position).collect();
+    positions.sort_unstable();
+    positions.dedup();
+    for position in positions {
+        let users: Vec<&str> = start
+            .iter()
+            .filter(|row| row.position == position)
+            .map(|row| row.user_id.as_str())
+            .collect();
+        diesel::update(
+            request_approvers::table
+                .filter(request_approvers::request_id.eq(&id))
+                .filter(request_approvers::position.eq(position))
+                .filter(request_approvers::user_id.eq_any(&users)),
+        )
+        .set(request_approvers::awaiting.eq(true))
+        .execute(conn)?;
     }
     Ok(())
 }
@@ -189,7 +242,8 @@ pub fn insert(conn: &mut DbConnection, request: &AccessRequest) -> QueryResult<(
     diesel::insert_into(access_requests::table)
         .values(RequestRow::from(request))
         .execute(conn)?;
-    index_approvers(conn, request)
+    crate::insert_many!(conn, request_approvers::table, approver_rows(request));
+    Ok(())
 }
 
 /// Stores many requests with their approver index in few statements (bulk loads only).
@@ -226,7 +280,7 @@ pub fn update(
     .set(RequestRow::from(request))
     .execute(conn)?;
     if updated == 1 {
-        index_approvers(conn, request)?;
+        reindex_approvers(conn, request)?;
     }
     Ok(updated == 1)
 }

@@ -68,6 +68,9 @@ pub fn find_by_subject(conn: &mut DbConnection, subject: &str) -> QueryResult<Op
 }
 
 pub fn find_many(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<Vec<User>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
     users::table
         .filter(users::id.eq_any(ids))
