@@ -8,6 +8,7 @@ pub mod error;
 pub mod etag;
 pub mod extractors;
 pub mod fallback;
+pub mod group_commit;
 pub mod jobs;
 pub mod metrics;
 pub mod notify;

@@ -8,6 +8,7 @@ use portcullis_persistence::{Database, DbConnection};
 
 use crate::auth::JwtVerifier;
 use crate::error::ApiError;
+use crate::group_commit::GroupCommit;
 use crate::notify::dispatcher::Dispatcher;
 use crate::notify::email::with_email;
 use crate::rate_limit::PrincipalRateLimiter;
@@ -32,6 +33,9 @@ pub struct AppState {
     pub notifier: Arc<Dispatcher>,
     /// Requests per principal and minute.
     pub rate_limit: Arc<PrincipalRateLimiter>,
+    /// SQLite's writer thread, batching concurrent writes into one commit; `None` on PostgreSQL,
+    /// whose connections write in parallel.
+    pub group_commit: Option<Arc<GroupCommit>>,
 }
 
 impl AppState {
@@ -53,20 +57,26 @@ impl AppState {
         .await?
     }
 
-    /// Runs database work that writes in one transaction on the blocking pool: everything `work`
-    /// does (the change and its audit event) commits together or not at all.
+    /// Runs database work that writes in one transaction (on PostgreSQL, on the blocking pool; on
+    /// SQLite, in a savepoint of the writer thread's next group commit): everything `work` does (the
+    /// change and its audit event) commits together or not at all, before this returns.
     pub async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let (db, email) = (self.db.clone(), self.notifier.email_enabled());
-        let result = web::block(move || {
-            let mut pooled = db.writer()?;
-            let conn: &mut DbConnection = &mut pooled;
-            with_email(email, || conn.transaction(work))
-        })
-        .await?;
+        let result = match &self.group_commit {
+            Some(group_commit) => group_commit.write(work).await,
+            None => {
+                let (db, email) = (self.db.clone(), self.notifier.email_enabled());
+                web::block(move || {
+                    let mut pooled = db.writer()?;
+                    let conn: &mut DbConnection = &mut pooled;
+                    with_email(email, || conn.transaction(work))
+                })
+                .await?
+            }
+        };
         if result.is_ok() {
             // The write may have queued notifications: deliver them now rather than at the next poll.
             self.notifier.wake();

@@ -85,11 +85,14 @@ impl DatabaseTarget {
                 let mut conn = SqliteConnection::establish(path)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
                 // busy_timeout first: switching to WAL needs a lock that parallel pool start-up contends for.
+                // Temporary storage in memory: a savepoint's journal (every write of a group commit
+                // has one) would otherwise spill to a file created and deleted per write.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 5000;
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
-                     PRAGMA foreign_keys = ON;",
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA temp_store = MEMORY;",
                 )
                 .map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))

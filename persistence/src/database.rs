@@ -28,6 +28,32 @@ pub enum DatabaseError {
     Pool(#[from] r2d2::Error),
     #[error("migrations failed: {0}")]
     Migration(String),
+    #[error("database: {0}")]
+    Query(diesel::result::Error),
+}
+
+/// A WAL this long (in 4 KiB pages: 16 MiB) is checkpointed completely and restarted.
+const WAL_RESTART_PAGES: i64 = 4096;
+
+/// Who checkpoints SQLite's write-ahead log into the database file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkpoints {
+    /// SQLite's default: the commit that takes the WAL past 1,000 pages checkpoints it, fsyncs
+    /// included, before its caller is answered. For tools and short-lived processes.
+    OnCommit,
+    /// The writer never checkpoints; the owner calls [`Database::checkpoint`] regularly (the server
+    /// does, from a background task), so no request waits for a checkpoint's fsyncs.
+    Background,
+}
+
+#[derive(Debug)]
+struct NoAutoCheckpoint;
+
+impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for NoAutoCheckpoint {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute("PRAGMA wal_autocheckpoint = 0")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
 }
 
 /// Connection pools for one database.
@@ -54,24 +80,38 @@ pub struct PoolStatus {
 impl Database {
     /// Connects (failing fast with the driver's own message) and builds the pools.
     pub fn connect(target: &DatabaseTarget, pool_size: u32) -> Result<Self, DatabaseError> {
+        Self::connect_with(target, pool_size, Checkpoints::OnCommit)
+    }
+
+    /// As [`Database::connect`], choosing who checkpoints SQLite's WAL (PostgreSQL ignores it).
+    pub fn connect_with(
+        target: &DatabaseTarget,
+        pool_size: u32,
+        checkpoints: Checkpoints,
+    ) -> Result<Self, DatabaseError> {
         // One direct connection first: a bad URL or password fails here with libpq's or SQLite's
         // message instead of a pool time-out.
         target.connect().map_err(|source| DatabaseError::Connect {
             target: target.clone(),
             source,
         })?;
-        let pool = |max_size: u32| {
+        let builder = |max_size: u32| {
             r2d2::Pool::builder()
                 .max_size(max_size.max(1))
                 .min_idle(Some(1))
                 .connection_timeout(CHECKOUT_TIMEOUT)
-                .build(Manager {
-                    target: target.clone(),
-                })
         };
-        let reader = pool(pool_size)?;
+        let manager = || Manager {
+            target: target.clone(),
+        };
+        let reader = builder(pool_size).build(manager())?;
         let writer = match target.backend() {
-            Backend::Sqlite => pool(1)?,
+            Backend::Sqlite => match checkpoints {
+                Checkpoints::OnCommit => builder(1).build(manager())?,
+                Checkpoints::Background => builder(1)
+                    .connection_customizer(Box::new(NoAutoCheckpoint))
+                    .build(manager())?,
+            },
             Backend::Postgres => reader.clone(),
         };
         Ok(Self {
@@ -121,6 +161,42 @@ impl Database {
                     .map_err(|e| DatabaseError::Migration(e.to_string()))?;
                 result
             }
+        }
+    }
+
+    /// Copies what the WAL holds into the database file without blocking the writer (SQLite's
+    /// `PASSIVE` checkpoint, on a reader connection). Under a steady stream of writes a passive
+    /// checkpoint never catches up with the writer, and the WAL restarts from its beginning only
+    /// once it has, so past [`WAL_RESTART_PAGES`] a `RESTART` checkpoint finishes the job on the
+    /// writer connection itself (taking its turn like any write, so no write meets a locked
+    /// database): it holds writes off only while it copies what the passive pass left. Returns the
+    /// WAL's size in pages. Nothing to do on PostgreSQL.
+    pub fn checkpoint(&self) -> Result<i64, DatabaseError> {
+        let (log, _) = Self::checkpoint_mode(&mut *self.reader()?, "PASSIVE")?;
+        if log < WAL_RESTART_PAGES {
+            return Ok(log);
+        }
+        Ok(Self::checkpoint_mode(&mut *self.writer()?, "RESTART")?.0)
+    }
+
+    fn checkpoint_mode(conn: &mut DbConnection, mode: &str) -> Result<(i64, i64), DatabaseError> {
+        #[derive(diesel::QueryableByName)]
+        struct Checkpointed {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            log: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            checkpointed: i64,
+        }
+        match conn {
+            DbConnection::Sqlite(c) => {
+                use diesel::RunQueryDsl;
+                let done: Checkpointed =
+                    diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})"))
+                        .get_result(c)
+                        .map_err(DatabaseError::Query)?;
+                Ok((done.log, done.checkpointed))
+            }
+            DbConnection::Postgres(_) => Ok((0, 0)),
         }
     }
 

@@ -35,6 +35,6 @@ pub mod schema;
 pub mod time;
 
 pub use connection::{Backend, ConnectionManager, DatabaseTarget, DbConnection};
-pub use database::{Database, DatabaseError, PoolStatus, PooledConnection};
+pub use database::{Checkpoints, Database, DatabaseError, PoolStatus, PooledConnection};
 pub use error::{is_foreign_key_violation, is_unique_violation};
 pub use page::{Cursor, Page, PageRequest};

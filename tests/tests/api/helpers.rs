@@ -84,7 +84,7 @@ enum Cleanup {
 }
 
 impl TestDatabase {
-    fn sqlite() -> Self {
+    pub fn sqlite() -> Self {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let dir = std::env::temp_dir().join("portcullis-tests");
         std::fs::create_dir_all(&dir).unwrap();

@@ -11,6 +11,7 @@ mod contract;
 mod crash;
 mod devices;
 mod flows;
+mod group_commit;
 mod groups;
 mod indexes;
 mod limits;
