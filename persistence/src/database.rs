@@ -32,7 +32,7 @@ pub enum DatabaseError {
     Query(diesel::result::Error),
 }
 
-/// A WAL this long (in 4 KiB pages: 16 MiB) is checkpointed completely and restarted.
+/// A WAL this long (in 4 KiB pages: 16 MiB) is checkpointed completely, so that it restarts.
 const WAL_RESTART_PAGES: i64 = 4096;
 
 /// Who checkpoints SQLite's write-ahead log into the database file.
@@ -165,18 +165,19 @@ impl Database {
     }
 
     /// Copies what the WAL holds into the database file without blocking the writer (SQLite's
-    /// `PASSIVE` checkpoint, on a reader connection). Under a steady stream of writes a passive
-    /// checkpoint never catches up with the writer, and the WAL restarts from its beginning only
-    /// once it has, so past [`WAL_RESTART_PAGES`] a `RESTART` checkpoint finishes the job on the
-    /// writer connection itself (taking its turn like any write, so no write meets a locked
-    /// database): it holds writes off only while it copies what the passive pass left. Returns the
-    /// WAL's size in pages. Nothing to do on PostgreSQL.
+    /// `PASSIVE` checkpoint, on a reader connection). Under a steady stream of writes that pass never
+    /// catches up with the writer, and SQLite starts the WAL again from its beginning only after a
+    /// checkpoint has copied every frame; so past [`WAL_RESTART_PAGES`] a second passive pass runs on
+    /// the writer connection itself, between two writes, copying the little the first pass left.
+    /// The next write then restarts the WAL (unless a reader that began before is still on it; a
+    /// later pass catches up). It never waits for readers, so a long export cannot hold writes up.
+    /// Returns the WAL's size in pages. Nothing to do on PostgreSQL.
     pub fn checkpoint(&self) -> Result<i64, DatabaseError> {
         let (log, _) = Self::checkpoint_mode(&mut *self.reader()?, "PASSIVE")?;
         if log < WAL_RESTART_PAGES {
             return Ok(log);
         }
-        Ok(Self::checkpoint_mode(&mut *self.writer()?, "RESTART")?.0)
+        Ok(Self::checkpoint_mode(&mut *self.writer()?, "PASSIVE")?.0)
     }
 
     fn checkpoint_mode(conn: &mut DbConnection, mode: &str) -> Result<(i64, i64), DatabaseError> {
