@@ -173,31 +173,29 @@ impl Database {
     /// later pass catches up). It never waits for readers, so a long export cannot hold writes up.
     /// Returns the WAL's size in pages. Nothing to do on PostgreSQL.
     pub fn checkpoint(&self) -> Result<i64, DatabaseError> {
-        let (log, _) = Self::checkpoint_mode(&mut *self.reader()?, "PASSIVE")?;
+        let log = Self::passive_checkpoint(&mut *self.reader()?)?;
         if log < WAL_RESTART_PAGES {
             return Ok(log);
         }
-        Ok(Self::checkpoint_mode(&mut *self.writer()?, "PASSIVE")?.0)
+        Self::passive_checkpoint(&mut *self.writer()?)
     }
 
-    fn checkpoint_mode(conn: &mut DbConnection, mode: &str) -> Result<(i64, i64), DatabaseError> {
+    /// One `PASSIVE` checkpoint on `conn`; the WAL's size in pages.
+    fn passive_checkpoint(conn: &mut DbConnection) -> Result<i64, DatabaseError> {
         #[derive(diesel::QueryableByName)]
-        struct Checkpointed {
+        struct Wal {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             log: i64,
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            checkpointed: i64,
         }
         match conn {
             DbConnection::Sqlite(c) => {
                 use diesel::RunQueryDsl;
-                let done: Checkpointed =
-                    diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})"))
-                        .get_result(c)
-                        .map_err(DatabaseError::Query)?;
-                Ok((done.log, done.checkpointed))
+                let wal: Wal = diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .get_result(c)
+                    .map_err(DatabaseError::Query)?;
+                Ok(wal.log)
             }
-            DbConnection::Postgres(_) => Ok((0, 0)),
+            DbConnection::Postgres(_) => Ok(0),
         }
     }
 
