@@ -214,11 +214,22 @@ impl FromRequest for Principal {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state is missing"))?;
             let claims = state.jwt.verify(&token?).map_err(ApiError::Unauthorized)?;
-            let user = state
-                .read(move |conn| Ok(repo::users::find_by_subject(conn, &claims.sub)?))
-                .await?
-                .filter(|user| user.active)
-                .ok_or(ApiError::Unauthorized(INVALID_TOKEN))?;
+            let generation = state.cache.users_generation();
+            let user = match state.cache.principal(generation, &claims.sub) {
+                Some(user) => user,
+                None => {
+                    let subject = claims.sub.clone();
+                    let user = state
+                        .read(move |conn| Ok(repo::users::find_by_subject(conn, &subject)?))
+                        .await?
+                        .filter(|user| user.active)
+                        .ok_or(ApiError::Unauthorized(INVALID_TOKEN))?;
+                    state
+                        .cache
+                        .remember_principal(generation, claims.sub, user.clone());
+                    user
+                }
+            };
             tracing::Span::current().record("user_id", tracing::field::display(user.id));
             state.rate_limit.check(user.id)?;
             Ok(Principal(user))

@@ -2,6 +2,7 @@
 //! generated OpenAPI document, Swagger UI and operations endpoints.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod demo;
 pub mod error;

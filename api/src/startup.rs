@@ -160,6 +160,7 @@ impl Application {
             clock: settings.clock,
             notifier,
             rate_limit,
+            cache: Arc::default(),
         });
         let metrics = web::Data::from(metrics);
         let spec = routes_for_spec();

@@ -4,14 +4,17 @@ use actix_web::web;
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::Connection;
 use portcullis_domain::Clock;
+use portcullis_persistence::repo::settings::{self, StoredSettings};
 use portcullis_persistence::{Database, DbConnection};
 
 use crate::auth::JwtVerifier;
+use crate::cache::HotCache;
 use crate::error::ApiError;
 use crate::group_commit::GroupCommit;
 use crate::notify::dispatcher::Dispatcher;
 use crate::notify::email::with_email;
 use crate::rate_limit::PrincipalRateLimiter;
+use crate::services::{self, Prepared, STALE_RETRIES, Written};
 
 /// The system clock, the only place the application reads the time. Instants are truncated to
 /// microseconds, the precision both databases store, so what a write returns equals what a read returns.
@@ -36,11 +39,24 @@ pub struct AppState {
     /// SQLite's writer thread, batching concurrent writes into one commit; `None` on PostgreSQL,
     /// whose connections write in parallel.
     pub group_commit: Option<Arc<GroupCommit>>,
+    /// The callers and settings most requests read (see [`HotCache`] for how fresh they are).
+    pub cache: Arc<HotCache>,
 }
 
 impl AppState {
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The settings, from the cache when a copy is fresh.
+    pub async fn settings(&self) -> Result<StoredSettings, ApiError> {
+        let generation = self.cache.settings_generation();
+        if let Some(settings) = self.cache.settings(generation) {
+            return Ok(settings);
+        }
+        let settings = self.read(|conn| Ok(settings::get(conn)?)).await?;
+        self.cache.remember_settings(generation, settings.clone());
+        Ok(settings)
     }
 
     /// Runs read-only database work on the blocking pool, never on an actix worker thread.
@@ -82,5 +98,37 @@ impl AppState {
             self.notifier.wake();
         }
         result
+    }
+
+    /// Runs a write in two halves: `prepare` reads what the write depends on and decides it;
+    /// `commit` re-checks in the write transaction that what it relied on is unchanged (answering
+    /// [`Written::Stale`] before writing anything if not) and writes. On SQLite `prepare` runs on
+    /// the parallel reader pool, so that the one writer thread does only the re-checks and the
+    /// writes; a stale plan is prepared again. On PostgreSQL both halves run in one transaction.
+    pub async fn read_then_write<P, T, R, W>(&self, prepare: R, commit: W) -> Result<T, ApiError>
+    where
+        P: Send + 'static,
+        T: Send + 'static,
+        R: Fn(&mut DbConnection) -> Result<Prepared<P, T>, ApiError> + Clone + Send + 'static,
+        W: Fn(&mut DbConnection, P) -> Result<Written<T>, ApiError> + Clone + Send + 'static,
+    {
+        if self.group_commit.is_none() {
+            return self
+                .write(move |conn| services::read_then_write(conn, prepare, commit))
+                .await;
+        }
+        for _ in 0..STALE_RETRIES {
+            // One read transaction, so that everything the plan relies on is one snapshot.
+            let prepare = prepare.clone();
+            let plan = match self.read(move |conn| conn.transaction(prepare)).await? {
+                Prepared::Answer(answer) => return Ok(answer),
+                Prepared::Write(plan) => plan,
+            };
+            let commit = commit.clone();
+            if let Written::Done(answer) = self.write(move |conn| commit(conn, plan)).await? {
+                return Ok(answer);
+            }
+        }
+        Err(services::stale())
     }
 }

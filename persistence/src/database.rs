@@ -95,11 +95,15 @@ impl Database {
             target: target.clone(),
             source,
         })?;
+        // A PostgreSQL connection can die while pooled (server restart, network), so it is pinged
+        // when checked out; a SQLite connection is a file handle that cannot, so it is not.
+        let ping = target.backend() == Backend::Postgres;
         let builder = |max_size: u32| {
             r2d2::Pool::builder()
                 .max_size(max_size.max(1))
                 .min_idle(Some(1))
                 .connection_timeout(CHECKOUT_TIMEOUT)
+                .test_on_check_out(ping)
         };
         let manager = || Manager {
             target: target.clone(),

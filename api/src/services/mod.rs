@@ -15,6 +15,48 @@ use portcullis_persistence::repo::events::NewEvent;
 
 use crate::error::ApiError;
 
+/// How many times a staged write is read again after what it read changed under it.
+pub const STALE_RETRIES: usize = 5;
+
+/// What the reading half of a staged write found (see [`crate::state::AppState::read_then_write`]).
+pub enum Prepared<P, T> {
+    /// The write to make, with everything read to decide it.
+    Write(P),
+    /// The answer, with nothing to write (a replayed idempotent request, say).
+    Answer(T),
+}
+
+/// What the writing half of a staged write did.
+pub enum Written<T> {
+    Done(T),
+    /// Something the reading half relied on changed before the write; nothing was written.
+    Stale,
+}
+
+/// Runs a staged write's two halves on one connection in its current transaction, reading again
+/// while what was read keeps changing (on PostgreSQL, and for use cases composed of others).
+pub fn read_then_write<P, T>(
+    conn: &mut DbConnection,
+    prepare: impl Fn(&mut DbConnection) -> Result<Prepared<P, T>, ApiError>,
+    commit: impl Fn(&mut DbConnection, P) -> Result<Written<T>, ApiError>,
+) -> Result<T, ApiError> {
+    for _ in 0..STALE_RETRIES {
+        let plan = match prepare(conn)? {
+            Prepared::Answer(answer) => return Ok(answer),
+            Prepared::Write(plan) => plan,
+        };
+        if let Written::Done(answer) = commit(conn, plan)? {
+            return Ok(answer);
+        }
+    }
+    Err(stale())
+}
+
+/// The answer when a staged write kept finding its inputs changed.
+pub fn stale() -> ApiError {
+    ApiError::conflict("what this change depends on is being changed by others; retry")
+}
+
 /// Records an audit event about a directory object in the current transaction.
 pub(crate) fn audit(
     conn: &mut DbConnection,

@@ -10,7 +10,9 @@ use portcullis_domain::flow::{ApprovalFlow, ApprovalType, ApproverType, FlowKind
 use portcullis_domain::request::{
     self, AccessRequest, RequestError, RequestStatus, Submission, Verdict,
 };
-use portcullis_domain::{DeviceId, EventId, FlowId, GrantId, RequestId, SessionId, UserId};
+use portcullis_domain::{
+    DeviceId, EventId, FlowId, GrantId, GroupId, RequestId, SessionId, UserId,
+};
 use portcullis_persistence::repo::events::NewEvent;
 use portcullis_persistence::repo::{
     devices, flows as flow_repo, grants, groups, requests, settings, users,
@@ -20,7 +22,7 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::notify::{self, email};
-use crate::services::flows;
+use crate::services::{Prepared, Written, flows};
 
 pub const CREATED: &str = "access_management_access_request";
 pub const APPROVED: &str = "access_management_access_request_approval";
@@ -35,9 +37,6 @@ pub const REASSIGNED: &str = "access_management_access_request_reassign";
 pub const COMMENTED: &str = "access_management_access_request_comment";
 pub const SESSION_START: &str = "access_management_device_admin_session_start";
 pub const SESSION_END: &str = "access_management_device_admin_session_end";
-
-/// How many times a decision is re-applied after losing a race for the same request.
-const RACE_RETRIES: usize = 5;
 
 /// What the caller asked for when creating a request.
 pub struct NewRequest {
@@ -161,28 +160,81 @@ fn visible_to(
     )?)
 }
 
-/// Creates a request. With an idempotency key, a replay of the same body returns the first request
-/// (`Ok((request, true))`) and the same key with another body is a 422.
+/// A request ready to be stored, with what it was decided from (see [`prepare_create`]).
+pub struct CreatePlan {
+    principal: UserId,
+    created: AccessRequest,
+    approved_at_once: bool,
+    flow_version: i64,
+    /// The requester and every approver, with the version of each as read.
+    people: Vec<(String, i64)>,
+    target_group: Option<GroupId>,
+    idempotency: Option<(String, String)>,
+}
+
+/// The requester and the approvers of `request`, each once.
+fn people_of(request: &AccessRequest) -> Vec<UserId> {
+    let mut ids: Vec<UserId> = request
+        .steps
+        .iter()
+        .flat_map(|step| step.approver_ids.iter().copied())
+        .collect();
+    ids.push(request.requester_id);
+    ids.sort_unstable_by_key(ToString::to_string);
+    ids.dedup();
+    ids
+}
+
+/// Creates a request in one transaction. With an idempotency key, a replay of the same body returns
+/// the first request (`Ok((request, true))`) and the same key with another body is a 422.
 pub fn create(
     conn: &mut DbConnection,
     principal: &User,
-    input: NewRequest,
-    idempotency: Option<(String, String)>,
+    input: &NewRequest,
+    idempotency: &Option<(String, String)>,
     now: DateTime<Utc>,
 ) -> Result<(AccessRequest, bool), ApiError> {
-    if let Some((key, hash)) = &idempotency
-        && let Some((stored_hash, id)) = requests::idempotent_result(conn, principal.id, key)?
-    {
-        if &stored_hash != hash {
-            return Err(ApiError::invalid_field(
-                "Idempotency-Key",
-                "this key was already used with a different body; use a new key for a new request",
-            ));
-        }
-        return Ok((
-            requests::find(conn, id)?.ok_or_else(|| not_found(id))?,
-            true,
+    crate::services::read_then_write(
+        conn,
+        |conn| prepare_create(conn, principal, input, idempotency, now),
+        |conn, plan| commit_create(conn, plan, now),
+    )
+}
+
+/// The first request stored under the caller's idempotency key, if any (a 422 if the key came
+/// with another body).
+fn replay(
+    conn: &mut DbConnection,
+    principal: UserId,
+    idempotency: Option<&(String, String)>,
+) -> Result<Option<(AccessRequest, bool)>, ApiError> {
+    let Some((key, hash)) = idempotency else {
+        return Ok(None);
+    };
+    let Some((stored_hash, id)) = requests::idempotent_result(conn, principal, key)? else {
+        return Ok(None);
+    };
+    if &stored_hash != hash {
+        return Err(ApiError::invalid_field(
+            "Idempotency-Key",
+            "this key was already used with a different body; use a new key for a new request",
         ));
+    }
+    let first = requests::find(conn, id)?.ok_or_else(|| not_found(id))?;
+    Ok(Some((first, true)))
+}
+
+/// The reading half of a creation: checks the caller, the flow and the input, and resolves the
+/// approvers; nothing is written.
+pub fn prepare_create(
+    conn: &mut DbConnection,
+    principal: &User,
+    input: &NewRequest,
+    idempotency: &Option<(String, String)>,
+    now: DateTime<Utc>,
+) -> Result<Prepared<CreatePlan, (AccessRequest, bool)>, ApiError> {
+    if let Some(first) = replay(conn, principal.id, idempotency.as_ref())? {
+        return Ok(Prepared::Answer(first));
     }
     let settings = settings::get(conn)?.settings;
     if !settings.resource_requests_enabled {
@@ -236,10 +288,7 @@ pub fn create(
     let duration_seconds = choose_duration(&flow, input.duration_seconds)?;
     let device_id = choose_device(conn, &flow, &requester, input.device_id)?;
     if let Some(existing) = requests::open_request(conn, requester.id, flow.id())? {
-        return Err(ApiError::Conflict {
-            detail: "there is already an open request for this flow".to_owned(),
-            existing_id: Some(existing.to_string()),
-        });
+        return Err(already_open(existing));
     }
     let resolved = resolve(conn, &flow, &requester, now)?;
     let submission = Submission {
@@ -265,10 +314,56 @@ pub fn create(
     .map_err(refusal)?;
     let approved_at_once = created.status == RequestStatus::Approved;
     if approved_at_once {
-        // Record the creation as pending first, so the history reads created → approved.
+        // Recorded as pending first, so the history reads created → approved.
         created.status = RequestStatus::Pending;
     }
+    let people = users::versions(conn, &people_of(&created))?;
+    Ok(Prepared::Write(CreatePlan {
+        principal: principal.id,
+        created,
+        approved_at_once,
+        flow_version: flow.version(),
+        people,
+        target_group: flow.target_group_id(),
+        idempotency: idempotency.clone(),
+    }))
+}
+
+fn already_open(existing: RequestId) -> ApiError {
+    ApiError::Conflict {
+        detail: "there is already an open request for this flow".to_owned(),
+        existing_id: Some(existing.to_string()),
+    }
+}
+
+/// The writing half of a creation: stores the request with its events, notifications and (for an
+/// automatic flow) grant, unless the flow or the people it involves changed since it was prepared.
+pub fn commit_create(
+    conn: &mut DbConnection,
+    plan: CreatePlan,
+    now: DateTime<Utc>,
+) -> Result<Written<(AccessRequest, bool)>, ApiError> {
+    if let Some(first) = replay(conn, plan.principal, plan.idempotency.as_ref())? {
+        return Ok(Written::Done(first));
+    }
+    let CreatePlan {
+        principal,
+        mut created,
+        approved_at_once,
+        flow_version,
+        people,
+        target_group,
+        idempotency,
+    } = plan;
+    // The flow and the people it resolved to are as read (a deactivated approver or a new manager
+    // would have moved an open request to `error`; this one is prepared again instead).
+    let unchanged = flow_repo::enabled_version(conn, created.flow_id)? == Some(flow_version)
+        && users::versions(conn, &people_of(&created))? == people;
+    if !unchanged {
+        return Ok(Written::Stale);
+    }
     requests::insert(conn, &created).map_err(|e| {
+        // Another creation for the same requester and flow committed since this was prepared.
         if is_unique_violation(&e, "open_key") {
             ApiError::conflict("there is already an open request for this flow")
         } else {
@@ -278,7 +373,7 @@ pub fn create(
     let event = record(
         conn,
         CREATED,
-        Some(principal.id),
+        Some(principal),
         &created,
         None,
         json!({ "reason": created.reason }),
@@ -294,14 +389,15 @@ pub fn create(
             None,
             &before,
             created,
+            target_group,
             json!({ "automatic": true }),
             now,
         )?;
     }
     if let Some((key, hash)) = idempotency {
-        requests::remember_idempotency_key(conn, principal.id, &key, &hash, created.id, now)?;
+        requests::remember_idempotency_key(conn, principal, &key, &hash, created.id, now)?;
     }
-    Ok((created, false))
+    Ok(Written::Done((created, false)))
 }
 
 fn choose_duration(flow: &ApprovalFlow, asked: Option<i64>) -> Result<Option<i64>, ApiError> {
@@ -356,20 +452,20 @@ fn choose_device(
     }
 }
 
-/// Persists an approval, creating the grant of a resource request; if the target group is gone the
-/// request goes to `error` instead (seed 001's retryable error).
+/// Persists an approval, creating the grant of a resource request in `target_group` (the flow's);
+/// if that group is gone the request goes to `error` instead (seed 001's retryable error).
 fn settle_approval(
     conn: &mut DbConnection,
     actor: Option<UserId>,
     before: &AccessRequest,
     mut after: AccessRequest,
+    target_group: Option<GroupId>,
     extra: serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<AccessRequest, ApiError> {
     let mut grant = None;
     if after.kind == FlowKind::ResourceRequest {
-        let target = flow_repo::find(conn, after.flow_id)?.and_then(|f| f.target_group_id());
-        let group = match target {
+        let group = match target_group {
             Some(group) => groups::find(conn, group)?,
             None => None,
         };
@@ -438,7 +534,19 @@ fn settle_approval(
     Ok(after)
 }
 
-/// An approver's decision, or an admin's override.
+/// A decision applied to the request as read, ready to be stored (see [`prepare_decision`]).
+pub struct DecisionPlan {
+    actor: UserId,
+    before: AccessRequest,
+    after: AccessRequest,
+    settled: bool,
+    target_group: Option<GroupId>,
+    extra: serde_json::Value,
+    reason: Option<String>,
+    next_steps: Option<String>,
+}
+
+/// An approver's decision, or an admin's override, in one transaction.
 pub fn decide(
     conn: &mut DbConnection,
     actor: &User,
@@ -446,97 +554,142 @@ pub fn decide(
     input: &DecisionInput,
     now: DateTime<Utc>,
 ) -> Result<AccessRequest, ApiError> {
-    for _ in 0..RACE_RETRIES {
-        // Visibility first: a request the actor may not see is a 404 whatever they ask of it.
-        let before = get_visible(conn, id, actor)?;
-        if actor.kind == UserKind::Integration {
-            return Err(ApiError::Forbidden(
-                "integration accounts never approve or deny".to_owned(),
-            ));
-        }
-        if input.is_override && !actor.acts_as_admin() {
-            return Err(ApiError::Forbidden(
-                "only administrators can override".to_owned(),
-            ));
-        }
-        let mut after = before.clone();
-        let denial = (input.reason.clone(), input.next_steps.clone());
-        let settled = if input.is_override {
-            after
-                .override_decision(
-                    actor.id,
-                    true,
-                    input.verdict,
-                    input.comment.clone(),
-                    denial,
-                    now,
-                )
-                .map(|()| true)
-        } else {
-            after.decide(
+    crate::services::read_then_write(
+        conn,
+        |conn| prepare_decision(conn, actor, id, input, now),
+        |conn, plan| commit_decision(conn, plan, now),
+    )
+}
+
+/// The reading half of a decision: loads the request and applies the decision to it (refusing it
+/// as the domain says); nothing is written.
+pub fn prepare_decision(
+    conn: &mut DbConnection,
+    actor: &User,
+    id: RequestId,
+    input: &DecisionInput,
+    now: DateTime<Utc>,
+) -> Result<Prepared<DecisionPlan, AccessRequest>, ApiError> {
+    // Visibility first: a request the actor may not see is a 404 whatever they ask of it.
+    let before = get_visible(conn, id, actor)?;
+    if actor.kind == UserKind::Integration {
+        return Err(ApiError::Forbidden(
+            "integration accounts never approve or deny".to_owned(),
+        ));
+    }
+    if input.is_override && !actor.acts_as_admin() {
+        return Err(ApiError::Forbidden(
+            "only administrators can override".to_owned(),
+        ));
+    }
+    let mut after = before.clone();
+    let denial = (input.reason.clone(), input.next_steps.clone());
+    let settled = if input.is_override {
+        after
+            .override_decision(
                 actor.id,
+                true,
                 input.verdict,
                 input.comment.clone(),
                 denial,
-                input.duration_seconds,
                 now,
             )
-        }
-        .map_err(refusal)?;
-        after.version = before.version + 1;
-        let extra = json!({
+            .map(|()| true)
+    } else {
+        after.decide(
+            actor.id,
+            input.verdict,
+            input.comment.clone(),
+            denial,
+            input.duration_seconds,
+            now,
+        )
+    }
+    .map_err(refusal)?;
+    after.version = before.version + 1;
+    let target_group = if settled && after.status == RequestStatus::Approved {
+        flow_repo::find(conn, after.flow_id)?.and_then(|f| f.target_group_id())
+    } else {
+        None
+    };
+    Ok(Prepared::Write(DecisionPlan {
+        actor: actor.id,
+        before,
+        after,
+        settled,
+        target_group,
+        extra: json!({
             "decision": input.verdict,
             "override": input.is_override,
             "comment": input.comment,
             "internal_note": input.internal_note,
-        });
-        let result = match (settled, after.status) {
-            (true, RequestStatus::Approved) => {
-                settle_approval(conn, Some(actor.id), &before, after, extra, now)
-            }
-            (true, _) => {
-                if !requests::update(conn, &after, before.version)? {
-                    continue;
-                }
-                let mut data = extra;
-                data["reason"] = json!(input.reason);
-                data["next_steps"] = json!(input.next_steps);
-                record(
-                    conn,
-                    DENIED,
-                    Some(actor.id),
-                    &after,
-                    Some(before.status),
-                    data,
-                    now,
-                )?;
-                Ok(after)
-            }
-            (false, _) => {
-                if !requests::update(conn, &after, before.version)? {
-                    continue;
-                }
-                let event = record(
-                    conn,
-                    STEP_DECISION,
-                    Some(actor.id),
-                    &after,
-                    Some(before.status),
-                    extra,
-                    now,
-                )?;
-                email::approvers_newly_awaiting(conn, event, Some(&before), &after, now)?;
-                Ok(after)
-            }
-        };
-        match result {
-            Err(ApiError::Conflict { .. }) => continue,
-            other => return other,
+        }),
+        reason: input.reason.clone(),
+        next_steps: input.next_steps.clone(),
+    }))
+}
+
+/// The writing half of a decision: stores the decided request (if nobody changed it since it was
+/// read), its events and notifications, and the grant an approval creates.
+pub fn commit_decision(
+    conn: &mut DbConnection,
+    plan: DecisionPlan,
+    now: DateTime<Utc>,
+) -> Result<Written<AccessRequest>, ApiError> {
+    let DecisionPlan {
+        actor,
+        before,
+        after,
+        settled,
+        target_group,
+        extra,
+        reason,
+        next_steps,
+    } = plan;
+    let result = match (settled, after.status) {
+        (true, RequestStatus::Approved) => {
+            settle_approval(conn, Some(actor), &before, after, target_group, extra, now)
         }
+        (true, _) => {
+            if !requests::update(conn, &after, before.version)? {
+                return Ok(Written::Stale);
+            }
+            let mut data = extra;
+            data["reason"] = json!(reason);
+            data["next_steps"] = json!(next_steps);
+            record(
+                conn,
+                DENIED,
+                Some(actor),
+                &after,
+                Some(before.status),
+                data,
+                now,
+            )?;
+            Ok(after)
+        }
+        (false, _) => {
+            if !requests::update(conn, &after, before.version)? {
+                return Ok(Written::Stale);
+            }
+            let event = record(
+                conn,
+                STEP_DECISION,
+                Some(actor),
+                &after,
+                Some(before.status),
+                extra,
+                now,
+            )?;
+            email::approvers_newly_awaiting(conn, event, Some(&before), &after, now)?;
+            Ok(after)
+        }
+    };
+    match result {
+        // `settle_approval` found the request changed before writing anything.
+        Err(ApiError::Conflict { .. }) => Ok(Written::Stale),
+        other => other.map(Written::Done),
     }
-    Err(ApiError::conflict(
-        "the request is being changed by others; retry",
-    ))
 }
 
 /// Applies a simple transition with a version-checked write and an event.
@@ -679,7 +832,7 @@ pub fn resubmit(
         requester_id: None,
         resubmitted_from: Some(denied.id),
     };
-    create(conn, actor, input, None, now).map(|(request, _)| request)
+    create(conn, actor, &input, &None, now).map(|(request, _)| request)
 }
 
 pub fn comment(

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use portcullis_domain::flow::{ApprovalType, ApproverRequirement, FlowKind};
@@ -270,9 +272,7 @@ async fn respond(
     request: AccessRequest,
     viewer: UserId,
 ) -> Result<RequestResponse, ApiError> {
-    let show = state
-        .read(|conn| Ok(settings::get(conn)?.settings.show_approval_progress))
-        .await?;
+    let show = state.settings().await?.settings.show_approval_progress;
     let hide = hide_steps_for(show, &request, viewer);
     Ok(RequestResponse::new(request, hide))
 }
@@ -328,9 +328,13 @@ pub async fn create_access_request(
         requester_id: body.requester_id.map(UserId::from),
         resubmitted_from: None,
     };
-    let (caller, now) = (principal.0.clone(), state.now());
+    let (caller, now) = (Arc::new(principal.0.clone()), state.now());
+    let ask = Arc::new((input, idempotency));
     let (created, _replayed) = state
-        .write(move |conn| requests::create(conn, &caller, input, idempotency, now))
+        .read_then_write(
+            move |conn| requests::prepare_create(conn, &caller, &ask.0, &ask.1, now),
+            move |conn, plan| requests::commit_create(conn, plan, now),
+        )
         .await?;
     let location = format!("/v1/access-requests/{}", created.id);
     let response = respond(&state, created, principal.user().id).await?;
@@ -412,8 +416,12 @@ async fn decide(
     input: DecisionInput,
 ) -> Result<web::Json<RequestResponse>, ApiError> {
     let (actor, now, id) = (principal.0.clone(), state.now(), RequestId::from(id));
+    let asked = Arc::new((actor, input));
     let request = state
-        .write(move |conn| requests::decide(conn, &actor, id, &input, now))
+        .read_then_write(
+            move |conn| requests::prepare_decision(conn, &asked.0, id, &asked.1, now),
+            move |conn, plan| requests::commit_decision(conn, plan, now),
+        )
         .await?;
     Ok(web::Json(
         respond(&state, request, principal.user().id).await?,

@@ -139,7 +139,9 @@ pub async fn replace_settings(
     let (actor, now) = (Some(principal.user().id), state.now());
     let stored = state
         .write(move |conn| settings::replace(conn, actor, body.0, &if_match, now))
-        .await?;
+        .await;
+    state.cache.settings_changed();
+    let stored = stored?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(stored.version))
         .json(SettingsResponse::from(stored)))

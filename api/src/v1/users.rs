@@ -208,7 +208,9 @@ pub async fn create_user(
     let (actor, now) = (Some(principal.user().id), state.now());
     let user = state
         .write(move |conn| users::create(conn, actor, input, now))
-        .await?;
+        .await;
+    state.cache.users_changed();
+    let user = user?;
     Ok(HttpResponse::Created()
         .insert_header(etag(user.version))
         .insert_header(("Location", format!("/v1/users/{}", user.id)))
@@ -305,7 +307,9 @@ pub async fn update_user(
     );
     let user = state
         .write(move |conn| users::update(conn, actor, id, changes, &if_match, now))
-        .await?;
+        .await;
+    state.cache.users_changed();
+    let user = user?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(user.version))
         .json(UserResponse::from(user)))
@@ -339,8 +343,10 @@ pub async fn delete_user(
         state.now(),
         UserId::from(id.into_inner()),
     );
-    state
+    let removed = state
         .write(move |conn| users::remove(conn, actor, id, now))
-        .await?;
+        .await;
+    state.cache.users_changed();
+    removed?;
     Ok(HttpResponse::NoContent().finish())
 }

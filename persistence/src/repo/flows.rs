@@ -146,6 +146,17 @@ pub fn find(conn: &mut DbConnection, id: FlowId) -> QueryResult<Option<ApprovalF
         .transpose()
 }
 
+/// The version of the flow if it exists and is enabled: what a write prepared from the flow
+/// re-checks before it stores anything.
+pub fn enabled_version(conn: &mut DbConnection, id: FlowId) -> QueryResult<Option<i64>> {
+    approval_flows::table
+        .find(id.to_string())
+        .filter(approval_flows::enabled.eq(true))
+        .select(approval_flows::version)
+        .first(conn)
+        .optional()
+}
+
 /// Writes `flow` if its stored version is still `expected_version`; returns whether it did.
 pub fn update(
     conn: &mut DbConnection,

@@ -38,6 +38,19 @@ pub fn find(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<User>> {
         .transpose()
 }
 
+/// The stored version of each of `ids` that exists, by id: what a write prepared from these users
+/// re-checks (any change to a user, such as a deactivation or a new manager, bumps its version).
+pub fn versions(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<Vec<(String, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    users::table
+        .filter(users::id.eq_any(ids.iter().map(ToString::to_string)))
+        .select((users::id, users::version))
+        .order(users::id)
+        .load(conn)
+}
+
 pub fn find_by_email(conn: &mut DbConnection, email: &Email) -> QueryResult<Option<User>> {
     users::table
         .filter(users::email.eq(email.as_str()))
