@@ -20,5 +20,6 @@ mod operations;
 mod queue;
 mod receivers;
 mod requests;
+mod staged_writes;
 mod users;
 mod views;
