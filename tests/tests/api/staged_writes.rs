@@ -5,9 +5,10 @@
 
 use chrono::{SubsecRound, Utc};
 use diesel::Connection;
-use portcullis_api::services::requests::{self, DecisionInput, NewRequest};
+use portcullis_api::error::ApiError;
+use portcullis_api::services::requests::{self, CreatePlan, DecisionInput, NewRequest};
 use portcullis_api::services::{Prepared, Written};
-use portcullis_domain::request::Verdict;
+use portcullis_domain::request::{AccessRequest, Verdict};
 use portcullis_domain::{FlowId, RequestId, UserId};
 use portcullis_persistence::repo::users;
 use portcullis_persistence::{Database, DatabaseTarget, DbConnection};
@@ -39,6 +40,27 @@ fn new_request(w: &World) -> NewRequest {
     }
 }
 
+fn instant() -> chrono::DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// The reading half of the creation of `w`'s request, as the server runs it.
+fn prepare(conn: &mut DbConnection, w: &World) -> CreatePlan {
+    let requester = user(conn, &w.requester);
+    match requests::prepare_create(conn, &requester, &new_request(w), &None, instant()) {
+        Ok(Prepared::Write(plan)) => plan,
+        _ => panic!("the creation was not prepared"),
+    }
+}
+
+/// The writing half, in a transaction of its own.
+fn commit(
+    conn: &mut DbConnection,
+    plan: CreatePlan,
+) -> Result<Written<(AccessRequest, bool)>, ApiError> {
+    conn.transaction(|conn| requests::commit_create(conn, plan, instant()))
+}
+
 async fn open_requests_of(app: &TestApp, requester: &str) -> Vec<serde_json::Value> {
     let list = expect_status(
         app.get("/v1/access-requests?status=pending", &app.admin_token)
@@ -60,25 +82,18 @@ both_backends! {
         let w = world(&app, "any").await;
         let db = connect(&app);
         let mut conn = db.writer().unwrap();
-        let requester = user(&mut conn, &w.requester);
-        let (input, now) = (new_request(&w), Utc::now().trunc_subsecs(6));
-        let Ok(Prepared::Write(plan)) = requests::prepare_create(&mut conn, &requester, &input, &None, now) else {
-            panic!("the creation was not prepared");
-        };
+        let plan = prepare(&mut conn, &w);
 
         // Meanwhile an administrator deactivates a reviewer the plan resolved as an approver.
         let reviewer = &w.reviewers[0];
         expect_status(app.patch(&format!("/v1/users/{reviewer}"), &app.admin_token, &json!({ "active": false })).await, StatusCode::OK).await;
 
-        let written = conn.transaction(|conn| requests::commit_create(conn, plan, now));
-        assert!(matches!(written, Ok(Written::Stale)), "a stale plan must not be written");
+        assert!(matches!(commit(&mut conn, plan), Ok(Written::Stale)), "a stale plan must not be written");
         assert!(open_requests_of(&app, &w.requester).await.is_empty(), "nothing was stored");
 
         // Prepared again, the request leaves the deactivated reviewer out.
-        let Ok(Prepared::Write(plan)) = requests::prepare_create(&mut conn, &requester, &input, &None, now) else {
-            panic!("the creation was not prepared again");
-        };
-        let Ok(Written::Done((created, false))) = conn.transaction(|conn| requests::commit_create(conn, plan, now)) else {
+        let plan = prepare(&mut conn, &w);
+        let Ok(Written::Done((created, false))) = commit(&mut conn, plan) else {
             panic!("the fresh plan was not written");
         };
         let reviewer_id = UserId::from(reviewer.parse::<uuid::Uuid>().unwrap());
@@ -92,15 +107,10 @@ both_backends! {
         let w = world(&app, "any").await;
         let db = connect(&app);
         let mut conn = db.writer().unwrap();
-        let requester = user(&mut conn, &w.requester);
-        let (input, now) = (new_request(&w), Utc::now().trunc_subsecs(6));
-        let Ok(Prepared::Write(plan)) = requests::prepare_create(&mut conn, &requester, &input, &None, now) else {
-            panic!("the creation was not prepared");
-        };
+        let plan = prepare(&mut conn, &w);
         let flow = format!("/v1/approval-flows/{}", w.flow);
         expect_status(app.patch(&flow, &app.admin_token, &json!({ "approver_requirement": "all" })).await, StatusCode::OK).await;
-        let written = conn.transaction(|conn| requests::commit_create(conn, plan, now));
-        assert!(matches!(written, Ok(Written::Stale)));
+        assert!(matches!(commit(&mut conn, plan), Ok(Written::Stale)));
         assert!(open_requests_of(&app, &w.requester).await.is_empty());
     }
 
@@ -120,7 +130,7 @@ both_backends! {
             internal_note: None,
             duration_seconds: None,
         };
-        let now = Utc::now().trunc_subsecs(6);
+        let now = instant();
         let Ok(Prepared::Write(plan)) = requests::prepare_decision(&mut conn, &reviewer, id, &input, now) else {
             panic!("the reviewer's approval was not prepared");
         };
@@ -133,7 +143,7 @@ both_backends! {
         assert!(matches!(written, Ok(Written::Stale)), "the approval read a request that has changed");
         // Prepared again, the reviewer's approval meets a decided request and is refused.
         let again = requests::prepare_decision(&mut conn, &reviewer, id, &input, now);
-        assert!(matches!(again, Err(portcullis_api::error::ApiError::Conflict { .. })));
+        assert!(matches!(again, Err(ApiError::Conflict { .. })));
         let stored = expect_status(app.get(&format!("/v1/access-requests/{}", created["id"].as_str().unwrap()), &app.admin_token).await, StatusCode::OK).await;
         assert_eq!(stored["status"], "approved");
     }
