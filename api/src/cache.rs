@@ -60,7 +60,8 @@ impl HotCache {
         self.principals.insert((generation, subject), user);
     }
 
-    /// Called after any write of users: later requests read them again.
+    /// Called after any change to existing users (unknown subjects are never cached, so a new
+    /// user needs none): later requests read them again.
     pub fn users_changed(&self) {
         self.users_generation.fetch_add(1, Ordering::AcqRel);
         self.principals.invalidate_all();

@@ -546,23 +546,9 @@ pub struct DecisionPlan {
     next_steps: Option<String>,
 }
 
-/// An approver's decision, or an admin's override, in one transaction.
-pub fn decide(
-    conn: &mut DbConnection,
-    actor: &User,
-    id: RequestId,
-    input: &DecisionInput,
-    now: DateTime<Utc>,
-) -> Result<AccessRequest, ApiError> {
-    crate::services::read_then_write(
-        conn,
-        |conn| prepare_decision(conn, actor, id, input, now),
-        |conn, plan| commit_decision(conn, plan, now),
-    )
-}
-
-/// The reading half of a decision: loads the request and applies the decision to it (refusing it
-/// as the domain says); nothing is written.
+/// The reading half of an approver's decision or an admin's override (see
+/// [`crate::state::AppState::read_then_write`]): loads the request and applies the decision to
+/// it (refusing it as the domain says); nothing is written.
 pub fn prepare_decision(
     conn: &mut DbConnection,
     actor: &User,

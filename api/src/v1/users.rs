@@ -208,9 +208,7 @@ pub async fn create_user(
     let (actor, now) = (Some(principal.user().id), state.now());
     let user = state
         .write(move |conn| users::create(conn, actor, input, now))
-        .await;
-    state.cache.users_changed();
-    let user = user?;
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header(etag(user.version))
         .insert_header(("Location", format!("/v1/users/{}", user.id)))
