@@ -209,6 +209,7 @@ async fn killing_the_server_mid_load_loses_or_half_writes_nothing(backend: Backe
         for worker in workers {
             worker.await.unwrap();
         }
+        sessions_of_the_killed_server_ended(&app, backend).await;
 
         let mut server = serve_process(&app, port, &env, None);
         wait_until_ready(&remote.client, port).await;
@@ -230,6 +231,38 @@ async fn killing_the_server_mid_load_loses_or_half_writes_nothing(backend: Backe
         acknowledged.approved.len(),
         acknowledged.denied.len()
     );
+}
+
+/// On PostgreSQL a transaction whose `COMMIT` the killed server had already sent still commits
+/// after the kill, when its session gets to it. Waits until no session is inside a transaction or
+/// a statement (idle ones cannot commit anything), so that nothing lands between the reads of the
+/// check (a request read as pending, then its grant committing before the grants are read).
+async fn sessions_of_the_killed_server_ended(app: &TestApp, backend: Backend) {
+    #[derive(diesel::QueryableByName)]
+    struct Sessions {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    if backend != Backend::Postgres {
+        return; // SQLite has no server: the killed process's unfinished transaction is gone.
+    }
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    let mut conn = PgConnection::establish(app.database_url()).unwrap();
+    for _ in 0..200 {
+        let left = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND state IS DISTINCT FROM 'idle'",
+        )
+        .get_result::<Sessions>(&mut conn)
+        .unwrap()
+        .n;
+        if left == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the killed server's transactions did not end within 10 s");
 }
 
 async fn check_invariants(remote: &Remote, acknowledged: &Acknowledged, channel: &str) {
