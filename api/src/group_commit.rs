@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ApiError;
 use crate::notify::email::with_email;
+use crate::notify::queued_by;
 
 /// The most writes one transaction carries: enough to amortise a commit over every connection a
 /// busy server has open, small enough that a batch's latency stays a few milliseconds.
@@ -51,8 +52,9 @@ impl GroupCommit {
     }
 
     /// Runs `work` in its own savepoint of the next batch and returns its result once the batch
-    /// has committed. If `work` fails, nothing it did is kept and its error is returned.
-    pub async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
+    /// has committed, with whether it queued notifications. If `work` fails, nothing it did is
+    /// kept and its error is returned.
+    pub async fn write<T, F>(&self, work: F) -> Result<(T, bool), ApiError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
@@ -60,7 +62,8 @@ impl GroupCommit {
         let (answer, answered) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
             // Nested in the batch's transaction, diesel runs this in a savepoint.
-            let result = conn.transaction(work);
+            let (result, queued) = queued_by(|| conn.transaction(work));
+            let result = result.map(|value| (value, queued));
             Box::new(move |committed: Result<(), &str>| {
                 let result = match (result, committed) {
                     (Ok(_), Err(reason)) => Err(ApiError::Internal(format!(

@@ -13,8 +13,9 @@ use crate::error::ApiError;
 use crate::group_commit::GroupCommit;
 use crate::notify::dispatcher::Dispatcher;
 use crate::notify::email::with_email;
+use crate::notify::queued_by;
 use crate::rate_limit::PrincipalRateLimiter;
-use crate::services::{self, Prepared, STALE_RETRIES, Written};
+use crate::services::{self, Prepared, Recheck, STALE_RETRIES, Written};
 
 /// The system clock, the only place the application reads the time. Instants are truncated to
 /// microseconds, the precision both databases store, so what a write returns equals what a read returns.
@@ -81,23 +82,27 @@ impl AppState {
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let result = match &self.group_commit {
-            Some(group_commit) => group_commit.write(work).await,
+        let (value, queued) = match &self.group_commit {
+            Some(group_commit) => group_commit.write(work).await?,
             None => {
                 let (db, email) = (self.db.clone(), self.notifier.email_enabled());
                 web::block(move || {
                     let mut pooled = db.writer()?;
                     let conn: &mut DbConnection = &mut pooled;
-                    with_email(email, || conn.transaction(work))
+                    let (result, queued) =
+                        queued_by(|| with_email(email, || conn.transaction(work)));
+                    result.map(|value| (value, queued))
                 })
-                .await?
+                .await??
             }
         };
-        if result.is_ok() {
-            // The write may have queued notifications: deliver them now rather than at the next poll.
+        if queued {
+            // Deliver what the write queued now rather than at the next poll. Writes that queued
+            // nothing leave the dispatcher asleep (its pass would take SQLite's one writer
+            // connection to find nothing).
             self.notifier.wake();
         }
-        result
+        Ok(value)
     }
 
     /// Runs a write in two halves: `prepare` reads what the write depends on and decides it;
@@ -110,7 +115,10 @@ impl AppState {
         P: Send + 'static,
         T: Send + 'static,
         R: Fn(&mut DbConnection) -> Result<Prepared<P, T>, ApiError> + Clone + Send + 'static,
-        W: Fn(&mut DbConnection, P) -> Result<Written<T>, ApiError> + Clone + Send + 'static,
+        W: Fn(&mut DbConnection, P, Recheck) -> Result<Written<T>, ApiError>
+            + Clone
+            + Send
+            + 'static,
     {
         if self.group_commit.is_none() {
             return self
@@ -125,7 +133,10 @@ impl AppState {
                 Prepared::Write(plan) => plan,
             };
             let commit = commit.clone();
-            if let Written::Done(answer) = self.write(move |conn| commit(conn, plan)).await? {
+            if let Written::Done(answer) = self
+                .write(move |conn| commit(conn, plan, Recheck::Yes))
+                .await?
+            {
                 return Ok(answer);
             }
         }

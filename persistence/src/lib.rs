@@ -15,8 +15,14 @@ macro_rules! insert_many {
                 $crate::DbConnection::Postgres(c) => {
                     diesel::insert_into($table).values(chunk).execute(c)?
                 }
+                // One cached single-row statement per row: SQLite would parse and plan a
+                // multi-row statement on every call (its text changes with the number of rows).
                 $crate::DbConnection::Sqlite(c) => {
-                    diesel::insert_into($table).values(chunk).execute(c)?
+                    let mut rows = 0;
+                    for row in chunk {
+                        rows += diesel::insert_into($table).values(row).execute(c)?;
+                    }
+                    rows
                 }
             };
         }

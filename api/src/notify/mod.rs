@@ -18,6 +18,14 @@ use serde_json::json;
 use crate::error::ApiError;
 use crate::services::{flows, requests, settings};
 
+/// Runs `write` (on the thread that writes) and tells whether it queued a notification, so that
+/// the dispatcher is woken only when there is something new to deliver.
+pub fn queued_by<T>(write: impl FnOnce() -> T) -> (T, bool) {
+    let before = outbox::added_on_this_thread();
+    let result = write();
+    (result, outbox::added_on_this_thread() != before)
+}
+
 /// Every event type the server records, which is what a webhook channel may subscribe to.
 pub const EVENT_TYPES: &[&str] = &[
     requests::CREATED,

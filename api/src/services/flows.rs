@@ -220,8 +220,7 @@ pub fn resolve(
     for spec in flow.approvers() {
         match spec {
             ApproverSpec::UserGroup { group_id, .. } => {
-                let members = flows::member_ids(conn, *group_id, now)?;
-                let people = users::find_many(conn, &members)?
+                let people = flows::members(conn, *group_id, now)?
                     .iter()
                     .map(candidate)
                     .collect();

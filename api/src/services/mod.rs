@@ -33,19 +33,31 @@ pub enum Written<T> {
     Stale,
 }
 
+/// Whether the writing half of a staged write checks again what its reading half read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recheck {
+    /// The reading half ran in an earlier transaction (on SQLite, on a reader connection before
+    /// the writer thread took the write): what it read may have changed since.
+    Yes,
+    /// Both halves run in one transaction, one right after the other, like a one-transaction
+    /// write (PostgreSQL, use cases composed of others): checking again would add queries and no
+    /// guarantee that the transaction does not already give.
+    No,
+}
+
 /// Runs a staged write's two halves on one connection in its current transaction, reading again
 /// while what was read keeps changing (on PostgreSQL, and for use cases composed of others).
 pub fn read_then_write<P, T>(
     conn: &mut DbConnection,
     prepare: impl Fn(&mut DbConnection) -> Result<Prepared<P, T>, ApiError>,
-    commit: impl Fn(&mut DbConnection, P) -> Result<Written<T>, ApiError>,
+    commit: impl Fn(&mut DbConnection, P, Recheck) -> Result<Written<T>, ApiError>,
 ) -> Result<T, ApiError> {
     for _ in 0..STALE_RETRIES {
         let plan = match prepare(conn)? {
             Prepared::Answer(answer) => return Ok(answer),
             Prepared::Write(plan) => plan,
         };
-        if let Written::Done(answer) = commit(conn, plan)? {
+        if let Written::Done(answer) = commit(conn, plan, Recheck::No)? {
             return Ok(answer);
         }
     }

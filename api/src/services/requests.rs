@@ -22,7 +22,7 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::notify::{self, email};
-use crate::services::{Prepared, Written, flows};
+use crate::services::{Prepared, Recheck, Written, flows};
 
 pub const CREATED: &str = "access_management_access_request";
 pub const APPROVED: &str = "access_management_access_request_approval";
@@ -197,7 +197,7 @@ pub fn create(
     crate::services::read_then_write(
         conn,
         |conn| prepare_create(conn, principal, input, idempotency, now),
-        |conn, plan| commit_create(conn, plan, now),
+        |conn, plan, recheck| commit_create(conn, plan, recheck, now),
     )
 }
 
@@ -341,9 +341,12 @@ fn already_open(existing: RequestId) -> ApiError {
 pub fn commit_create(
     conn: &mut DbConnection,
     plan: CreatePlan,
+    recheck: Recheck,
     now: DateTime<Utc>,
 ) -> Result<Written<(AccessRequest, bool)>, ApiError> {
-    if let Some(first) = replay(conn, plan.principal, plan.idempotency.as_ref())? {
+    if recheck == Recheck::Yes
+        && let Some(first) = replay(conn, plan.principal, plan.idempotency.as_ref())?
+    {
         return Ok(Written::Done(first));
     }
     let CreatePlan {
@@ -357,8 +360,9 @@ pub fn commit_create(
     } = plan;
     // The flow and the people it resolved to are as read (a deactivated approver or a new manager
     // would have moved an open request to `error`; this one is prepared again instead).
-    let unchanged = flow_repo::enabled_version(conn, created.flow_id)? == Some(flow_version)
-        && users::versions(conn, &people_of(&created))? == people;
+    let unchanged = recheck == Recheck::No
+        || flow_repo::enabled_version(conn, created.flow_id)? == Some(flow_version)
+            && users::versions(conn, &people_of(&created))? == people;
     if !unchanged {
         return Ok(Written::Stale);
     }

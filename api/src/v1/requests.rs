@@ -333,7 +333,7 @@ pub async fn create_access_request(
     let (created, _replayed) = state
         .read_then_write(
             move |conn| requests::prepare_create(conn, &caller, &ask.0, &ask.1, now),
-            move |conn, plan| requests::commit_create(conn, plan, now),
+            move |conn, plan, recheck| requests::commit_create(conn, plan, recheck, now),
         )
         .await?;
     let location = format!("/v1/access-requests/{}", created.id);
@@ -420,7 +420,7 @@ async fn decide(
     let request = state
         .read_then_write(
             move |conn| requests::prepare_decision(conn, &asked.0, id, &asked.1, now),
-            move |conn, plan| requests::commit_decision(conn, plan, now),
+            move |conn, plan, _| requests::commit_decision(conn, plan, now),
         )
         .await?;
     Ok(web::Json(

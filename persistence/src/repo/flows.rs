@@ -1,13 +1,15 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use portcullis_domain::directory::User;
 use portcullis_domain::flow::{ApprovalFlow, ApprovalType, FlowDraft, FlowKind};
 use portcullis_domain::{FlowId, GroupId, UserId};
 
 use super::{contains_pattern, lower};
 use crate::connection::DbConnection;
 use crate::keyset_page;
+use crate::models::UserRow;
 use crate::page::{Cursor, Page, PageRequest};
-use crate::schema::{approval_flows, flow_groups, flow_users, memberships};
+use crate::schema::{approval_flows, flow_groups, flow_users, memberships, users};
 use crate::time::{from_db, to_db};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -249,41 +251,52 @@ pub fn is_member_of_any(
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
     let groups: Vec<String> = groups.iter().map(ToString::to_string).collect();
+    let current = memberships::expires_at
+        .is_null()
+        .or(memberships::expires_at.gt(to_db(now)));
+    if conn.per_value(groups.len()) {
+        for group in groups {
+            let member = diesel::select(diesel::dsl::exists(
+                memberships::table
+                    .filter(memberships::user_id.eq(user.to_string()))
+                    .filter(memberships::group_id.eq(group))
+                    .filter(current),
+            ))
+            .get_result(conn)?;
+            if member {
+                return Ok(true);
+            }
+        }
+        return Ok(false);
+    }
     diesel::select(diesel::dsl::exists(
         memberships::table
             .filter(memberships::user_id.eq(user.to_string()))
             .filter(memberships::group_id.eq_any(groups))
-            .filter(
-                memberships::expires_at
-                    .is_null()
-                    .or(memberships::expires_at.gt(to_db(now))),
-            ),
+            .filter(current),
     ))
     .get_result(conn)
 }
 
-/// The current members of `group` (any source; expired memberships excluded).
-pub fn member_ids(
+/// The current members of `group` (any source; expired memberships excluded), each once.
+pub fn members(
     conn: &mut DbConnection,
     group: GroupId,
     now: DateTime<Utc>,
-) -> QueryResult<Vec<UserId>> {
-    let ids: Vec<String> = memberships::table
+) -> QueryResult<Vec<User>> {
+    let rows: Vec<UserRow> = users::table
+        .inner_join(memberships::table)
         .filter(memberships::group_id.eq(group.to_string()))
         .filter(
             memberships::expires_at
                 .is_null()
                 .or(memberships::expires_at.gt(to_db(now))),
         )
-        .select(memberships::user_id)
+        .select(UserRow::as_select())
         .distinct()
+        .order(users::id)
         .load(conn)?;
-    ids.iter()
-        .map(|id| {
-            id.parse()
-                .map_err(|e: uuid::Error| diesel::result::Error::DeserializationError(Box::new(e)))
-        })
-        .collect()
+    rows.into_iter().map(super::convert).collect()
 }
 
 #[cfg(test)]

@@ -170,15 +170,26 @@ fn reindex_approvers(conn: &mut DbConnection, request: &AccessRequest) -> QueryR
     };
     // An approver awaits on one step at most, so their id finds the row that stops awaiting.
     let stop: Vec<&str> = changed(false).map(|row| row.user_id.as_str()).collect();
-    if !stop.is_empty() {
-        diesel::update(
-            request_approvers::table
-                .filter(request_approvers::request_id.eq(&id))
-                .filter(request_approvers::awaiting.eq(true))
-                .filter(request_approvers::user_id.eq_any(&stop)),
-        )
-        .set(request_approvers::awaiting.eq(false))
-        .execute(conn)?;
+    let awaiting = stored.iter().filter(|(_, _, awaiting)| *awaiting).count();
+    let awaiting_rows = request_approvers::table
+        .filter(request_approvers::request_id.eq(&id))
+        .filter(request_approvers::awaiting.eq(true));
+    if !stop.is_empty() && stop.len() == awaiting {
+        // Nobody awaits any more (the request was decided or closed): one statement, whatever
+        // the number of approvers.
+        diesel::update(awaiting_rows)
+            .set(request_approvers::awaiting.eq(false))
+            .execute(conn)?;
+    } else if conn.per_value(stop.len()) {
+        for user in stop {
+            diesel::update(awaiting_rows.filter(request_approvers::user_id.eq(user)))
+                .set(request_approvers::awaiting.eq(false))
+                .execute(conn)?;
+        }
+    } else if !stop.is_empty() {
+        diesel::update(awaiting_rows.filter(request_approvers::user_id.eq_any(&stop)))
+            .set(request_approvers::awaiting.eq(false))
+            .execute(conn)?;
     }
     let start: Vec<&ApproverRow> = changed(true).collect();
     let mut positions: Vec<i32> = start.iter().map(|row| row.position).collect();
@@ -190,14 +201,20 @@ fn reindex_approvers(conn: &mut DbConnection, request: &AccessRequest) -> QueryR
             .filter(|row| row.position == position)
             .map(|row| row.user_id.as_str())
             .collect();
-        diesel::update(
-            request_approvers::table
-                .filter(request_approvers::request_id.eq(&id))
-                .filter(request_approvers::position.eq(position))
-                .filter(request_approvers::user_id.eq_any(&users)),
-        )
-        .set(request_approvers::awaiting.eq(true))
-        .execute(conn)?;
+        let step_rows = request_approvers::table
+            .filter(request_approvers::request_id.eq(&id))
+            .filter(request_approvers::position.eq(position));
+        if conn.per_value(users.len()) {
+            for user in users {
+                diesel::update(step_rows.filter(request_approvers::user_id.eq(user)))
+                    .set(request_approvers::awaiting.eq(true))
+                    .execute(conn)?;
+            }
+        } else {
+            diesel::update(step_rows.filter(request_approvers::user_id.eq_any(&users)))
+                .set(request_approvers::awaiting.eq(true))
+                .execute(conn)?;
+        }
     }
     Ok(())
 }

@@ -44,11 +44,32 @@ pub fn versions(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<Vec<(Str
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    let ids = distinct(ids);
+    if conn.per_value(ids.len()) {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let version = users::table
+                .find(&id)
+                .select(users::version)
+                .first(conn)
+                .optional()?;
+            found.extend(version.map(|version| (id, version)));
+        }
+        return Ok(found);
+    }
     users::table
-        .filter(users::id.eq_any(ids.iter().map(ToString::to_string)))
+        .filter(users::id.eq_any(ids))
         .select((users::id, users::version))
         .order(users::id)
         .load(conn)
+}
+
+/// `ids` as stored (text), sorted and each once.
+fn distinct(ids: &[UserId]) -> Vec<String> {
+    let mut ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 pub fn find_by_email(conn: &mut DbConnection, email: &Email) -> QueryResult<Option<User>> {
@@ -84,14 +105,25 @@ pub fn find_many(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<Vec<Use
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-    users::table
-        .filter(users::id.eq_any(ids))
-        .select(UserRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(convert)
-        .collect()
+    let ids = distinct(ids);
+    let rows: Vec<UserRow> = if conn.per_value(ids.len()) {
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = users::table
+                .find(id)
+                .select(UserRow::as_select())
+                .first(conn)
+                .optional()?;
+            rows.extend(row);
+        }
+        rows
+    } else {
+        users::table
+            .filter(users::id.eq_any(ids))
+            .select(UserRow::as_select())
+            .load(conn)?
+    };
+    rows.into_iter().map(convert).collect()
 }
 
 pub fn list(

@@ -62,8 +62,9 @@ async fn a_failing_write_leaves_nothing_and_the_rest_of_its_batch_commits() {
     for (n, write) in (1..=300_i64).zip(writes) {
         let answer = write.await.unwrap();
         match answer {
-            Ok(got) => {
+            Ok((got, queued)) => {
                 assert_eq!(got, n);
+                assert!(!queued, "write {n} queued no notification");
                 assert!(
                     n % 3 != 0 && n % 7 != 0 && n % 50 != 1,
                     "write {n} should have failed"

@@ -7,7 +7,7 @@ use chrono::{SubsecRound, Utc};
 use diesel::Connection;
 use portcullis_api::error::ApiError;
 use portcullis_api::services::requests::{self, CreatePlan, DecisionInput, NewRequest};
-use portcullis_api::services::{Prepared, Written};
+use portcullis_api::services::{Prepared, Recheck, Written};
 use portcullis_domain::request::{AccessRequest, Verdict};
 use portcullis_domain::{FlowId, RequestId, UserId};
 use portcullis_persistence::repo::users;
@@ -58,7 +58,7 @@ fn commit(
     conn: &mut DbConnection,
     plan: CreatePlan,
 ) -> Result<Written<(AccessRequest, bool)>, ApiError> {
-    conn.transaction(|conn| requests::commit_create(conn, plan, instant()))
+    conn.transaction(|conn| requests::commit_create(conn, plan, Recheck::Yes, instant()))
 }
 
 async fn open_requests_of(app: &TestApp, requester: &str) -> Vec<serde_json::Value> {
