@@ -55,7 +55,8 @@ pub struct RequestResponse {
     pub duration_seconds: Option<i64>,
     pub device_id: Option<Uuid>,
     /// The approval progress (empty for the requester when the organisation hides it).
-    pub steps: Vec<Step>,
+    #[schema(value_type = Vec<Step>)]
+    pub steps: Steps,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
     /// When a pending request expires without a decision.
@@ -82,11 +83,11 @@ impl RequestResponse {
             reason: request.reason,
             duration_seconds: request.duration_seconds,
             device_id: request.device_id.map(|d| d.as_uuid()),
-            steps: if hide_steps {
+            steps: Steps::Parsed(if hide_steps {
                 Vec::new()
             } else {
                 request.steps
-            },
+            }),
             created_at: request.created_at,
             decided_at: request.decided_at,
             expires_at: request.expires_at,
@@ -101,6 +102,40 @@ impl RequestResponse {
 impl From<AccessRequest> for RequestResponse {
     fn from(request: AccessRequest) -> Self {
         Self::new(request, false)
+    }
+}
+
+impl RequestResponse {
+    /// A request of a list page, its steps copied as stored (see [`request_repo::Listed`]).
+    pub fn listed(listed: request_repo::Listed, hide_steps: bool) -> Self {
+        let mut response = Self::new(listed.request, true);
+        if !hide_steps {
+            response.steps = Steps::Stored(listed.steps);
+        }
+        response
+    }
+}
+
+impl From<request_repo::Listed> for RequestResponse {
+    fn from(listed: request_repo::Listed) -> Self {
+        Self::listed(listed, false)
+    }
+}
+
+/// A request's steps in an answer: as the domain has them (after a change), or as stored, the JSON
+/// text `Vec<Step>` serialises to (list pages copy it rather than parse and write it again).
+#[derive(Debug)]
+pub enum Steps {
+    Parsed(Vec<Step>),
+    Stored(Box<serde_json::value::RawValue>),
+}
+
+impl Serialize for Steps {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Steps::Parsed(steps) => steps.serialize(serializer),
+            Steps::Stored(text) => text.serialize(serializer),
+        }
     }
 }
 

@@ -77,7 +77,7 @@ pub async fn list_my_access_requests(
         })
         .await?;
     Ok(web::Json(RequestList::from_page(page, |r| {
-        RequestResponse::new(r, !show)
+        RequestResponse::listed(r, !show)
     })))
 }
 
