@@ -1,6 +1,6 @@
 //! SQLite's group commit, driven directly: in one batch, a write that fails (by its own refusal,
 //! a constraint or a panic) leaves nothing behind, every other write commits, and each caller gets
-//! its own answer.
+//! its own answer, with whether it queued a notification (the dispatcher is woken only then).
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use portcullis_api::error::ApiError;
 use portcullis_api::group_commit::GroupCommit;
+use portcullis_persistence::repo::outbox::{self, NewEntry};
 use portcullis_persistence::{Database, DatabaseTarget};
 
 use crate::helpers::TestDatabase;
@@ -99,4 +100,31 @@ async fn a_failing_write_leaves_nothing_and_the_rest_of_its_batch_commits() {
     expected.sort_unstable();
     assert_eq!(stored, expected);
     assert!(!stored.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_tells_whether_it_queued_a_notification() {
+    let database = TestDatabase::sqlite();
+    let db = Database::connect(&DatabaseTarget::parse(&database.url).unwrap(), 2).unwrap();
+    db.run_migrations().unwrap();
+    let writer = GroupCommit::start(db.clone(), false).unwrap();
+    let now = chrono::Utc::now();
+    let entry = NewEntry {
+        kind: outbox::EMAIL,
+        channel_id: None,
+        event_id: None,
+        topic: "request_received".to_owned(),
+        payload: "{}".to_owned(),
+    };
+    let (_, queued) = writer
+        .write(move |conn| Ok(outbox::enqueue(conn, &entry, now)?))
+        .await
+        .unwrap();
+    assert!(queued, "a write that added an outbox entry");
+    let (pending, queued) = writer
+        .write(|conn| Ok(outbox::pending_count(conn)?))
+        .await
+        .unwrap();
+    assert!(!queued, "a write that added none");
+    assert_eq!(pending, 1);
 }
