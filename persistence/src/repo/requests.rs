@@ -38,7 +38,7 @@ struct RequestRow {
 /// List pages return `steps` exactly as stored here (see [`Listed`]), so a change to how a step
 /// serialises needs the stored details rewritten by a migration (or that shortcut dropped); the
 /// test `listed_steps_are_the_steps_as_the_api_writes_them` holds the two to the same text.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, serde::Serialize)]
 struct Detail {
     flow_version: i64,
     approver_requirement: Option<ApproverRequirement>,
@@ -110,29 +110,9 @@ impl TryFrom<RequestRow> for AccessRequest {
     type Error = BoxError;
 
     fn try_from(row: RequestRow) -> Result<Self, BoxError> {
-        let detail: Detail = serde_json::from_str(&row.detail)?;
-        Ok(AccessRequest {
-            id: row.id.parse()?,
-            flow_id: row.flow_id.parse()?,
-            flow_name: row.flow_name,
-            flow_version: detail.flow_version,
-            kind: FlowKind::parse(&row.kind)?,
-            approval_type: ApprovalType::parse(&row.approval_type)?,
-            approver_requirement: detail.approver_requirement,
-            requester_id: row.requester_id.parse()?,
-            status: RequestStatus::parse(&row.status)?,
-            reason: row.reason,
-            duration_seconds: detail.duration_seconds,
-            device_id: detail.device_id,
-            steps: detail.steps,
-            outcome: detail.outcome,
-            error: detail.error,
-            resubmitted_from: detail.resubmitted_from,
-            created_at: from_db(row.created_at),
-            decided_at: row.decided_at.map(from_db),
-            expires_at: row.expires_at.map(from_db),
-            version: row.version,
-        })
+        let Listed { mut request, steps } = Listed::try_from(row)?;
+        request.steps = serde_json::from_str(steps.get())?;
+        Ok(request)
     }
 }
 
@@ -150,9 +130,9 @@ pub struct Listed {
     pub steps: Box<serde_json::value::RawValue>,
 }
 
-/// [`Detail`] with its steps left as text.
+/// [`Detail`] as read back, its steps left as text.
 #[derive(serde::Deserialize)]
-struct ListedDetail<'a> {
+struct StoredDetail<'a> {
     flow_version: i64,
     approver_requirement: Option<ApproverRequirement>,
     duration_seconds: Option<i64>,
@@ -164,21 +144,23 @@ struct ListedDetail<'a> {
     resubmitted_from: Option<RequestId>,
 }
 
-fn into_listed(row: RequestRow) -> QueryResult<Listed> {
-    let parse = || -> Result<Listed, BoxError> {
-        let detail: ListedDetail<'_> = serde_json::from_str(&row.detail)?;
+impl TryFrom<RequestRow> for Listed {
+    type Error = BoxError;
+
+    fn try_from(row: RequestRow) -> Result<Self, BoxError> {
+        let detail: StoredDetail<'_> = serde_json::from_str(&row.detail)?;
         let steps = detail.steps.to_owned();
         let request = AccessRequest {
             id: row.id.parse()?,
             flow_id: row.flow_id.parse()?,
-            flow_name: row.flow_name.clone(),
+            flow_name: row.flow_name,
             flow_version: detail.flow_version,
             kind: FlowKind::parse(&row.kind)?,
             approval_type: ApprovalType::parse(&row.approval_type)?,
             approver_requirement: detail.approver_requirement,
             requester_id: row.requester_id.parse()?,
             status: RequestStatus::parse(&row.status)?,
-            reason: row.reason.clone(),
+            reason: row.reason,
             duration_seconds: detail.duration_seconds,
             device_id: detail.device_id,
             steps: Vec::new(),
@@ -191,8 +173,11 @@ fn into_listed(row: RequestRow) -> QueryResult<Listed> {
             version: row.version,
         };
         Ok(Listed { request, steps })
-    };
-    parse().map_err(diesel::result::Error::DeserializationError)
+    }
+}
+
+fn into_listed(row: RequestRow) -> QueryResult<Listed> {
+    Listed::try_from(row).map_err(diesel::result::Error::DeserializationError)
 }
 
 /// Keeps who may act on the request (the index behind "my tasks") in step with it. Most changes
