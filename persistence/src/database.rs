@@ -1,3 +1,5 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -32,8 +34,18 @@ pub enum DatabaseError {
     Query(diesel::result::Error),
 }
 
-/// A WAL this long (in 4 KiB pages: 16 MiB) is checkpointed completely, so that it restarts.
-const WAL_RESTART_PAGES: i64 = 4096;
+/// A WAL this long (in 4 KiB pages: 256 MiB) is checkpointed completely, so that it restarts. Long
+/// enough that a burst of writes restarts it every second or two rather than several times a second
+/// (each restart holds writes up for one short checkpoint pass, see [`Database::checkpoint`]); readers
+/// do not pay for its length, as they look up only the frames not yet checkpointed.
+const WAL_RESTART_PAGES: i64 = 65536;
+
+/// The writer's own checkpoint pass (see [`Database::checkpoint`]) waits until the reader's passes
+/// leave fewer pages than this to copy (2 MiB)...
+const WRITER_PASS_PAGES: i64 = 512;
+
+/// ... or until this many reader passes have run, should writes outpace them.
+const MAX_READER_PASSES: usize = 8;
 
 /// Who checkpoints SQLite's write-ahead log into the database file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,12 +58,24 @@ pub enum Checkpoints {
     Background,
 }
 
-#[derive(Debug)]
-struct NoAutoCheckpoint;
+/// The SQLite writer's page cache, in KiB (SQLite's default is 2,000).
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
 
-impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for NoAutoCheckpoint {
+/// Sets up SQLite's writer connection: a page cache large enough for the pages writes keep
+/// coming back to (the upper levels of every index and the pages being filled), and who
+/// checkpoints.
+#[derive(Debug)]
+struct WriterSetup {
+    checkpoints: Checkpoints,
+}
+
+impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for WriterSetup {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute("PRAGMA wal_autocheckpoint = 0")
+        let mut pragmas = format!("PRAGMA cache_size = -{WRITER_CACHE_KIB};");
+        if self.checkpoints == Checkpoints::Background {
+            pragmas.push_str("PRAGMA wal_autocheckpoint = 0;");
+        }
+        conn.batch_execute(&pragmas)
             .map_err(diesel::r2d2::Error::QueryError)
     }
 }
@@ -66,6 +90,11 @@ pub struct Database {
     backend: Backend,
     reader: r2d2::Pool<Manager>,
     writer: r2d2::Pool<Manager>,
+    /// Set by [`Database::checkpoint`] once its passes have (nearly) caught up with a long WAL:
+    /// the writer's next checkout finishes the checkpoint so that the WAL can restart.
+    restart_due: Arc<AtomicBool>,
+    /// [`WAL_RESTART_PAGES`], smaller in tests.
+    restart_pages: i64,
 }
 
 /// Pool usage, for `/metrics`.
@@ -110,18 +139,17 @@ impl Database {
         };
         let reader = builder(pool_size).build(manager())?;
         let writer = match target.backend() {
-            Backend::Sqlite => match checkpoints {
-                Checkpoints::OnCommit => builder(1).build(manager())?,
-                Checkpoints::Background => builder(1)
-                    .connection_customizer(Box::new(NoAutoCheckpoint))
-                    .build(manager())?,
-            },
+            Backend::Sqlite => builder(1)
+                .connection_customizer(Box::new(WriterSetup { checkpoints }))
+                .build(manager())?,
             Backend::Postgres => reader.clone(),
         };
         Ok(Self {
             backend: target.backend(),
             reader,
             writer,
+            restart_due: Arc::default(),
+            restart_pages: WAL_RESTART_PAGES,
         })
     }
 
@@ -134,9 +162,23 @@ impl Database {
         Ok(self.reader.get()?)
     }
 
-    /// The connection for anything that writes.
+    /// The connection for anything that writes. On SQLite, when [`Database::checkpoint`] has
+    /// caught up with the WAL, it first finishes that checkpoint (see there).
     pub fn writer(&self) -> Result<PooledConnection, DatabaseError> {
-        Ok(self.writer.get()?)
+        let mut conn = self.writer.get()?;
+        if self.restart_due.swap(false, Ordering::AcqRel) {
+            match Self::passive_checkpoint(&mut conn) {
+                Ok(log) if log >= 0 => {}
+                // -1: a pass on a reader holds the checkpoint lock. Either way the write goes
+                // ahead and the next checkout tries again.
+                Ok(_) => self.restart_due.store(true, Ordering::Release),
+                Err(error) => {
+                    tracing::warn!(%error, "the writer's checkpoint pass failed; retrying");
+                    self.restart_due.store(true, Ordering::Release);
+                }
+            }
+        }
+        Ok(conn)
     }
 
     /// Applies pending migrations and returns their names. Safe to run from several replicas at once.
@@ -171,17 +213,31 @@ impl Database {
     /// Copies what the WAL holds into the database file without blocking the writer (SQLite's
     /// `PASSIVE` checkpoint, on a reader connection). Under a steady stream of writes that pass never
     /// catches up with the writer, and SQLite starts the WAL again from its beginning only after a
-    /// checkpoint has copied every frame; so past [`WAL_RESTART_PAGES`] a second passive pass runs on
-    /// the writer connection itself, between two writes, copying the little the first pass left.
-    /// The next write then restarts the WAL (unless a reader that began before is still on it; a
-    /// later pass catches up). It never waits for readers, so a long export cannot hold writes up.
-    /// Returns the WAL's size in pages. Nothing to do on PostgreSQL.
+    /// checkpoint has copied every frame; so past [`WAL_RESTART_PAGES`] the reader passes go on,
+    /// each copying what the writer appended during the one before, until that is less than
+    /// [`WRITER_PASS_PAGES`] (or [`MAX_READER_PASSES`] have run); then one last passive pass runs
+    /// on the writer connection itself, between two writes, copying the little that is left. Writes
+    /// wait for that pass only, so it is kept short. The next write then restarts the WAL (unless a
+    /// reader that began before is still on it; a later pass catches up). It never waits for
+    /// readers, so a long export cannot hold writes up. Returns the WAL's size in pages. Nothing to
+    /// do on PostgreSQL.
     pub fn checkpoint(&self) -> Result<i64, DatabaseError> {
-        let log = Self::passive_checkpoint(&mut *self.reader()?)?;
-        if log < WAL_RESTART_PAGES {
+        let mut reader = self.reader()?;
+        let mut log = Self::passive_checkpoint(&mut reader)?;
+        if log < self.restart_pages {
             return Ok(log);
         }
-        Self::passive_checkpoint(&mut *self.writer()?)
+        for _ in 1..MAX_READER_PASSES {
+            let next = Self::passive_checkpoint(&mut reader)?;
+            // Frames the writer appended during the previous pass (negative: the WAL restarted).
+            let appended = next - log;
+            log = next;
+            if appended < WRITER_PASS_PAGES {
+                break;
+            }
+        }
+        self.restart_due.store(true, Ordering::Release);
+        Ok(log)
     }
 
     /// One `PASSIVE` checkpoint on `conn`; the WAL's size in pages.
@@ -224,5 +280,71 @@ impl Database {
             Backend::Sqlite => vec![status("read", &self.reader), status("write", &self.writer)],
             Backend::Postgres => vec![status("shared", &self.reader)],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Salt-1 of the WAL's header: SQLite changes it whenever the WAL restarts.
+    fn wal_salt(path: &std::path::Path) -> [u8; 4] {
+        let header = std::fs::read(format!("{}-wal", path.display())).unwrap();
+        header[16..20].try_into().unwrap()
+    }
+
+    #[test]
+    fn under_steady_writes_a_long_wal_still_restarts() {
+        let path = std::env::temp_dir().join(format!("portcullis-wal-{}.db", uuid::Uuid::now_v7()));
+        let target = DatabaseTarget::parse(path.to_str().unwrap()).unwrap();
+        let mut db = Database::connect_with(&target, 2, Checkpoints::Background).unwrap();
+        db.restart_pages = 256;
+        db.writer()
+            .unwrap()
+            .batch_execute("CREATE TABLE t (x BLOB NOT NULL)")
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let written = Arc::new(AtomicUsize::new(0));
+        let writes = {
+            let (db, stop, written) = (db.clone(), Arc::clone(&stop), Arc::clone(&written));
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    db.writer()
+                        .unwrap()
+                        .batch_execute("INSERT INTO t VALUES (randomblob(3000))")
+                        .unwrap();
+                    written.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        };
+        // Checkpoint until a pass finds the WAL long.
+        let mut sizes = vec![db.checkpoint().unwrap()];
+        while sizes.last().is_some_and(|&log| log < 256) && sizes.len() < 500 {
+            std::thread::sleep(Duration::from_millis(5));
+            sizes.push(db.checkpoint().unwrap());
+        }
+        let salt = wal_salt(&path);
+        // The writer's next checkout finishes the checkpoint and its write restarts the WAL.
+        // (Without that pass the WAL restarts only when a reader's pass happens to see no write
+        // at all, which these back-to-back writes leave no time for.)
+        let after = written.load(Ordering::Relaxed);
+        while written.load(Ordering::Relaxed) < after + 3 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let restarted = wal_salt(&path) != salt;
+        stop.store(true, Ordering::Relaxed);
+        writes.join().unwrap();
+        drop(db);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        assert!(
+            sizes.last().is_some_and(|&log| log >= 256),
+            "the WAL never grew long enough to test: {sizes:?}"
+        );
+        assert!(restarted, "the WAL did not restart: {sizes:?}");
     }
 }
