@@ -184,6 +184,97 @@ fn into_listed(row: RequestRow) -> QueryResult<Listed> {
 /// only move `awaiting` (a decision, a step becoming active, the request closing): those rows are
 /// flipped in place, one statement per direction. A changed set of approvers (a reassignment) is
 /// rewritten.
+/// `UPDATE request_approvers SET awaiting = ? WHERE request_id = ? …` for one request's rows, as a
+/// statement the connection keeps prepared (diesel's own `UPDATE`s never are; see [`UpdateRequest`]).
+/// Each combination of conditions is its own text, so its own cached statement.
+struct SetAwaiting<'a> {
+    request_id: &'a str,
+    awaiting: bool,
+    /// Only rows whose `awaiting` is the opposite (those that stop awaiting).
+    only_changing: bool,
+    position: Option<i32>,
+    user_id: Option<&'a str>,
+}
+
+impl<'a> SetAwaiting<'a> {
+    /// The request's awaiting rows (of `user` only, if given) stop awaiting.
+    fn stop(request_id: &'a str, user_id: Option<&'a str>) -> Self {
+        Self {
+            request_id,
+            awaiting: false,
+            only_changing: true,
+            position: None,
+            user_id,
+        }
+    }
+
+    /// `user`'s row at step `position` starts awaiting.
+    fn start(request_id: &'a str, position: i32, user_id: &'a str) -> Self {
+        Self {
+            request_id,
+            awaiting: true,
+            only_changing: false,
+            position: Some(position),
+            user_id: Some(user_id),
+        }
+    }
+}
+
+impl diesel::query_builder::QueryId for SetAwaiting<'_> {
+    // No static id: the statement cache keys it by its text.
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB> diesel::query_builder::QueryFragment<DB> for SetAwaiting<'_>
+where
+    DB: diesel::backend::Backend
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Text>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Bool>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Integer>,
+    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+    bool: diesel::serialize::ToSql<diesel::sql_types::Bool, DB>,
+    i32: diesel::serialize::ToSql<diesel::sql_types::Integer, DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Bool, Integer, Text};
+        out.push_sql("UPDATE ");
+        out.push_identifier("request_approvers")?;
+        out.push_sql(" SET ");
+        out.push_identifier("awaiting")?;
+        out.push_sql(" = ");
+        out.push_bind_param::<Bool, _>(&self.awaiting)?;
+        out.push_sql(" WHERE ");
+        out.push_identifier("request_id")?;
+        out.push_sql(" = ");
+        out.push_bind_param::<Text, _>(self.request_id)?;
+        if self.only_changing {
+            out.push_sql(" AND ");
+            out.push_identifier("awaiting")?;
+            out.push_sql(" <> ");
+            out.push_bind_param::<Bool, _>(&self.awaiting)?;
+        }
+        if let Some(position) = &self.position {
+            out.push_sql(" AND ");
+            out.push_identifier("position")?;
+            out.push_sql(" = ");
+            out.push_bind_param::<Integer, _>(position)?;
+        }
+        if let Some(user_id) = self.user_id {
+            out.push_sql(" AND ");
+            out.push_identifier("user_id")?;
+            out.push_sql(" = ");
+            out.push_bind_param::<Text, _>(user_id)?;
+        }
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for SetAwaiting<'_> {}
+
 fn reindex_approvers(conn: &mut DbConnection, request: &AccessRequest) -> QueryResult<()> {
     let id = request.id.to_string();
     let wanted = approver_rows(request);
@@ -221,14 +312,10 @@ fn reindex_approvers(conn: &mut DbConnection, request: &AccessRequest) -> QueryR
     if !stop.is_empty() && stop.len() == awaiting {
         // Nobody awaits any more (the request was decided or closed): one statement, whatever
         // the number of approvers.
-        diesel::update(awaiting_rows)
-            .set(request_approvers::awaiting.eq(false))
-            .execute(conn)?;
+        SetAwaiting::stop(&id, None).execute(conn)?;
     } else if conn.per_value(stop.len()) {
         for user in stop {
-            diesel::update(awaiting_rows.filter(request_approvers::user_id.eq(user)))
-                .set(request_approvers::awaiting.eq(false))
-                .execute(conn)?;
+            SetAwaiting::stop(&id, Some(user)).execute(conn)?;
         }
     } else if !stop.is_empty() {
         diesel::update(awaiting_rows.filter(request_approvers::user_id.eq_any(&stop)))
@@ -250,9 +337,7 @@ fn reindex_approvers(conn: &mut DbConnection, request: &AccessRequest) -> QueryR
             .filter(request_approvers::position.eq(position));
         if conn.per_value(users.len()) {
             for user in users {
-                diesel::update(step_rows.filter(request_approvers::user_id.eq(user)))
-                    .set(request_approvers::awaiting.eq(true))
-                    .execute(conn)?;
+                SetAwaiting::start(&id, position, user).execute(conn)?;
             }
         } else {
             diesel::update(step_rows.filter(request_approvers::user_id.eq_any(&users)))
@@ -1035,7 +1120,7 @@ mod tests {
     }
 
     #[test]
-    fn a_request_update_is_one_prepared_statement_that_checks_the_version() {
+    fn request_updates_are_prepared_statements_that_check_the_version() {
         use std::sync::{Arc, Mutex};
 
         use diesel::connection::InstrumentationEvent;
@@ -1071,6 +1156,30 @@ mod tests {
             request.reason = format!("{} again", request.reason);
             assert!(update(&mut conn, &request, before).unwrap());
         }
+        // The second step's reviewers both approve: each stops awaiting as they decide.
+        let reviewers = request.steps[1].approver_ids.clone();
+        for reviewer in reviewers {
+            let before = request.clone();
+            request
+                .decide(
+                    reviewer,
+                    Verdict::Approve,
+                    None,
+                    (None, None),
+                    None,
+                    Utc::now().trunc_subsecs(6),
+                )
+                .unwrap();
+            request.version = before.version + 1;
+            assert!(update(&mut conn, &request, before.version).unwrap());
+        }
+        let awaiting: i64 = request_approvers::table
+            .filter(request_approvers::request_id.eq(request.id.to_string()))
+            .filter(request_approvers::awaiting.eq(true))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(awaiting, 0);
         // A stale version writes nothing.
         let mut stale = request.clone();
         stale.version += 1;
@@ -1087,6 +1196,10 @@ mod tests {
         assert_eq!(
             request_updates, 1,
             "prepared once, then reused: {prepared:?}"
+        );
+        assert!(
+            prepared.iter().any(|sql| sql.contains("request_approvers")),
+            "the approver rows' updates are kept prepared too: {prepared:?}"
         );
     }
 
