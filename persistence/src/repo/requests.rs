@@ -241,33 +241,19 @@ where
         mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
     ) -> QueryResult<()> {
         use diesel::sql_types::{Bool, Integer, Text};
+        let out = &mut out;
         out.push_sql("UPDATE ");
         out.push_identifier("request_approvers")?;
-        out.push_sql(" SET ");
-        out.push_identifier("awaiting")?;
-        out.push_sql(" = ");
-        out.push_bind_param::<Bool, _>(&self.awaiting)?;
-        out.push_sql(" WHERE ");
-        out.push_identifier("request_id")?;
-        out.push_sql(" = ");
-        out.push_bind_param::<Text, _>(self.request_id)?;
+        push_term::<_, Bool, _>(out, " SET ", "awaiting", " = ", &self.awaiting)?;
+        push_term::<_, Text, _>(out, " WHERE ", "request_id", " = ", self.request_id)?;
         if self.only_changing {
-            out.push_sql(" AND ");
-            out.push_identifier("awaiting")?;
-            out.push_sql(" <> ");
-            out.push_bind_param::<Bool, _>(&self.awaiting)?;
+            push_term::<_, Bool, _>(out, " AND ", "awaiting", " <> ", &self.awaiting)?;
         }
         if let Some(position) = &self.position {
-            out.push_sql(" AND ");
-            out.push_identifier("position")?;
-            out.push_sql(" = ");
-            out.push_bind_param::<Integer, _>(position)?;
+            push_term::<_, Integer, _>(out, " AND ", "position", " = ", position)?;
         }
         if let Some(user_id) = self.user_id {
-            out.push_sql(" AND ");
-            out.push_identifier("user_id")?;
-            out.push_sql(" = ");
-            out.push_bind_param::<Text, _>(user_id)?;
+            push_term::<_, Text, _>(out, " AND ", "user_id", " = ", user_id)?;
         }
         Ok(())
     }
@@ -446,57 +432,45 @@ where
     ) -> QueryResult<()> {
         use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
         let row = &self.row;
+        let out = &mut out;
         out.push_sql("UPDATE ");
         out.push_identifier("access_requests")?;
-        out.push_sql(" SET ");
-        let column = |out: &mut diesel::query_builder::AstPass<'_, 'b, DB>, name: &str| {
-            if name != "flow_id" {
-                out.push_sql(", ");
-            }
-            out.push_identifier(name)?;
-            out.push_sql(" = ");
-            Ok::<(), diesel::result::Error>(())
-        };
-        column(&mut out, "flow_id")?;
-        out.push_bind_param::<Text, _>(&row.flow_id)?;
-        column(&mut out, "flow_name")?;
-        out.push_bind_param::<Text, _>(&row.flow_name)?;
-        column(&mut out, "kind")?;
-        out.push_bind_param::<Text, _>(&row.kind)?;
-        column(&mut out, "approval_type")?;
-        out.push_bind_param::<Text, _>(&row.approval_type)?;
-        column(&mut out, "requester_id")?;
-        out.push_bind_param::<Text, _>(&row.requester_id)?;
-        column(&mut out, "status")?;
-        out.push_bind_param::<Text, _>(&row.status)?;
-        column(&mut out, "reason")?;
-        out.push_bind_param::<Text, _>(&row.reason)?;
-        column(&mut out, "detail")?;
-        out.push_bind_param::<Text, _>(&row.detail)?;
-        column(&mut out, "created_at")?;
-        out.push_bind_param::<Timestamp, _>(&row.created_at)?;
-        column(&mut out, "decided_at")?;
-        out.push_bind_param::<Nullable<Timestamp>, _>(&row.decided_at)?;
-        column(&mut out, "decided_by")?;
-        out.push_bind_param::<Nullable<Text>, _>(&row.decided_by)?;
-        column(&mut out, "expires_at")?;
-        out.push_bind_param::<Nullable<Timestamp>, _>(&row.expires_at)?;
-        column(&mut out, "version")?;
-        out.push_bind_param::<BigInt, _>(&row.version)?;
-        column(&mut out, "open_key")?;
-        out.push_bind_param::<Nullable<Text>, _>(&row.open_key)?;
-        column(&mut out, "approver_kind")?;
-        out.push_bind_param::<Text, _>(&row.approver_kind)?;
-        out.push_sql(" WHERE ");
-        out.push_identifier("id")?;
-        out.push_sql(" = ");
-        out.push_bind_param::<Text, _>(&row.id)?;
-        out.push_sql(" AND ");
-        out.push_identifier("version")?;
-        out.push_sql(" = ");
-        out.push_bind_param::<BigInt, _>(&self.expected_version)?;
-        Ok(())
+        push_term::<_, Text, _>(out, " SET ", "flow_id", " = ", &row.flow_id)?;
+        push_term::<_, Text, _>(out, ", ", "flow_name", " = ", &row.flow_name)?;
+        push_term::<_, Text, _>(out, ", ", "kind", " = ", &row.kind)?;
+        push_term::<_, Text, _>(out, ", ", "approval_type", " = ", &row.approval_type)?;
+        push_term::<_, Text, _>(out, ", ", "requester_id", " = ", &row.requester_id)?;
+        push_term::<_, Text, _>(out, ", ", "status", " = ", &row.status)?;
+        push_term::<_, Text, _>(out, ", ", "reason", " = ", &row.reason)?;
+        push_term::<_, Text, _>(out, ", ", "detail", " = ", &row.detail)?;
+        push_term::<_, Timestamp, _>(out, ", ", "created_at", " = ", &row.created_at)?;
+        push_term::<_, Nullable<Timestamp>, _>(out, ", ", "decided_at", " = ", &row.decided_at)?;
+        push_term::<_, Nullable<Text>, _>(out, ", ", "decided_by", " = ", &row.decided_by)?;
+        push_term::<_, Nullable<Timestamp>, _>(out, ", ", "expires_at", " = ", &row.expires_at)?;
+        push_term::<_, BigInt, _>(out, ", ", "version", " = ", &row.version)?;
+        push_term::<_, Nullable<Text>, _>(out, ", ", "open_key", " = ", &row.open_key)?;
+        push_term::<_, Text, _>(out, ", ", "approver_kind", " = ", &row.approver_kind)?;
+        push_term::<_, Text, _>(out, " WHERE ", "id", " = ", &row.id)?;
+        push_term::<_, BigInt, _>(out, " AND ", "version", " = ", &self.expected_version)
     }
+}
+
+/// Pushes `{before}{column}{operator}?` with `value` bound to the `?`.
+fn push_term<'b, DB, T, U>(
+    out: &mut diesel::query_builder::AstPass<'_, 'b, DB>,
+    before: &str,
+    column: &str,
+    operator: &str,
+    value: &'b U,
+) -> QueryResult<()>
+where
+    DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<T>,
+    U: diesel::serialize::ToSql<T, DB> + ?Sized,
+{
+    out.push_sql(before);
+    out.push_identifier(column)?;
+    out.push_sql(operator);
+    out.push_bind_param::<T, U>(value)
 }
 
 impl<Conn> RunQueryDsl<Conn> for UpdateRequest {}
