@@ -58,8 +58,10 @@ pub(crate) fn routes_for_spec() -> utoipa::openapi::OpenApi {
 /// How often SQLite's WAL is checkpointed into the database file (off the request path).
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 
-/// The server's SQLite writer never checkpoints (`Checkpoints::Background`): this task does, on the
-/// blocking pool, so the fsyncs of a checkpoint delay no request. Returns at once on PostgreSQL.
+/// The server's SQLite writer never checkpoints on commit (`Checkpoints::Background`): this task
+/// does, on the blocking pool, so a checkpoint's copying and fsyncs delay no request, except the
+/// short last pass the writer runs before its next batch once the WAL is long (see
+/// `Database::checkpoint`). Returns at once on PostgreSQL.
 async fn checkpoint_regularly(db: Database) {
     if db.backend() != Backend::Sqlite {
         return;

@@ -215,9 +215,10 @@ impl Database {
     /// catches up with the writer, and SQLite starts the WAL again from its beginning only after a
     /// checkpoint has copied every frame; so past [`WAL_RESTART_PAGES`] the reader passes go on,
     /// each copying what the writer appended during the one before, until that is less than
-    /// [`WRITER_PASS_PAGES`] (or [`MAX_READER_PASSES`] have run); then one last passive pass runs
-    /// on the writer connection itself, between two writes, copying the little that is left. Writes
-    /// wait for that pass only, so it is kept short. The next write then restarts the WAL (unless a
+    /// [`WRITER_PASS_PAGES`] (or [`MAX_READER_PASSES`] have run); then the writer's next checkout
+    /// ([`Database::writer`], between two batches of writes) runs one last passive pass on the writer
+    /// connection, copying the little that is left. Writes wait for that pass only, so it is kept
+    /// short. The next write then restarts the WAL (unless a
     /// reader that began before is still on it; a later pass catches up). It never waits for
     /// readers, so a long export cannot hold writes up. Returns the WAL's size in pages. Nothing to
     /// do on PostgreSQL.
