@@ -68,8 +68,12 @@ impl AppState {
     {
         let db = self.db.clone();
         web::block(move || {
-            let mut conn = db.reader()?;
-            work(&mut conn)
+            let mut pooled = db.reader()?;
+            let result = work(&mut pooled);
+            if result.is_ok() {
+                pooled.vouch();
+            }
+            result
         })
         .await?
     }
@@ -91,6 +95,9 @@ impl AppState {
                     let conn: &mut DbConnection = &mut pooled;
                     let (result, queued) =
                         queued_by(|| with_email(email, || conn.transaction(work)));
+                    if result.is_ok() {
+                        pooled.vouch();
+                    }
                     result.map(|value| (value, queued))
                 })
                 .await??

@@ -1,6 +1,9 @@
 use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
+use diesel::r2d2::R2D2Connection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 
 /// One connection to whichever backend `DATABASE_URL` selected.
@@ -138,6 +141,43 @@ fn redact_password(url: &str) -> String {
     }
 }
 
+/// A connection that just finished work successfully is handed out again without a ping if it comes
+/// back within this window (HikariCP's `aliveBypassWindowMs` has the same default): under load a
+/// PostgreSQL round trip per checkout is a tenth of a request's statements, and a connection that
+/// answered half a second ago is as good as proven alive.
+pub const ALIVE_BYPASS: Duration = Duration::from_millis(500);
+
+/// What the pools hold: a connection, and when work on it last succeeded (see [`Pooled::vouch`]).
+/// Dereferences to the [`DbConnection`].
+pub struct Pooled {
+    conn: DbConnection,
+    vouched: Option<Instant>,
+}
+
+impl Pooled {
+    /// Records that work on this connection just succeeded, so that its next checkout within
+    /// [`ALIVE_BYPASS`] skips the ping. Work that failed leaves it unvouched: whatever failed (the
+    /// server may have closed the connection) is then found by the ping, which replaces a dead
+    /// connection instead of handing it out again.
+    pub fn vouch(&mut self) {
+        self.vouched = Some(Instant::now());
+    }
+}
+
+impl Deref for Pooled {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
 /// r2d2 manager that picks the backend by URL scheme (the derived `establish` would try each
 /// backend in turn and hide the real error).
 pub struct ConnectionManager {
@@ -145,20 +185,34 @@ pub struct ConnectionManager {
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, Self::Error> {
-        self.target.connect()
+    fn connect(&self) -> Result<Pooled, Self::Error> {
+        Ok(Pooled {
+            conn: self.target.connect()?,
+            vouched: None,
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+    /// Pings (`SELECT 1`) unless the connection was vouched for within [`ALIVE_BYPASS`]; the
+    /// pools call it on checkout only on PostgreSQL.
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), Self::Error> {
+        if conn
+            .vouched
+            .take()
+            .is_some_and(|at| at.elapsed() < ALIVE_BYPASS)
+        {
+            return Ok(());
+        }
         conn.batch_execute("SELECT 1")
             .map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// A connection whose transaction state diesel could not restore (a failed rollback), or that
+    /// comes back from a panicking thread, is closed rather than pooled again.
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        std::thread::panicking() || conn.conn.is_broken()
     }
 }
 

@@ -5,7 +5,9 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::connection::{Backend, ConnectionManager as Manager, DatabaseTarget, DbConnection};
+use crate::connection::{
+    Backend, ConnectionManager as Manager, DatabaseTarget, DbConnection, Pooled,
+};
 
 pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
@@ -69,8 +71,8 @@ struct WriterSetup {
     checkpoints: Checkpoints,
 }
 
-impl r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for WriterSetup {
-    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
+impl r2d2::CustomizeConnection<Pooled, diesel::r2d2::Error> for WriterSetup {
+    fn on_acquire(&self, conn: &mut Pooled) -> Result<(), diesel::r2d2::Error> {
         let mut pragmas = format!("PRAGMA cache_size = -{WRITER_CACHE_KIB};");
         if self.checkpoints == Checkpoints::Background {
             pragmas.push_str("PRAGMA wal_autocheckpoint = 0;");
@@ -189,7 +191,7 @@ impl Database {
         let names = |applied: Vec<diesel::migration::MigrationVersion<'_>>| {
             applied.iter().map(ToString::to_string).collect::<Vec<_>>()
         };
-        match &mut *conn {
+        match &mut **conn {
             DbConnection::Sqlite(c) => c
                 .run_pending_migrations(SQLITE_MIGRATIONS)
                 .map(names)

@@ -40,7 +40,7 @@ pub mod repo;
 pub mod schema;
 pub mod time;
 
-pub use connection::{Backend, ConnectionManager, DatabaseTarget, DbConnection};
+pub use connection::{Backend, ConnectionManager, DatabaseTarget, DbConnection, Pooled};
 pub use database::{Checkpoints, Database, DatabaseError, PoolStatus, PooledConnection};
 pub use error::{is_foreign_key_violation, is_unique_violation};
 pub use page::{Cursor, Page, PageRequest};

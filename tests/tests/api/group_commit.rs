@@ -91,7 +91,7 @@ async fn a_failing_write_leaves_nothing_and_the_rest_of_its_batch_commits() {
     let stored: Vec<i64> = {
         let mut conn = db.reader().unwrap();
         diesel::sql_query("SELECT n FROM scratch ORDER BY n")
-            .load::<Row>(&mut *conn)
+            .load::<Row>(&mut **conn)
             .unwrap()
             .into_iter()
             .map(|row| row.n)

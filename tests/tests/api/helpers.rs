@@ -100,6 +100,20 @@ impl TestDatabase {
         }
     }
 
+    /// A new PostgreSQL database, or `None` (a skip) when none is configured outside CI.
+    pub fn postgres_if_configured() -> Option<Self> {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => Some(Self::postgres(&url)),
+            _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("CI=true requires TEST_DATABASE_URL: the PostgreSQL tests must run in CI")
+            }
+            _ => {
+                eprintln!("skipped: set TEST_DATABASE_URL to run the PostgreSQL variant");
+                None
+            }
+        }
+    }
+
     /// A new, empty PostgreSQL database beside the one `TEST_DATABASE_URL` names.
     fn postgres(admin_url: &str) -> Self {
         let name = format!("portcullis_test_{}", uuid::Uuid::now_v7().simple());

@@ -17,6 +17,7 @@ mod indexes;
 mod limits;
 mod notifications;
 mod operations;
+mod pool;
 mod queue;
 mod receivers;
 mod requests;
