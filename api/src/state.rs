@@ -121,7 +121,10 @@ impl AppState {
     where
         P: Send + 'static,
         T: Send + 'static,
-        R: Fn(&mut DbConnection) -> Result<Prepared<P, T>, ApiError> + Clone + Send + 'static,
+        R: Fn(&mut DbConnection, Recheck) -> Result<Prepared<P, T>, ApiError>
+            + Clone
+            + Send
+            + 'static,
         W: Fn(&mut DbConnection, P, Recheck) -> Result<Written<T>, ApiError>
             + Clone
             + Send
@@ -135,7 +138,10 @@ impl AppState {
         for _ in 0..STALE_RETRIES {
             // One read transaction, so that everything the plan relies on is one snapshot.
             let prepare = prepare.clone();
-            let plan = match self.read(move |conn| conn.transaction(prepare)).await? {
+            let plan = match self
+                .read(move |conn| conn.transaction(|conn| prepare(conn, Recheck::Yes)))
+                .await?
+            {
                 Prepared::Answer(answer) => return Ok(answer),
                 Prepared::Write(plan) => plan,
             };

@@ -49,11 +49,11 @@ pub enum Recheck {
 /// while what was read keeps changing (on PostgreSQL, and for use cases composed of others).
 pub fn read_then_write<P, T>(
     conn: &mut DbConnection,
-    prepare: impl Fn(&mut DbConnection) -> Result<Prepared<P, T>, ApiError>,
+    prepare: impl Fn(&mut DbConnection, Recheck) -> Result<Prepared<P, T>, ApiError>,
     commit: impl Fn(&mut DbConnection, P, Recheck) -> Result<Written<T>, ApiError>,
 ) -> Result<T, ApiError> {
     for _ in 0..STALE_RETRIES {
-        let plan = match prepare(conn)? {
+        let plan = match prepare(conn, Recheck::No)? {
             Prepared::Answer(answer) => return Ok(answer),
             Prepared::Write(plan) => plan,
         };

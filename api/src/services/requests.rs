@@ -10,6 +10,7 @@ use portcullis_domain::flow::{ApprovalFlow, ApprovalType, ApproverType, FlowKind
 use portcullis_domain::request::{
     self, AccessRequest, RequestError, RequestStatus, Submission, Verdict,
 };
+use portcullis_domain::settings::Settings;
 use portcullis_domain::{
     DeviceId, EventId, FlowId, GrantId, GroupId, RequestId, SessionId, UserId,
 };
@@ -166,7 +167,8 @@ pub struct CreatePlan {
     created: AccessRequest,
     approved_at_once: bool,
     flow_version: i64,
-    /// The requester and every approver, with the version of each as read.
+    /// The requester and every approver, with the version of each as read (for a re-checking
+    /// commit only).
     people: Vec<(String, i64)>,
     target_group: Option<GroupId>,
     idempotency: Option<(String, String)>,
@@ -194,9 +196,12 @@ pub fn create(
     idempotency: &Option<(String, String)>,
     now: DateTime<Utc>,
 ) -> Result<(AccessRequest, bool), ApiError> {
+    let settings = settings::get(conn)?.settings;
     crate::services::read_then_write(
         conn,
-        |conn| prepare_create(conn, principal, input, idempotency, now),
+        |conn, recheck| {
+            prepare_create(conn, principal, input, idempotency, &settings, recheck, now)
+        },
         |conn, plan, recheck| commit_create(conn, plan, recheck, now),
     )
 }
@@ -224,19 +229,21 @@ fn replay(
     Ok(Some((first, true)))
 }
 
-/// The reading half of a creation: checks the caller, the flow and the input, and resolves the
-/// approvers; nothing is written.
+/// The reading half of a creation: checks the caller, the flow and the input under `settings`, and
+/// resolves the approvers; nothing is written. The people's versions, which only a re-checking
+/// commit compares, are read only for one.
 pub fn prepare_create(
     conn: &mut DbConnection,
     principal: &User,
     input: &NewRequest,
     idempotency: &Option<(String, String)>,
+    settings: &Settings,
+    recheck: Recheck,
     now: DateTime<Utc>,
 ) -> Result<Prepared<CreatePlan, (AccessRequest, bool)>, ApiError> {
     if let Some(first) = replay(conn, principal.id, idempotency.as_ref())? {
         return Ok(Prepared::Answer(first));
     }
-    let settings = settings::get(conn)?.settings;
     if !settings.resource_requests_enabled {
         return Err(ApiError::Forbidden(
             "resource requests are turned off by an administrator".to_owned(),
@@ -317,7 +324,10 @@ pub fn prepare_create(
         // Recorded as pending first, so the history reads created → approved.
         created.status = RequestStatus::Pending;
     }
-    let people = users::versions(conn, &people_of(&created))?;
+    let people = match recheck {
+        Recheck::Yes => users::versions(conn, &people_of(&created))?,
+        Recheck::No => Vec::new(),
+    };
     Ok(Prepared::Write(CreatePlan {
         principal: principal.id,
         created,

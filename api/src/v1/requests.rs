@@ -364,15 +364,22 @@ pub async fn create_access_request(
         resubmitted_from: None,
     };
     let (caller, now) = (Arc::new(principal.0.clone()), state.now());
-    let ask = Arc::new((input, idempotency));
+    let settings = state.settings().await?.settings;
+    let ask = Arc::new((input, idempotency, settings));
     let (created, _replayed) = state
         .read_then_write(
-            move |conn| requests::prepare_create(conn, &caller, &ask.0, &ask.1, now),
+            {
+                let ask = ask.clone();
+                move |conn, recheck| {
+                    requests::prepare_create(conn, &caller, &ask.0, &ask.1, &ask.2, recheck, now)
+                }
+            },
             move |conn, plan, recheck| requests::commit_create(conn, plan, recheck, now),
         )
         .await?;
     let location = format!("/v1/access-requests/{}", created.id);
-    let response = respond(&state, created, principal.user().id).await?;
+    let hide = hide_steps_for(ask.2.show_approval_progress, &created, principal.user().id);
+    let response = RequestResponse::new(created, hide);
     Ok(HttpResponse::Created()
         .insert_header(("Location", location))
         .json(response))
@@ -454,7 +461,7 @@ async fn decide(
     let asked = Arc::new((actor, input));
     let request = state
         .read_then_write(
-            move |conn| requests::prepare_decision(conn, &asked.0, id, &asked.1, now),
+            move |conn, _| requests::prepare_decision(conn, &asked.0, id, &asked.1, now),
             move |conn, plan, _| requests::commit_decision(conn, plan, now),
         )
         .await?;

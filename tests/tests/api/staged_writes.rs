@@ -10,7 +10,7 @@ use portcullis_api::services::requests::{self, CreatePlan, DecisionInput, NewReq
 use portcullis_api::services::{Prepared, Recheck, Written};
 use portcullis_domain::request::{AccessRequest, Verdict};
 use portcullis_domain::{FlowId, RequestId, UserId};
-use portcullis_persistence::repo::users;
+use portcullis_persistence::repo::{settings, users};
 use portcullis_persistence::{Database, DatabaseTarget, DbConnection};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -47,7 +47,17 @@ fn instant() -> chrono::DateTime<Utc> {
 /// The reading half of the creation of `w`'s request, as the server runs it.
 fn prepare(conn: &mut DbConnection, w: &World) -> CreatePlan {
     let requester = user(conn, &w.requester);
-    match requests::prepare_create(conn, &requester, &new_request(w), &None, instant()) {
+    let settings = settings::get(conn).unwrap().settings;
+    let ask = new_request(w);
+    match requests::prepare_create(
+        conn,
+        &requester,
+        &ask,
+        &None,
+        &settings,
+        Recheck::Yes,
+        instant(),
+    ) {
         Ok(Prepared::Write(plan)) => plan,
         _ => panic!("the creation was not prepared"),
     }
