@@ -20,7 +20,7 @@ fn field<T, E: std::fmt::Display>(name: &str, result: Result<T, E>) -> Result<T,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = users, treat_none_as_null = true)]
+#[diesel(table_name = users, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct UserRow {
     pub id: String,
     pub email: String,
@@ -137,7 +137,7 @@ impl TryFrom<GroupRow> for Group {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = memberships)]
+#[diesel(table_name = memberships, treat_none_as_default_value = false)]
 pub struct MembershipRow {
     pub id: String,
     pub group_id: String,
@@ -241,7 +241,7 @@ pub struct DeviceAssignmentRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = events)]
+#[diesel(table_name = events, treat_none_as_default_value = false)]
 pub struct EventRow {
     pub id: String,
     pub event_type: String,

@@ -15,7 +15,7 @@ use crate::time::{from_db, to_db};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = grants, treat_none_as_null = true)]
+#[diesel(table_name = grants, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct GrantRow {
     id: String,
     request_id: String,
@@ -169,7 +169,7 @@ pub fn due_for_expiry(
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = device_admin_sessions, treat_none_as_null = true)]
+#[diesel(table_name = device_admin_sessions, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct SessionRow {
     id: String,
     request_id: String,

@@ -69,7 +69,7 @@ pub struct Entry {
 }
 
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = outbox)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 struct EntryRow {
     id: String,
     kind: String,

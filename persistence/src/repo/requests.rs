@@ -11,7 +11,7 @@ use crate::time::{from_db, to_db};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = access_requests, treat_none_as_null = true)]
+#[diesel(table_name = access_requests, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct RequestRow {
     id: String,
     flow_id: String,
