@@ -66,7 +66,10 @@ pub const EVENT_TYPES: &[&str] = &[
 /// its type, all in the caller's transaction: the change, its event and its notifications commit
 /// together or not at all.
 pub fn publish(conn: &mut DbConnection, event: &NewEvent) -> Result<EventId, ApiError> {
-    let id = events::record(conn, event)?;
+    let (id, any_channel) = events::record(conn, event)?;
+    if !any_channel {
+        return Ok(id);
+    }
     let channels: Vec<_> = webhooks::enabled(conn)?
         .into_iter()
         .filter(|c| c.receives(event.event_type))

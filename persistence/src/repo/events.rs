@@ -4,7 +4,7 @@ use portcullis_domain::{EventId, UserId};
 
 use crate::connection::DbConnection;
 use crate::models::EventRow;
-use crate::schema::events;
+use crate::schema::{events, webhook_channels};
 use crate::time::to_db;
 
 /// An audit event to record in the same transaction as the change it describes.
@@ -18,9 +18,12 @@ pub struct NewEvent {
     pub data: serde_json::Value,
 }
 
-pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<EventId> {
+/// Records `event` and answers, in the same statement, whether any webhook channel is enabled
+/// (so that the caller looks the channels up only when one may receive the event; nearly always
+/// none does, and that answer then costs no extra round trip).
+pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<(EventId, bool)> {
     let id = EventId::new_v7();
-    diesel::insert_into(events::table)
+    let any_channel = diesel::insert_into(events::table)
         .values(EventRow {
             id: id.to_string(),
             event_type: event.event_type.to_owned(),
@@ -30,8 +33,11 @@ pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<EventId>
             subject_id: event.subject_id.clone(),
             data: event.data.to_string(),
         })
-        .execute(conn)?;
-    Ok(id)
+        .returning(diesel::dsl::exists(
+            webhook_channels::table.filter(webhook_channels::enabled.eq(true)),
+        ))
+        .get_result(conn)?;
+    Ok((id, any_channel))
 }
 
 /// Stores many events in few statements (bulk loads only).
