@@ -210,11 +210,17 @@ pub fn resolve(
     now: DateTime<Utc>,
 ) -> Result<Vec<ResolvedStep>, ApiError> {
     let mut directory = Directory::default();
-    if let Some(manager) = requester.manager_id {
-        directory.manager = users::find(conn, manager)?.as_ref().map(candidate);
-    }
-    directory.owners = users::find_many(conn, flow.owner_ids())?
+    // The manager and the owners in one query.
+    let mut named = flow.owner_ids().to_vec();
+    named.extend(requester.manager_id);
+    let found = users::find_many(conn, &named)?;
+    directory.manager = requester
+        .manager_id
+        .and_then(|manager| found.iter().find(|u| u.id == manager))
+        .map(candidate);
+    directory.owners = found
         .iter()
+        .filter(|u| flow.owner_ids().contains(&u.id))
         .map(candidate)
         .collect();
     for spec in flow.approvers() {

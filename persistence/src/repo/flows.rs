@@ -279,23 +279,37 @@ pub fn is_member_of_any(
 }
 
 /// The current members of `group` (any source; expired memberships excluded), each once.
+///
+/// The users are filtered by the list of member ids rather than joined: no `DISTINCT` sort, and on
+/// PostgreSQL, as `= ANY(ARRAY(subquery))`, no join to plan. PostgreSQL keeps planning this
+/// statement for each execution (its generic plan costs more), and planning the join took longer
+/// than running it (0.36 ms against 0.14 ms on the benchmark's data; the array form plans in
+/// 0.08 ms and runs in 0.04 ms).
 pub fn members(
     conn: &mut DbConnection,
     group: GroupId,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<User>> {
-    let rows: Vec<UserRow> = users::table
-        .inner_join(memberships::table)
+    let member_ids = memberships::table
         .filter(memberships::group_id.eq(group.to_string()))
         .filter(
             memberships::expires_at
                 .is_null()
                 .or(memberships::expires_at.gt(to_db(now))),
         )
-        .select(UserRow::as_select())
-        .distinct()
-        .order(users::id)
-        .load(conn)?;
+        .select(memberships::user_id);
+    let rows: Vec<UserRow> = match conn {
+        DbConnection::Postgres(conn) => users::table
+            .filter(users::id.eq_any(diesel::dsl::array(member_ids)))
+            .select(UserRow::as_select())
+            .order(users::id)
+            .load(conn)?,
+        DbConnection::Sqlite(conn) => users::table
+            .filter(users::id.eq_any(member_ids))
+            .select(UserRow::as_select())
+            .order(users::id)
+            .load(conn)?,
+    };
     rows.into_iter().map(super::convert).collect()
 }
 
