@@ -521,13 +521,26 @@ fn ids(rows: Vec<String>) -> QueryResult<Vec<RequestId>> {
 
 const PENDING: &str = "pending";
 
+/// A query for request ids, boxed (so that the index tests can explain it).
+type IdQuery = diesel::dsl::IntoBoxed<
+    'static,
+    diesel::dsl::Select<access_requests::table, access_requests::id>,
+    crate::connection::MultiBackend,
+>;
+
+fn open_for_flow_query(flow: FlowId) -> IdQuery {
+    access_requests::table
+        .select(access_requests::id)
+        .into_boxed()
+        .filter(access_requests::flow_id.eq(flow.to_string()))
+        // What the (partial) open-flow index covers: the rows the status filter keeps.
+        .filter(access_requests::open_key.is_not_null())
+        .filter(access_requests::status.eq_any([PENDING, "error"]))
+}
+
 /// Pending or failed requests through `flow`.
 pub fn open_for_flow(conn: &mut DbConnection, flow: FlowId) -> QueryResult<Vec<RequestId>> {
-    ids(access_requests::table
-        .filter(access_requests::flow_id.eq(flow.to_string()))
-        .filter(access_requests::status.eq_any([PENDING, "error"]))
-        .select(access_requests::id)
-        .load(conn)?)
+    ids(open_for_flow_query(flow).load(conn)?)
 }
 
 /// Pending requests made by `requester`.
@@ -554,19 +567,25 @@ pub fn pending_with_approver(conn: &mut DbConnection, user: UserId) -> QueryResu
         .load(conn)?)
 }
 
+fn due_for_expiry_query(now: DateTime<Utc>, limit: i64) -> IdQuery {
+    access_requests::table
+        .select(access_requests::id)
+        .into_boxed()
+        // What the (partial) expiry index covers: pending requests all have an open key.
+        .filter(access_requests::open_key.is_not_null())
+        .filter(access_requests::status.eq(PENDING))
+        .filter(access_requests::expires_at.le(to_db(now)))
+        .order(access_requests::expires_at.asc())
+        .limit(limit)
+}
+
 /// Pending requests whose expiry time has come, oldest first.
 pub fn due_for_expiry(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<Vec<RequestId>> {
-    ids(access_requests::table
-        .filter(access_requests::status.eq(PENDING))
-        .filter(access_requests::expires_at.le(to_db(now)))
-        .order(access_requests::expires_at.asc())
-        .limit(limit)
-        .select(access_requests::id)
-        .load(conn)?)
+    ids(due_for_expiry_query(now, limit).load(conn)?)
 }
 
 /// A comment on a request.
@@ -957,11 +976,15 @@ fn queue_query<'a>(
     )
 }
 
-/// The list queries whose plans the index tests check.
+/// The queries whose plans the index tests check.
 #[derive(Debug, Clone)]
 pub enum ListQuery {
     Tasks(UserId),
     Queue(QueueFilter),
+    /// The open requests of a flow (failed or cancelled with it).
+    OpenForFlow(FlowId),
+    /// The expiry sweep's batch.
+    DueForExpiry,
 }
 
 /// The database's plan for the first page of a list query, exactly as the API runs it.
@@ -975,6 +998,10 @@ pub fn explain(conn: &mut DbConnection, which: &ListQuery) -> QueryResult<Vec<St
         ListQuery::Queue(filter) => {
             let listed = listed_requesters(conn, filter)?;
             crate::explain::plan(conn, queue_query(filter, listed.as_deref(), &page))
+        }
+        ListQuery::OpenForFlow(flow) => crate::explain::plan(conn, open_for_flow_query(*flow)),
+        ListQuery::DueForExpiry => {
+            crate::explain::plan(conn, due_for_expiry_query(Utc::now(), 100))
         }
     }
 }

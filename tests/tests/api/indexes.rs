@@ -1,6 +1,7 @@
 //! The main list queries use indexes, on both backends: each test asks the database for the plan
 //! of the very query the API runs (`repo::requests::explain`).
 
+use portcullis_domain::FlowId;
 use portcullis_domain::flow::ApprovalType;
 use portcullis_domain::request::RequestStatus;
 use portcullis_persistence::repo::requests::{self, ListQuery, QueueFilter, Tab};
@@ -45,6 +46,11 @@ fn plans(app: &TestApp) -> Vec<(&'static str, Vec<String>)> {
                 ..QueueFilter::default()
             }),
         ),
+        (
+            "open requests of a flow",
+            ListQuery::OpenForFlow(FlowId::new_v7()),
+        ),
+        ("expiry sweep", ListQuery::DueForExpiry),
     ];
     queries
         .into_iter()
@@ -69,12 +75,17 @@ fn uses_an_index_on_requests(plan: &[String]) -> bool {
 both_backends! {
     async fn the_main_list_queries_read_requests_through_indexes(app: TestApp) {
         let plans = tokio::task::block_in_place(|| plans(&app));
-        assert_eq!(plans.len(), 5);
+        assert_eq!(plans.len(), 7);
         for (name, plan) in &plans {
             assert!(uses_an_index_on_requests(plan), "{name} scans the requests table:\n{}", plan.join("\n"));
         }
         let (_, tasks) = &plans[0];
         assert!(tasks.iter().any(|l| l.contains("request_approvers_tasks_idx")), "my tasks starts from the approver index: {tasks:?}");
+        // The partial indexes hold open requests only; these queries must say so to use them.
+        let (_, of_flow) = &plans[5];
+        assert!(of_flow.iter().any(|l| l.contains("access_requests_open_flow_idx")), "open requests of a flow: {of_flow:?}");
+        let (_, expiry) = &plans[6];
+        assert!(expiry.iter().any(|l| l.contains("access_requests_expiry_idx")), "expiry sweep: {expiry:?}");
     }
 }
 
