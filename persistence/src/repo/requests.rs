@@ -281,8 +281,7 @@ fn reindex_approvers(conn: &mut DbConnection, request: &AccessRequest) -> QueryR
     if stored.len() != wanted.len() || wanted.iter().any(|row| stored_awaiting(row).is_none()) {
         diesel::delete(request_approvers::table.filter(request_approvers::request_id.eq(&id)))
             .execute(conn)?;
-        crate::insert_many!(conn, request_approvers::table, wanted);
-        return Ok(());
+        return insert_approvers(conn, &wanted);
     }
     let changed = |to: bool| {
         wanted
@@ -370,12 +369,102 @@ fn approver_rows(request: &AccessRequest) -> Vec<ApproverRow> {
     rows
 }
 
+/// `INSERT INTO request_approvers … SELECT … FROM unnest($2, $3, $4)`: one request's approver rows
+/// (they share its id and creation time) in one statement PostgreSQL keeps prepared, whatever their
+/// number. A multi-row `VALUES` list has a text per row count, so PostgreSQL would parse and plan it
+/// on every creation.
+struct InsertApprovers<'a> {
+    request_id: &'a str,
+    created_at: NaiveDateTime,
+    users: Vec<&'a str>,
+    positions: Vec<i32>,
+    awaiting: Vec<bool>,
+}
+
+impl<'a> InsertApprovers<'a> {
+    /// The rows of one request (`rows` all share its id and creation time), or `None` if there are none.
+    fn of(rows: &'a [ApproverRow]) -> Option<Self> {
+        let first = rows.first()?;
+        debug_assert!(
+            rows.iter()
+                .all(|r| r.request_id == first.request_id && r.created_at == first.created_at)
+        );
+        Some(Self {
+            request_id: &first.request_id,
+            created_at: first.created_at,
+            users: rows.iter().map(|r| r.user_id.as_str()).collect(),
+            positions: rows.iter().map(|r| r.position).collect(),
+            awaiting: rows.iter().map(|r| r.awaiting).collect(),
+        })
+    }
+}
+
+impl diesel::query_builder::QueryId for InsertApprovers<'_> {
+    type QueryId = InsertApprovers<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertApprovers<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Bool, Integer, Text, Timestamp};
+        out.push_sql("INSERT INTO ");
+        out.push_identifier("request_approvers")?;
+        out.push_sql(" (");
+        for (i, column) in [
+            "request_id",
+            "user_id",
+            "position",
+            "awaiting",
+            "created_at",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_identifier(column)?;
+        }
+        out.push_sql(") SELECT ");
+        out.push_bind_param::<Text, _>(self.request_id)?;
+        out.push_sql(", t.u, t.p, t.a, ");
+        out.push_bind_param::<Timestamp, _>(&self.created_at)?;
+        out.push_sql(" FROM unnest(");
+        out.push_bind_param::<Array<Text>, _>(&self.users)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Integer>, _>(&self.positions)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Bool>, _>(&self.awaiting)?;
+        out.push_sql(") AS t(u, p, a)");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for InsertApprovers<'_> {}
+
+/// Stores one request's approver rows.
+fn insert_approvers(conn: &mut DbConnection, rows: &[ApproverRow]) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgres(c) => {
+            if let Some(insert) = InsertApprovers::of(rows) {
+                insert.execute(c)?;
+            }
+        }
+        DbConnection::Sqlite(_) => {
+            crate::insert_many!(conn, request_approvers::table, rows);
+        }
+    }
+    Ok(())
+}
+
 pub fn insert(conn: &mut DbConnection, request: &AccessRequest) -> QueryResult<()> {
     diesel::insert_into(access_requests::table)
         .values(RequestRow::from(request))
         .execute(conn)?;
-    crate::insert_many!(conn, request_approvers::table, approver_rows(request));
-    Ok(())
+    insert_approvers(conn, &approver_rows(request))
 }
 
 /// Stores many requests with their approver index in few statements (bulk loads only).
