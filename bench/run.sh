@@ -52,12 +52,15 @@ start_server() { # database_url
 
 peak_rss_kib() { awk '/VmHWM/ { print $2 }' "/proc/$server_pid/status"; }
 
+# A data set is generated again when its size, its seed, the schema or the generator changes.
+schema=$(cat migrations/*/*/up.sql bench/src/*.rs | sha256sum | cut -c1-10)
+
 prepare() { # backend → prints the database URL of a fresh copy of the generated data
-    local backend=$1 key="${requests}-${seed}"
+    local backend=$1 key="${requests}-${seed}-${schema}"
     if [[ $backend == sqlite ]]; then
         local pristine="$data/sqlite-$key.db"
         if [[ ! -f "$pristine.ok" ]]; then
-            rm -f "$pristine" "$pristine-wal" "$pristine-shm"
+            rm -f "$data"/sqlite-* # older data sets
             echo "generating $requests requests on SQLite" >&2
             target/release/portcullis-bench generate --database-url "$pristine" --requests "$requests" \
                 --seed "$seed" --jwt-secret "$secret" --out "$data/sqlite-$key.txt" >&2
@@ -68,9 +71,13 @@ prepare() { # backend → prints the database URL of a fresh copy of the generat
         cp "$data/sqlite-$key.txt" "$data/run.txt"
         echo "$data/run.db"
     else
-        local pristine="portcullis_bench_${requests}_${seed}"
+        local pristine="portcullis_bench_${requests}_${seed}_${schema}"
         if [[ ! -f "$data/postgres-$key.ok" ]]; then
-            psql "$pg_admin/postgres" -qc "DROP DATABASE IF EXISTS $pristine" -c "CREATE DATABASE $pristine" >&2
+            # Older data sets go first (a million requests take a few GB).
+            psql "$pg_admin/postgres" -qAtc "SELECT datname FROM pg_database WHERE datname LIKE 'portcullis\_bench\_%'" |
+                while read -r old; do psql "$pg_admin/postgres" -qc "DROP DATABASE \"$old\"" >&2; done
+            rm -f "$data"/postgres-*
+            psql "$pg_admin/postgres" -qc "CREATE DATABASE $pristine" >&2
             echo "generating $requests requests on PostgreSQL" >&2
             target/release/portcullis-bench generate --database-url "$pg_admin/$pristine" --requests "$requests" \
                 --seed "$seed" --jwt-secret "$secret" --out "$data/postgres-$key.txt" >&2
@@ -94,6 +101,7 @@ for backend in $backends; do
     out="$results/$backend.jsonl"
     : > "$out"
     url=$(prepare "$backend")
+    sync # the copy's writeback would compete with the first runs
     # Offsets into the data file: creates and approvals are used up by the runs that make them.
     declare -A offset=([create]=0 [approve]=0)
     for scenario in healthz create approve tasks queue queue_requester get; do
