@@ -52,11 +52,13 @@ start_server() { # database_url
 
 peak_rss_kib() { awk '/VmHWM/ { print $2 }' "/proc/$server_pid/status"; }
 
-# A data set is generated again when its size, its seed, the schema or the generator changes.
-schema=$(cat migrations/*/*/up.sql bench/src/*.rs | sha256sum | cut -c1-10)
+# A data set is generated again when its size, its seed, its backend's schema or the generator changes.
+schema() { cat migrations/"$1"/*/up.sql bench/src/*.rs | sha256sum | cut -c1-10; }
 
 prepare() { # backend → prints the database URL of a fresh copy of the generated data
-    local backend=$1 key="${requests}-${seed}-${schema}"
+    local backend=$1 schema
+    schema=$(schema "$backend")
+    local key="${requests}-${seed}-${schema}"
     if [[ $backend == sqlite ]]; then
         local pristine="$data/sqlite-$key.db"
         if [[ ! -f "$pristine.ok" ]]; then
