@@ -1074,6 +1074,8 @@ pub enum ListQuery {
     OpenForFlow(FlowId),
     /// The expiry sweep's batch.
     DueForExpiry,
+    /// The people a requester filter with this text matches.
+    PeopleMatching(String),
 }
 
 /// The database's plan for the first page of a list query, exactly as the API runs it.
@@ -1091,6 +1093,9 @@ pub fn explain(conn: &mut DbConnection, which: &ListQuery) -> QueryResult<Vec<St
         ListQuery::OpenForFlow(flow) => crate::explain::plan(conn, open_for_flow_query(*flow)),
         ListQuery::DueForExpiry => {
             crate::explain::plan(conn, due_for_expiry_query(Utc::now(), 100))
+        }
+        ListQuery::PeopleMatching(text) => {
+            crate::explain::plan(conn, people_matching!(text).limit(LISTED_PEOPLE + 1))
         }
     }
 }
