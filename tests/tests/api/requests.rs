@@ -323,6 +323,17 @@ both_backends! {
         let deputy = app.create_user("dee@example.org", "Deputy").await;
         let reassigned = expect_status(act(&app, id, "reassign", &w.manager, json!({ "to_user_id": deputy })).await, StatusCode::OK).await;
         assert_eq!(reassigned["steps"][0]["approver_ids"], json!([deputy]));
+        // The approver index was rewritten: the task moved from the manager to the deputy.
+        let server = &app;
+        let tasks = |user: String| {
+            let token = server.token_for(&user);
+            async move {
+                let page = expect_status(server.get("/v1/me/tasks", &token).await, StatusCode::OK).await;
+                page["items"].as_array().unwrap().iter().map(|r| r["id"].clone()).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(tasks(deputy.clone()).await, std::slice::from_ref(id));
+        assert!(tasks(w.manager.clone()).await.is_empty(), "the manager no longer has the task");
         expect_problem(act(&app, id, "approve", &w.manager, json!({})).await, StatusCode::NOT_FOUND).await;
 
         let comment = expect_status(act(&app, id, "comments", &w.requester, json!({ "body": "Thanks for looking" })).await, StatusCode::CREATED).await;
