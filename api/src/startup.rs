@@ -55,8 +55,12 @@ pub(crate) fn routes_for_spec() -> utoipa::openapi::OpenApi {
     spec
 }
 
-/// How often SQLite's WAL is checkpointed into the database file (off the request path).
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+/// How often SQLite's WAL is checkpointed into the database file (off the request path). Often, so
+/// that each pass, and the sync of the database file after it, is short: under steady writes the
+/// disk then takes a little every few milliseconds instead of bursts that slow the writer's own
+/// writes (at 250 ms, half-load approvals had a p99 of 13–28 ms on the benchmark machine; at
+/// 50 ms, 8–13 ms, and a higher peak).
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(50);
 
 /// The server's SQLite writer never checkpoints on commit (`Checkpoints::Background`): this task
 /// does, on the blocking pool, so a checkpoint's copying and fsyncs delay no request, except the
