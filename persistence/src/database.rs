@@ -282,8 +282,8 @@ impl Database {
     /// SQLite syncs the database file only after a pass that copied every frame, which under steady
     /// writes is the writer's last pass alone: that pass then flushed the pages of the whole WAL
     /// (tens of thousands, a quarter of a second on the benchmark machine) while writes waited. So
-    /// each reader pass that leaves frames behind is followed by a sync of the database file here,
-    /// off the request path, and the writer's pass flushes only what it copies itself.
+    /// each reader pass that copies frames is followed by a sync of the database file here, off the
+    /// request path, and the writer's pass flushes only what it copies itself.
     pub fn checkpoint(&self) -> Result<i64, DatabaseError> {
         let mut reader = self.reader()?;
         let mut log = self.reader_pass(&mut reader)?;
