@@ -130,7 +130,13 @@ fn database_file(path: &str) -> Result<Arc<File>, DatabaseError> {
     if let Some(file) = open.get(&key) {
         return Ok(Arc::clone(file));
     }
-    let file = Arc::new(File::open(&key).map_err(failed)?);
+    // Write access: Windows flushes only handles that may write. Nothing is written through it.
+    let file = Arc::new(
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&key)
+            .map_err(failed)?,
+    );
     open.insert(key, Arc::clone(&file));
     Ok(file)
 }
