@@ -50,7 +50,8 @@ fn parse_bounded_text(raw: &str, what: &str, min: usize, max: usize) -> Result<S
             format!("{what} must be at least {min} characters")
         });
     }
-    if chars > max {
+    // The maximum holds for the text as sent, as the API's schema says, not only once trimmed.
+    if raw.chars().count() > max {
         return Err(format!("{what} must be at most {max} characters"));
     }
     if value
@@ -97,7 +98,7 @@ impl Email {
         if value.is_empty() {
             return Err("email must not be empty".to_owned());
         }
-        if value.chars().count() > Self::MAX_CHARS {
+        if raw.chars().count() > Self::MAX_CHARS {
             return Err(format!(
                 "email must be at most {} characters",
                 Self::MAX_CHARS
@@ -300,6 +301,23 @@ mod tests {
             kind: UserKind::Person,
             chain_above,
         }
+    }
+
+    #[test]
+    fn the_maximum_length_holds_for_the_text_as_sent() {
+        // What the API's schema says (maxLength counts what is sent): padding does not buy room.
+        let full = "a".repeat(DeviceName::MAX_CHARS);
+        assert_eq!(DeviceName::parse(&full).unwrap().as_str(), full);
+        assert!(DeviceName::parse(&format!("\u{a0}{full}")).is_err());
+        assert!(DeviceName::parse(&format!("{full} ")).is_err());
+        assert_eq!(
+            DeviceName::parse("  ada-laptop ").unwrap().as_str(),
+            "ada-laptop"
+        );
+        // 254 characters: a@ and a 252-character domain.
+        let long_email = format!(" a@{}.example", "b".repeat(Email::MAX_CHARS - 10));
+        assert!(Email::parse(long_email.trim()).is_ok());
+        assert!(Email::parse(&long_email).is_err());
     }
 
     #[test]

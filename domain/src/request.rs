@@ -172,11 +172,11 @@ pub struct AccessRequest {
 /// Checks and trims a requester's reason.
 pub fn parse_reason(raw: &str) -> Result<String, String> {
     let reason = raw.trim();
-    let chars = reason.chars().count();
-    if chars < REASON_CHARS.0 || chars > REASON_CHARS.1 {
+    // The minimum counts what is left once trimmed; the maximum, as the API's schema says, what was sent.
+    if reason.chars().count() < REASON_CHARS.0 || raw.chars().count() > REASON_CHARS.1 {
         return Err(format!(
-            "must be {} to {} characters (after trimming)",
-            REASON_CHARS.0, REASON_CHARS.1
+            "must be {} to {} characters (at least {} once trimmed)",
+            REASON_CHARS.0, REASON_CHARS.1, REASON_CHARS.0
         ));
     }
     Ok(reason.to_owned())
@@ -184,12 +184,13 @@ pub fn parse_reason(raw: &str) -> Result<String, String> {
 
 /// Checks and trims an optional free text (comment, denial reason, next steps).
 pub fn parse_text(raw: Option<&str>) -> Result<Option<String>, String> {
+    // The maximum holds for the text as sent, as the API's schema says, not only once trimmed.
+    if raw.is_some_and(|raw| raw.chars().count() > TEXT_MAX_CHARS) {
+        return Err(format!("must be at most {TEXT_MAX_CHARS} characters"));
+    }
     let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    if text.chars().count() > TEXT_MAX_CHARS {
-        return Err(format!("must be at most {TEXT_MAX_CHARS} characters"));
-    }
     Ok(Some(text.to_owned()))
 }
 

@@ -374,6 +374,15 @@ fn reasons_and_texts_are_trimmed_and_bounded() {
     assert!(parse_reason(&"x".repeat(2001)).is_err());
     assert_eq!(parse_text(Some("   ")).unwrap(), None);
     assert!(parse_text(Some(&"x".repeat(2001))).is_err());
+    // The maximum counts the text as sent (the API schema's maxLength), padding included.
+    let full = "x".repeat(2000);
+    assert!(parse_reason(&full).is_ok());
+    assert!(parse_reason(&format!(" {full}")).is_err());
+    assert_eq!(
+        parse_text(Some(&full)).unwrap().as_deref(),
+        Some(full.as_str())
+    );
+    assert!(parse_text(Some(&format!("{full}\u{a0}"))).is_err());
 }
 
 #[derive(Debug, Clone)]

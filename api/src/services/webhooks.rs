@@ -32,15 +32,19 @@ pub struct ChannelFields {
 fn check(fields: &mut ChannelFields) -> Result<(), ValidationErrors> {
     let mut errors = ValidationErrors::new();
     if let Some(name) = &mut fields.name {
+        // The maximum holds for the name as sent (the schema's), the minimum once trimmed.
+        let sent = name.chars().count();
         *name = name.trim().to_owned();
-        let chars = name.chars().count();
-        if chars == 0 || chars > MAX_NAME_CHARS {
+        if name.is_empty() || sent > MAX_NAME_CHARS {
             errors.push("name", format!("must be 1 to {MAX_NAME_CHARS} characters"));
         }
     }
     if let Some(url) = &mut fields.url {
+        let sent = url.chars().count();
         *url = url.trim().to_owned();
-        if let Err(message) = check_url(url) {
+        if sent > MAX_URL_CHARS {
+            errors.push("url", format!("must be at most {MAX_URL_CHARS} characters"));
+        } else if let Err(message) = check_url(url) {
             errors.push("url", message);
         }
     }
