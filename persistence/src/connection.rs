@@ -17,6 +17,13 @@ pub enum DbConnection {
 const PER_VALUE_LIMIT: usize = 64;
 
 impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+            DbConnection::Postgres(_) => Backend::Postgres,
+        }
+    }
+
     /// Whether a lookup of `len` values should run one cached statement per value rather than one
     /// `IN (?, ?, …)` statement. On SQLite the text of such a statement changes with the list's
     /// length, so diesel cannot cache it and SQLite parses and plans it on every call (tens of

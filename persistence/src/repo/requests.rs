@@ -4,7 +4,8 @@ use portcullis_domain::flow::{ApprovalType, ApproverRequirement, FlowKind};
 use portcullis_domain::request::{AccessRequest, Outcome, RequestStatus, Step, StepState};
 use portcullis_domain::{CommentId, FlowId, RequestId, UserId};
 
-use crate::connection::DbConnection;
+use super::users::{PeopleSearch, with_people};
+use crate::connection::{Backend, DbConnection};
 use crate::schema::{access_requests, idempotency_keys, request_approvers, request_comments};
 use crate::time::{from_db, to_db};
 
@@ -886,24 +887,6 @@ type BoxedRequests<'a> = access_requests::BoxedQuery<'a, crate::connection::Mult
 /// walks the requester index for each); more are matched with a subquery.
 const LISTED_PEOPLE: i64 = 200;
 
-/// The ids of people whose name or email contains `$text`, case-insensitively (a macro: boxed
-/// subqueries do not compose through the multi-backend connection).
-macro_rules! people_matching {
-    ($text:expr) => {{
-        use super::{contains_pattern, lower};
-        use crate::schema::users;
-        let pattern = contains_pattern($text);
-        users::table
-            .filter(
-                users::email
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(users::display_name).like(pattern).escape('\\')),
-            )
-            .select(users::id)
-    }};
-}
-
 fn requester_text(filter: &QueueFilter) -> Option<&str> {
     filter
         .requester
@@ -922,7 +905,10 @@ fn listed_requesters(
     let Some(text) = requester_text(filter) else {
         return Ok(None);
     };
-    let ids: Vec<String> = people_matching!(text).limit(LISTED_PEOPLE + 1).load(conn)?;
+    let search = PeopleSearch::new(conn.backend(), text);
+    let ids: Vec<String> = with_people!(&search, |people| people
+        .limit(LISTED_PEOPLE + 1)
+        .load(conn)?);
     Ok((ids.len() <= LISTED_PEOPLE as usize).then_some(ids))
 }
 
@@ -930,6 +916,7 @@ fn listed_requesters(
 fn filtered<'a>(
     mut query: BoxedRequests<'a>,
     filter: &QueueFilter,
+    backend: Backend,
     listed: Option<&[String]>,
 ) -> BoxedRequests<'a> {
     use super::{contains_pattern, lower};
@@ -964,19 +951,23 @@ fn filtered<'a>(
             // would be planned as a scan of every request).
             Some([]) => query.filter(access_requests::requester_id.eq(String::new())),
             Some(ids) => query.filter(access_requests::requester_id.eq_any(ids.to_vec())),
-            None => query.filter(access_requests::requester_id.eq_any(people_matching!(requester))),
+            None => with_people!(&PeopleSearch::new(backend, requester), |people| {
+                query.filter(access_requests::requester_id.eq_any(people))
+            }),
         };
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = contains_pattern(q);
-        query = query.filter(
-            access_requests::requester_id
-                .eq_any(people_matching!(q))
-                .or(lower(access_requests::flow_name)
-                    .like(pattern.clone())
-                    .escape('\\'))
-                .or(lower(access_requests::reason).like(pattern).escape('\\')),
-        );
+        query = with_people!(&PeopleSearch::new(backend, q), |people| {
+            query.filter(
+                access_requests::requester_id
+                    .eq_any(people)
+                    .or(lower(access_requests::flow_name)
+                        .like(pattern.clone())
+                        .escape('\\'))
+                    .or(lower(access_requests::reason).like(pattern).escape('\\')),
+            )
+        });
     }
     query
 }
@@ -1004,7 +995,8 @@ pub fn queue(
     page: &crate::PageRequest,
 ) -> QueryResult<crate::Page<Listed>> {
     let listed = listed_requesters(conn, filter)?;
-    let rows: Vec<RequestRow> = queue_query(filter, listed.as_deref(), page).load(conn)?;
+    let rows: Vec<RequestRow> =
+        queue_query(filter, conn.backend(), listed.as_deref(), page).load(conn)?;
     crate::Page::from_rows(rows, page.limit, |r| crate::Cursor {
         created_at: r.created_at,
         id: r.id.clone(),
@@ -1019,6 +1011,7 @@ pub fn count(conn: &mut DbConnection, filter: &QueueFilter, tab: Option<Tab>) ->
         filtered(
             access_requests::table.into_boxed(),
             filter,
+            conn.backend(),
             listed.as_deref(),
         ),
         tab,
@@ -1056,11 +1049,12 @@ pub struct ExportRow {
 /// The next batch of the export after `after` (newest first), for streaming.
 fn queue_query<'a>(
     filter: &QueueFilter,
+    backend: Backend,
     listed: Option<&[String]>,
     page: &crate::PageRequest,
 ) -> RequestPage<'a> {
     let query = in_tab(
-        filtered(access_requests::table.into_boxed(), filter, listed),
+        filtered(access_requests::table.into_boxed(), filter, backend, listed),
         filter.tab,
     )
     .select(RequestRow::as_select());
@@ -1095,14 +1089,21 @@ pub fn explain(conn: &mut DbConnection, which: &ListQuery) -> QueryResult<Vec<St
         ListQuery::Tasks(user) => crate::explain::plan(conn, tasks_query(*user, &page)),
         ListQuery::Queue(filter) => {
             let listed = listed_requesters(conn, filter)?;
-            crate::explain::plan(conn, queue_query(filter, listed.as_deref(), &page))
+            {
+                let backend = conn.backend();
+                crate::explain::plan(conn, queue_query(filter, backend, listed.as_deref(), &page))
+            }
         }
         ListQuery::OpenForFlow(flow) => crate::explain::plan(conn, open_for_flow_query(*flow)),
         ListQuery::DueForExpiry => {
             crate::explain::plan(conn, due_for_expiry_query(Utc::now(), 100))
         }
         ListQuery::PeopleMatching(text) => {
-            crate::explain::plan(conn, people_matching!(text).limit(LISTED_PEOPLE + 1))
+            let search = PeopleSearch::new(conn.backend(), text);
+            with_people!(&search, |people| crate::explain::plan(
+                conn,
+                people.limit(LISTED_PEOPLE + 1)
+            ))
         }
     }
 }
@@ -1119,6 +1120,7 @@ pub fn export_batch(
         filtered(
             access_requests::table.into_boxed(),
             filter,
+            conn.backend(),
             listed.as_deref(),
         ),
         filter.tab,

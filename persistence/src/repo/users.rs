@@ -3,11 +3,95 @@ use portcullis_domain::UserId;
 use portcullis_domain::directory::{Email, User, UserKind};
 
 use super::{contains_pattern, convert, lower};
-use crate::connection::DbConnection;
+use crate::connection::{Backend, DbConnection};
 use crate::keyset_page;
 use crate::models::UserRow;
 use crate::page::{Page, PageRequest};
-use crate::schema::users;
+use crate::schema::{access_requests, users};
+
+diesel::table! {
+    /// SQLite only: the FTS5 trigram index of people's emails and names (SQLite migration 010),
+    /// kept by triggers on `users`. `MATCH` searches its hidden column of the same name.
+    users_search (id) {
+        id -> Text,
+        email -> Text,
+        display_name -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(users_search, users);
+diesel::allow_tables_to_appear_in_same_query!(users_search, access_requests);
+
+/// How people are found by part of their email or name, case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeopleSearch {
+    /// `email LIKE '%…%' OR lower(display_name) LIKE '%…%'` with this pattern: PostgreSQL reads its
+    /// trigram indexes; SQLite scans every user (only for texts shorter than a trigram).
+    Like(String),
+    /// SQLite: this FTS5 query of [`users_search`], the text as one string (the phrase of its
+    /// trigrams, which is the text as a substring).
+    FullText(String),
+}
+
+impl PeopleSearch {
+    pub fn new(backend: Backend, text: &str) -> Self {
+        match backend {
+            Backend::Sqlite if text.chars().count() >= 3 => {
+                Self::FullText(format!("\"{}\"", text.replace('"', "\"\"")))
+            }
+            _ => Self::Like(contains_pattern(text)),
+        }
+    }
+}
+
+/// The ids of the people whose email or name contains the text of `$pattern` ([`PeopleSearch::Like`]).
+macro_rules! people_like {
+    ($pattern:expr) => {{
+        use $crate::schema::users;
+        users::table
+            .filter(
+                users::email
+                    .like($pattern.clone())
+                    .escape('\\')
+                    .or($crate::repo::lower(users::display_name)
+                        .like($pattern.clone())
+                        .escape('\\')),
+            )
+            .select(users::id)
+    }};
+}
+
+/// The ids of the people the FTS5 query `$query` finds in `users_search` ([`PeopleSearch::FullText`]).
+macro_rules! people_full_text {
+    ($query:expr) => {{
+        use $crate::repo::users::users_search;
+        users_search::table
+            .filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>("users_search MATCH ")
+                    .bind::<diesel::sql_types::Text, _>($query.clone()),
+            )
+            .select(users_search::id)
+    }};
+}
+
+/// Runs `$body` with `$people` bound to the query of the ids of the people `$search` matches (a
+/// macro: the two searches are queries of different types, and boxed subqueries do not compose
+/// through the multi-backend connection).
+macro_rules! with_people {
+    ($search:expr, |$people:ident| $body:expr) => {{
+        match $search {
+            $crate::repo::users::PeopleSearch::Like(pattern) => {
+                let $people = $crate::repo::users::people_like!(pattern);
+                $body
+            }
+            $crate::repo::users::PeopleSearch::FullText(query) => {
+                let $people = $crate::repo::users::people_full_text!(query);
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use {people_full_text, people_like, with_people};
 
 /// How far a management chain is followed; deeper chains than this are treated as cycles.
 pub const MAX_CHAIN_DEPTH: usize = 256;
@@ -132,14 +216,16 @@ pub fn list(
     page: &PageRequest,
 ) -> QueryResult<Page<User>> {
     let mut query = users::table.select(UserRow::as_select()).into_boxed();
-    if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        let pattern = contains_pattern(q.trim());
-        query = query.filter(
-            users::email
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(users::display_name).like(pattern).escape('\\')),
-        );
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        query = match PeopleSearch::new(conn.backend(), q) {
+            PeopleSearch::Like(pattern) => query.filter(
+                users::email
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(users::display_name).like(pattern).escape('\\')),
+            ),
+            PeopleSearch::FullText(text) => query.filter(users::id.eq_any(people_full_text!(text))),
+        };
     }
     if let Some(active) = filter.active {
         query = query.filter(users::active.eq(active));
@@ -216,4 +302,36 @@ pub fn active_admins(conn: &mut DbConnection) -> QueryResult<Vec<User>> {
         .into_iter()
         .map(convert)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_searches_the_trigram_index_for_texts_of_a_trigram_or_more() {
+        let full_text = |q: &str| PeopleSearch::FullText(q.to_owned());
+        assert_eq!(
+            PeopleSearch::new(Backend::Sqlite, "Ann"),
+            full_text("\"Ann\"")
+        );
+        // The text is one FTS5 string: its quotes doubled, its operators plain characters.
+        assert_eq!(
+            PeopleSearch::new(Backend::Sqlite, "say \"hi\" OR *"),
+            full_text("\"say \"\"hi\"\" OR *\"")
+        );
+        // Characters, not bytes: two characters are shorter than a trigram.
+        assert_eq!(
+            PeopleSearch::new(Backend::Sqlite, "öß"),
+            PeopleSearch::Like("%öß%".to_owned())
+        );
+        assert_eq!(
+            PeopleSearch::new(Backend::Sqlite, "5%"),
+            PeopleSearch::Like("%5\\%%".to_owned())
+        );
+        assert_eq!(
+            PeopleSearch::new(Backend::Postgres, "Ann"),
+            PeopleSearch::Like("%ann%".to_owned())
+        );
+    }
 }

@@ -88,10 +88,12 @@ both_backends! {
         assert!(of_flow.iter().any(|l| l.contains("access_requests_open_flow_idx")), "open requests of a flow: {of_flow:?}");
         let (_, expiry) = &plans[6];
         assert!(expiry.iter().any(|l| l.contains("access_requests_expiry_idx")), "expiry sweep: {expiry:?}");
-        // PostgreSQL finds people by part of their name through trigram indexes; SQLite scans its
-        // (in-process) user table.
+        // Both find people by part of their name through trigram indexes: pg_trgm on PostgreSQL,
+        // an FTS5 trigram table on SQLite.
         if app.database_url().starts_with("postgres") {
             assert!(people.iter().any(|l| l.contains("users_name_trgm_idx")), "people by name: {people:?}");
+        } else {
+            assert!(people.iter().any(|l| l.contains("SCAN users_search VIRTUAL TABLE INDEX")), "people by name: {people:?}");
         }
     }
 }

@@ -173,6 +173,46 @@ both_backends! {
         assert_eq!(none["items"].as_array().unwrap().len(), 0);
     }
 
+    async fn the_people_search_follows_changes_to_the_directory(app: TestApp) {
+        // SQLite answers texts of three characters or more from its trigram index (kept by
+        // triggers); PostgreSQL from pg_trgm indexes. Both must follow every change at once.
+        let ann = app.create_user("ann@example.org", "Ann Lee").await;
+        let joann = app.create_user("joann@example.org", "Joann Park").await;
+        let rock = app.create_user("dwayne@example.org", "Dwayne \"The Rock\" Johnson").await;
+        let search = |q: &'static str| {
+            let app = &app;
+            async move {
+                let page = expect_status(app.get(&format!("/v1/users?q={q}"), &app.admin_token).await, StatusCode::OK).await;
+                let mut ids: Vec<String> = page["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_owned()).collect();
+                ids.sort();
+                ids
+            }
+        };
+        let sorted = |mut ids: Vec<&String>| {
+            ids.sort();
+            ids.into_iter().cloned().collect::<Vec<String>>()
+        };
+        assert_eq!(search("ANN@").await, sorted(vec![&ann, &joann]));
+        assert_eq!(search("EE").await, [ann.as_str()], "two characters: shorter than a trigram");
+        assert_eq!(search("%22the%20rock%22").await, [rock.as_str()], "quotes are part of the text");
+
+        // A new email for Ann, whose old one is part of Joann's: only Ann's entry changes.
+        let path = format!("/v1/users/{ann}");
+        expect_status(app.patch(&path, &app.admin_token, &json!({ "email": "lee@example.org" })).await, StatusCode::OK).await;
+        assert_eq!(search("ann@example.org").await, [joann.as_str()]);
+        assert_eq!(search("lee@exa").await, [ann.as_str()]);
+        expect_status(app.patch(&path, &app.admin_token, &json!({ "display_name": "Annabel Lee" })).await, StatusCode::OK).await;
+        assert_eq!(search("annabel").await, [ann.as_str()]);
+        assert!(search("ann%20lee").await.is_empty(), "the old name is gone");
+        // A change of something else leaves the search as it was.
+        expect_status(app.patch(&path, &app.admin_token, &json!({ "is_admin": true })).await, StatusCode::OK).await;
+        assert_eq!(search("annabel").await, [ann.as_str()]);
+
+        expect_status(app.delete(&format!("/v1/users/{joann}"), &app.admin_token).await, StatusCode::NO_CONTENT).await;
+        assert!(search("joann").await.is_empty());
+        assert_eq!(search("ann").await, [ann.as_str()]);
+    }
+
     async fn me_is_the_caller(app: TestApp) {
         let person = app.create_user_with(json!({ "email": "me@example.org", "display_name": "Me", "external_id": "idp|42" })).await;
         // `sub` may be the id, the email or the external id.
