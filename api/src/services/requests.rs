@@ -147,20 +147,6 @@ fn resolve(
     flows::resolve(conn, flow, requester, now)
 }
 
-fn visible_to(
-    conn: &mut DbConnection,
-    flow: &ApprovalFlow,
-    user: UserId,
-    now: DateTime<Utc>,
-) -> Result<bool, ApiError> {
-    Ok(flow_repo::is_member_of_any(
-        conn,
-        flow.visibility_group_ids(),
-        user,
-        now,
-    )?)
-}
-
 /// A request ready to be stored, with what it was decided from (see [`prepare_create`]).
 pub struct CreatePlan {
     principal: UserId,
@@ -276,25 +262,27 @@ pub fn prepare_create(
         }
         None => principal.clone(),
     };
-    let flow = flow_repo::find(conn, input.flow_id)?
-        .filter(|f| f.enabled())
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "no approval flow with id {} is available to you",
-                input.flow_id
-            ))
-        })?;
-    if !visible_to(conn, &flow, requester.id, now)? {
-        return Err(ApiError::NotFound(format!(
+    let unavailable = || {
+        ApiError::NotFound(format!(
             "no approval flow with id {} is available to you",
             input.flow_id
-        )));
+        ))
+    };
+    let flow_repo::FlowForRequest {
+        flow,
+        visible,
+        open_request,
+    } = flow_repo::find_for_request(conn, input.flow_id, requester.id, now)?
+        .filter(|f| f.flow.enabled())
+        .ok_or_else(unavailable)?;
+    if !visible {
+        return Err(unavailable());
     }
     let reason =
         request::parse_reason(&input.reason).map_err(|m| ApiError::invalid_field("reason", m))?;
     let duration_seconds = choose_duration(&flow, input.duration_seconds)?;
     let device_id = choose_device(conn, &flow, &requester, input.device_id)?;
-    if let Some(existing) = requests::open_request(conn, requester.id, flow.id())? {
+    if let Some(existing) = open_request {
         return Err(already_open(existing));
     }
     let resolved = resolve(conn, &flow, &requester, now)?;

@@ -2,7 +2,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_domain::directory::User;
 use portcullis_domain::flow::{ApprovalFlow, ApprovalType, FlowDraft, FlowKind};
-use portcullis_domain::{FlowId, GroupId, UserId};
+use portcullis_domain::{FlowId, GroupId, RequestId, UserId};
 
 use super::{contains_pattern, lower};
 use crate::connection::DbConnection;
@@ -243,39 +243,60 @@ pub fn visible_to(
     Page::from_rows(rows, page.limit, FlowRow::cursor).try_map(convert)
 }
 
-/// Whether `user` is a current member of any of `groups` (any source; expired memberships excluded).
-pub fn is_member_of_any(
+/// A flow as a new request of one requester needs it (see [`find_for_request`]).
+#[derive(Debug, Clone)]
+pub struct FlowForRequest {
+    pub flow: ApprovalFlow,
+    /// Whether the requester is a current member of one of the flow's visibility groups.
+    pub visible: bool,
+    /// The requester's open (pending or failed) request through the flow.
+    pub open_request: Option<RequestId>,
+}
+
+/// The flow `id` with what a new request of `requester` through it checks first, in one statement
+/// (one round trip on PostgreSQL instead of three): whether the requester may see the flow, and
+/// the requester's open request through it.
+pub fn find_for_request(
     conn: &mut DbConnection,
-    groups: &[GroupId],
-    user: UserId,
+    id: FlowId,
+    requester: UserId,
     now: DateTime<Utc>,
-) -> QueryResult<bool> {
-    let groups: Vec<String> = groups.iter().map(ToString::to_string).collect();
-    let current = memberships::expires_at
-        .is_null()
-        .or(memberships::expires_at.gt(to_db(now)));
-    if conn.per_value(groups.len()) {
-        for group in groups {
-            let member = diesel::select(diesel::dsl::exists(
-                memberships::table
-                    .filter(memberships::user_id.eq(user.to_string()))
-                    .filter(memberships::group_id.eq(group))
-                    .filter(current),
-            ))
-            .get_result(conn)?;
-            if member {
-                return Ok(true);
-            }
-        }
-        return Ok(false);
-    }
-    diesel::select(diesel::dsl::exists(
-        memberships::table
-            .filter(memberships::user_id.eq(user.to_string()))
-            .filter(memberships::group_id.eq_any(groups))
-            .filter(current),
-    ))
-    .get_result(conn)
+) -> QueryResult<Option<FlowForRequest>> {
+    use crate::schema::access_requests;
+    let flow_id = id.to_string();
+    let my_groups = memberships::table
+        .filter(memberships::user_id.eq(requester.to_string()))
+        .filter(
+            memberships::expires_at
+                .is_null()
+                .or(memberships::expires_at.gt(to_db(now))),
+        )
+        .select(memberships::group_id);
+    let visible = diesel::dsl::exists(
+        flow_groups::table
+            .filter(flow_groups::flow_id.eq(flow_id.clone()))
+            .filter(flow_groups::role.eq("visibility"))
+            .filter(flow_groups::group_id.eq_any(my_groups)),
+    );
+    let open_request = access_requests::table
+        .filter(access_requests::open_key.eq(super::requests::open_key(requester, id)))
+        .select(access_requests::id)
+        .single_value();
+    let row: Option<(FlowRow, bool, Option<String>)> = approval_flows::table
+        .find(flow_id)
+        .select((FlowRow::as_select(), visible, open_request))
+        .first(conn)
+        .optional()?;
+    row.map(|(flow, visible, open_request)| {
+        Ok(FlowForRequest {
+            flow: convert(flow)?,
+            visible,
+            open_request: open_request.map(|id| id.parse()).transpose().map_err(
+                |e: uuid::Error| diesel::result::Error::DeserializationError(Box::new(e)),
+            )?,
+        })
+    })
+    .transpose()
 }
 
 /// The current members of `group` (any source; expired memberships excluded), each once.

@@ -65,7 +65,7 @@ fn approver_kind(r: &AccessRequest) -> &'static str {
     }
 }
 
-fn open_key(requester: UserId, flow: FlowId) -> String {
+pub(crate) fn open_key(requester: UserId, flow: FlowId) -> String {
     format!("{requester}:{flow}")
 }
 
@@ -586,24 +586,6 @@ pub fn update(
         reindex_approvers(conn, request)?;
     }
     Ok(updated == 1)
-}
-
-/// The open (pending or failed) request of `requester` through `flow`, if any.
-pub fn open_request(
-    conn: &mut DbConnection,
-    requester: UserId,
-    flow: FlowId,
-) -> QueryResult<Option<RequestId>> {
-    let id: Option<String> = access_requests::table
-        .filter(access_requests::open_key.eq(open_key(requester, flow)))
-        .select(access_requests::id)
-        .first(conn)
-        .optional()?;
-    id.map(|id| {
-        id.parse()
-            .map_err(|e: uuid::Error| diesel::result::Error::DeserializationError(Box::new(e)))
-    })
-    .transpose()
 }
 
 fn ids(rows: Vec<String>) -> QueryResult<Vec<RequestId>> {

@@ -264,6 +264,33 @@ both_backends! {
         expect_problem(response, StatusCode::FORBIDDEN).await;
     }
 
+    async fn only_a_current_membership_of_a_visibility_group_lets_someone_request(app: TestApp) {
+        use diesel::connection::SimpleConnection;
+        use portcullis_persistence::{Database, DatabaseTarget};
+
+        let w = world(&app, "any").await;
+        let lee = app.create_user_with(json!({ "email": "lee@example.org", "display_name": "Lee", "manager_id": w.manager })).await;
+        // A membership of the visibility group that has expired (only grants make such; written
+        // here directly).
+        let database = Database::connect(&DatabaseTarget::parse(app.database_url()).unwrap(), 1).unwrap();
+        let membership = uuid::Uuid::now_v7();
+        let write = |sql: String| database.writer().unwrap().batch_execute(&sql).unwrap();
+        write(format!(
+            "INSERT INTO memberships (id, group_id, user_id, source, expires_at, created_at) \
+             VALUES ('{membership}', '{}', '{lee}', 'grant', '2000-01-02 00:00:00', '2000-01-01 00:00:00')",
+            w.visible
+        ));
+        let token = app.token_for(&lee);
+        expect_problem(app.post("/v1/access-requests", &token, &request_body(&w)).await, StatusCode::NOT_FOUND).await;
+
+        write(format!("UPDATE memberships SET expires_at = '2999-01-01 00:00:00' WHERE id = '{membership}'"));
+        let created = expect_status(app.post("/v1/access-requests", &token, &request_body(&w)).await, StatusCode::CREATED).await;
+        let problem = expect_problem(app.post("/v1/access-requests", &token, &request_body(&w)).await, StatusCode::CONFLICT).await;
+        assert_eq!(problem["existing_id"], created["id"], "the open request through the flow");
+        // Someone else's open request through the flow is not the new requester's.
+        expect_status(app.post("/v1/access-requests", &app.token_for(&w.requester), &request_body(&w)).await, StatusCode::CREATED).await;
+    }
+
     async fn a_manager_change_puts_the_request_in_error_and_retry_re_resolves(app: TestApp) {
         let w = world(&app, "any").await;
         let request = submit(&app, &w).await;
