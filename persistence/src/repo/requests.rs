@@ -634,16 +634,32 @@ pub fn pending_of_requester(
 }
 
 /// Pending requests in which `user` is one of the approvers (only pending requests have approver
-/// rows; the status filter keeps this true should that change).
+/// rows; the status filter keeps this true should that change): the rows where they await, from
+/// the tasks index, and the others (a later step's, or theirs after deciding), from the index that
+/// holds only those rows.
 pub fn pending_with_approver(conn: &mut DbConnection, user: UserId) -> QueryResult<Vec<RequestId>> {
-    let mine = request_approvers::table
-        .filter(request_approvers::user_id.eq(user.to_string()))
+    ids(pending_with_approver_query(user).load(conn)?)
+}
+
+fn pending_with_approver_query(user: UserId) -> IdQuery {
+    let user = user.to_string();
+    let awaiting = request_approvers::table
+        .filter(request_approvers::user_id.eq(user.clone()))
+        .filter(request_approvers::awaiting)
         .select(request_approvers::request_id);
-    ids(access_requests::table
-        .filter(access_requests::id.eq_any(mine))
-        .filter(access_requests::status.eq(PENDING))
+    let not_awaiting = request_approvers::table
+        .filter(diesel::dsl::not(request_approvers::awaiting))
+        .filter(request_approvers::user_id.eq(user))
+        .select(request_approvers::request_id);
+    access_requests::table
         .select(access_requests::id)
-        .load(conn)?)
+        .into_boxed()
+        .filter(
+            access_requests::id
+                .eq_any(awaiting)
+                .or(access_requests::id.eq_any(not_awaiting)),
+        )
+        .filter(access_requests::status.eq(PENDING))
 }
 
 fn due_for_expiry_query(now: DateTime<Utc>, limit: i64) -> IdQuery {
@@ -813,7 +829,9 @@ fn tasks_query(user: UserId, page: &crate::PageRequest) -> TasksPage {
     let query = request_approvers::table
         .inner_join(access_requests::table)
         .filter(request_approvers::user_id.eq(user.to_string()))
-        .filter(request_approvers::awaiting.eq(true))
+        // As the partial tasks index says it (`WHERE awaiting`): a bound `= true` would not let
+        // either database use it.
+        .filter(request_approvers::awaiting)
         .select(RequestRow::as_select())
         .into_boxed();
     crate::keyset_page!(
@@ -832,7 +850,7 @@ type TasksPage = diesel::dsl::IntoBoxed<
                 diesel::dsl::InnerJoin<request_approvers::table, access_requests::table>,
                 diesel::dsl::Eq<request_approvers::user_id, String>,
             >,
-            diesel::dsl::Eq<request_approvers::awaiting, bool>,
+            request_approvers::awaiting,
         >,
         diesel::dsl::AsSelect<RequestRow, crate::connection::MultiBackend>,
     >,
@@ -1059,6 +1077,8 @@ pub enum ListQuery {
     DueForExpiry,
     /// The people a requester filter with this text matches.
     PeopleMatching(String),
+    /// The pending requests a deactivated approver leaves behind.
+    PendingWithApprover(UserId),
 }
 
 /// The database's plan for the first page of a list query, exactly as the API runs it.
@@ -1079,6 +1099,9 @@ pub fn explain(conn: &mut DbConnection, which: &ListQuery) -> QueryResult<Vec<St
         ListQuery::OpenForFlow(flow) => crate::explain::plan(conn, open_for_flow_query(*flow)),
         ListQuery::DueForExpiry => {
             crate::explain::plan(conn, due_for_expiry_query(Utc::now(), 100))
+        }
+        ListQuery::PendingWithApprover(user) => {
+            crate::explain::plan(conn, pending_with_approver_query(*user))
         }
         ListQuery::PeopleMatching(text) => {
             let search = PeopleSearch::new(conn.backend(), text);

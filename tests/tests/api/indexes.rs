@@ -51,6 +51,10 @@ fn plans(app: &TestApp) -> Vec<(&'static str, Vec<String>)> {
             ListQuery::OpenForFlow(FlowId::new_v7()),
         ),
         ("expiry sweep", ListQuery::DueForExpiry),
+        (
+            "a deactivated approver's requests",
+            ListQuery::PendingWithApprover(app.admin_id.parse().unwrap()),
+        ),
         ("people by name", ListQuery::PeopleMatching("riley".into())),
     ];
     queries
@@ -76,7 +80,7 @@ fn uses_an_index_on_requests(plan: &[String]) -> bool {
 both_backends! {
     async fn the_main_list_queries_read_requests_through_indexes(app: TestApp) {
         let plans = tokio::task::block_in_place(|| plans(&app));
-        assert_eq!(plans.len(), 8);
+        assert_eq!(plans.len(), 9);
         let ((_, people), plans) = plans.split_last().unwrap();
         for (name, plan) in plans {
             assert!(uses_an_index_on_requests(plan), "{name} scans the requests table:\n{}", plan.join("\n"));
@@ -88,6 +92,11 @@ both_backends! {
         assert!(of_flow.iter().any(|l| l.contains("access_requests_open_flow_idx")), "open requests of a flow: {of_flow:?}");
         let (_, expiry) = &plans[6];
         assert!(expiry.iter().any(|l| l.contains("access_requests_expiry_idx")), "expiry sweep: {expiry:?}");
+        // Awaiting approvers from the (partial) tasks index, the others from the index of only them.
+        let (_, approver) = &plans[7];
+        for index in ["request_approvers_tasks_idx", "request_approvers_later_idx"] {
+            assert!(approver.iter().any(|l| l.contains(index)), "a deactivated approver's requests through {index}: {approver:?}");
+        }
         // Both find people by part of their name through trigram indexes: pg_trgm on PostgreSQL,
         // an FTS5 trigram table on SQLite.
         if app.database_url().starts_with("postgres") {

@@ -329,6 +329,48 @@ both_backends! {
         assert_eq!(canceled["status"], "canceled");
     }
 
+    async fn deactivating_an_approver_of_a_later_step_or_one_who_decided_fails_the_request(app: TestApp) {
+        let w = world(&app, "all_in_order").await;
+        let status = |id: Value| {
+            let app = &app;
+            async move {
+                let path = format!("/v1/access-requests/{}", id.as_str().unwrap());
+                expect_status(app.get(&path, &app.admin_token).await, StatusCode::OK).await["status"].clone()
+            }
+        };
+        let set_active = |user: String, active: bool| {
+            let app = &app;
+            async move {
+                let response = app.patch(&format!("/v1/users/{user}"), &app.admin_token, &json!({ "active": active })).await;
+                expect_status(response, StatusCode::OK).await;
+            }
+        };
+        let tasks_of = |user: String| {
+            let app = &app;
+            async move {
+                let page = expect_status(app.get("/v1/me/tasks", &app.token_for(&user)).await, StatusCode::OK).await;
+                page["items"].as_array().unwrap().iter().map(|t| t["id"].clone()).collect::<Vec<Value>>()
+            }
+        };
+        // The reviewers' step comes after the manager's: they do not await yet.
+        let first = submit(&app, &w).await["id"].clone();
+        assert!(tasks_of(w.reviewers[1].clone()).await.is_empty(), "not the reviewers' turn yet");
+        set_active(w.reviewers[1].clone(), false).await;
+        assert_eq!(status(first.clone()).await, "error");
+        expect_status(act(&app, &first, "cancel", &app.admin_id, json!({})).await, StatusCode::OK).await;
+        set_active(w.reviewers[1].clone(), true).await;
+
+        // A reviewer who has approved no longer awaits, and still counts while the request is pending.
+        let second = submit(&app, &w).await["id"].clone();
+        expect_status(act(&app, &second, "approve", &w.manager, json!({})).await, StatusCode::OK).await;
+        assert_eq!(tasks_of(w.reviewers[0].clone()).await, std::slice::from_ref(&second), "the reviewers' turn");
+        expect_status(act(&app, &second, "approve", &w.reviewers[0], json!({})).await, StatusCode::OK).await;
+        assert!(tasks_of(w.reviewers[0].clone()).await.is_empty());
+        assert_eq!(tasks_of(w.reviewers[1].clone()).await, std::slice::from_ref(&second));
+        set_active(w.reviewers[0].clone(), false).await;
+        assert_eq!(status(second).await, "error");
+    }
+
     async fn automatic_flows_grant_at_once(app: TestApp) {
         let w = world(&app, "any").await;
         let response = app.patch(&format!("/v1/approval-flows/{}", w.flow), &app.admin_token,
