@@ -158,13 +158,16 @@ fn statuses(req: &HttpRequest) -> Result<Vec<RequestStatus>, ApiError> {
     let mut given = Vec::new();
     for (key, value) in form_urlencoded::parse(req.query_string().as_bytes()) {
         if key == "status" {
-            given.extend(
-                value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_owned),
-            );
+            for value in value.split(',').map(str::trim) {
+                // `status=` or `status=pending,`: not a status (the schema's enum has no empty one).
+                if value.is_empty() {
+                    return Err(ApiError::bad_field(
+                        "status",
+                        "must not be empty: name a status, or leave the parameter out for pending requests",
+                    ));
+                }
+                given.push(value.to_owned());
+            }
         }
     }
     if given.is_empty() {
