@@ -209,6 +209,30 @@ pub fn list(
     Page::from_rows(rows, page.limit, FlowRow::cursor).try_map(convert)
 }
 
+/// The groups `user` is a current member of (any source; a membership that expired no longer
+/// counts), as a subquery.
+type CurrentGroups = diesel::dsl::Select<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<memberships::table, diesel::dsl::Eq<memberships::user_id, String>>,
+        diesel::dsl::Or<
+            diesel::dsl::IsNull<memberships::expires_at>,
+            diesel::dsl::Gt<memberships::expires_at, NaiveDateTime>,
+        >,
+    >,
+    memberships::group_id,
+>;
+
+fn current_groups_of(user: UserId, now: DateTime<Utc>) -> CurrentGroups {
+    memberships::table
+        .filter(memberships::user_id.eq(user.to_string()))
+        .filter(
+            memberships::expires_at
+                .is_null()
+                .or(memberships::expires_at.gt(to_db(now))),
+        )
+        .select(memberships::group_id)
+}
+
 /// Enabled flows that `user` may see: those whose visibility groups include a group the user is
 /// currently a member of (a membership that expired no longer counts).
 pub fn visible_to(
@@ -218,14 +242,7 @@ pub fn visible_to(
     now: DateTime<Utc>,
     page: &PageRequest,
 ) -> QueryResult<Page<ApprovalFlow>> {
-    let my_groups = memberships::table
-        .filter(memberships::user_id.eq(user.to_string()))
-        .filter(
-            memberships::expires_at
-                .is_null()
-                .or(memberships::expires_at.gt(to_db(now))),
-        )
-        .select(memberships::group_id);
+    let my_groups = current_groups_of(user, now);
     let visible = flow_groups::table
         .filter(flow_groups::role.eq("visibility"))
         .filter(flow_groups::group_id.eq_any(my_groups))
@@ -264,14 +281,7 @@ pub fn find_for_request(
 ) -> QueryResult<Option<FlowForRequest>> {
     use crate::schema::access_requests;
     let flow_id = id.to_string();
-    let my_groups = memberships::table
-        .filter(memberships::user_id.eq(requester.to_string()))
-        .filter(
-            memberships::expires_at
-                .is_null()
-                .or(memberships::expires_at.gt(to_db(now))),
-        )
-        .select(memberships::group_id);
+    let my_groups = current_groups_of(requester, now);
     let visible = diesel::dsl::exists(
         flow_groups::table
             .filter(flow_groups::flow_id.eq(flow_id.clone()))
