@@ -55,6 +55,12 @@ peak_rss_kib() { awk '/VmHWM/ { print $2 }' "/proc/$server_pid/status"; }
 # A data set is generated again when its size, its seed, its backend's schema or the generator changes.
 schema() { cat migrations/"$1"/*/up.sql bench/src/*.rs | sha256sum | cut -c1-10; }
 
+holds_data() { # database_url data_file → whether the database holds the data file's first request
+    local id
+    id=$(awk '$1 == "get" { print $2; exit }' "$2")
+    [[ -n "$id" ]] && [[ $(psql "$1" -qAtc "SELECT count(*) FROM access_requests WHERE id = '$id'" 2> /dev/null) == 1 ]]
+}
+
 prepare() { # backend → prints the database URL of a fresh copy of the generated data
     local backend=$1 schema
     schema=$(schema "$backend")
@@ -74,6 +80,13 @@ prepare() { # backend → prints the database URL of a fresh copy of the generat
         echo "$data/run.db"
     else
         local pristine="portcullis_bench_${requests}_${seed}_${schema}"
+        # The PostgreSQL server is shared: another checkout may have generated this database again,
+        # with other ids (they carry the generation's time). Reuse it only if it holds this data
+        # file's requests.
+        if [[ -f "$data/postgres-$key.ok" ]] && ! holds_data "$pg_admin/$pristine" "$data/postgres-$key.txt"; then
+            echo "the PostgreSQL data set does not match $data/postgres-$key.txt (generated again elsewhere?)" >&2
+            rm -f "$data/postgres-$key.ok"
+        fi
         if [[ ! -f "$data/postgres-$key.ok" ]]; then
             # Older data sets go first (a million requests take a few GB).
             psql "$pg_admin/postgres" -qAtc "SELECT datname FROM pg_database WHERE datname LIKE 'portcullis\_bench\_%'" |
