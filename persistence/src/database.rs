@@ -55,7 +55,7 @@ const WAL_RESTART_PAGES: i64 = 65536;
 /// The writer's own checkpoint pass (see [`Database::checkpoint`]) waits until the reader's passes
 /// leave fewer pages than this to copy (512 KiB): writes wait for that pass, and its two fsyncs
 /// take longer the more it copied (at 512 pages, the closed-loop p99 of approvals on the benchmark
-/// machine was 30–40 ms; at 128, 15–16 ms)...
+/// machine was 22–40 ms; at 128, 16–21 ms)...
 const WRITER_PASS_PAGES: i64 = 128;
 
 /// ... or until this many reader passes have run, should writes outpace them.
