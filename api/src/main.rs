@@ -34,7 +34,7 @@ fn config_error(lines: &[String]) -> ExitCode {
 
 fn connect(args: &DatabaseArgs) -> Result<Database, ExitCode> {
     let settings = args.settings().map_err(|lines| config_error(&lines))?;
-    Database::connect(&settings.target, settings.pool_size).map_err(|e| {
+    Database::connect_for_command(&settings.target).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::FAILURE
     })

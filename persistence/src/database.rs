@@ -182,6 +182,16 @@ fn catch_up<E>(
     Ok((log, true))
 }
 
+/// How many connections a pool keeps open while none is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Idle {
+    /// One, reopened in the background when it is checked out (a server: the next request does not
+    /// wait for a connection to be made).
+    KeepOne,
+    /// None: connections are opened only when asked for (see [`Database::connect_for_command`]).
+    None,
+}
+
 /// Pool usage, for `/metrics`.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolStatus {
@@ -203,6 +213,28 @@ impl Database {
         pool_size: u32,
         checkpoints: Checkpoints,
     ) -> Result<Self, DatabaseError> {
+        Self::build(target, pool_size, checkpoints, Idle::KeepOne)
+    }
+
+    /// For a one-shot command (`migrate`, `create-admin`, `token`, `seed-demo`): one connection,
+    /// opened when first asked for and never replaced in the background.
+    ///
+    /// A server's pools keep a connection idle: each checkout of the idle one has r2d2 open its
+    /// replacement on a pool thread. A command that exits right after its work would then exit
+    /// while that thread is in libpq's TLS handshake (or closing a connection it just made), and
+    /// OpenSSL's exit handlers free what the thread is using: SIGSEGV after the work was done, in
+    /// 7–25% of runs over TLS. Here nothing is opened but what the caller waits for, and dropping
+    /// the `Database` closes it on the caller's thread, before the process exits.
+    pub fn connect_for_command(target: &DatabaseTarget) -> Result<Self, DatabaseError> {
+        Self::build(target, 1, Checkpoints::OnCommit, Idle::None)
+    }
+
+    fn build(
+        target: &DatabaseTarget,
+        pool_size: u32,
+        checkpoints: Checkpoints,
+        idle: Idle,
+    ) -> Result<Self, DatabaseError> {
         // One direct connection first: a bad URL or password fails here with libpq's or SQLite's
         // message instead of a pool time-out.
         target.connect().map_err(|source| DatabaseError::Connect {
@@ -215,7 +247,10 @@ impl Database {
         let builder = |max_size: u32| {
             r2d2::Pool::builder()
                 .max_size(max_size.max(1))
-                .min_idle(Some(1))
+                .min_idle(Some(match idle {
+                    Idle::KeepOne => 1,
+                    Idle::None => 0,
+                }))
                 .connection_timeout(CHECKOUT_TIMEOUT)
                 .test_on_check_out(ping)
         };
