@@ -110,6 +110,10 @@ pub struct ServeArgs {
     /// Seconds between runs of the background jobs (expiring requests, grants and sessions).
     #[arg(long, env = "PORTCULLIS_JOB_INTERVAL_SECONDS")]
     pub job_interval_seconds: Option<String>,
+    /// PostgreSQL only: seconds between checks for tables whose planner statistics are missing or
+    /// stale, which the server then analyzes (default 5; 0 leaves it to autovacuum alone).
+    #[arg(long, env = "PORTCULLIS_ANALYZE_INTERVAL_SECONDS")]
+    pub analyze_interval_seconds: Option<String>,
     /// Requests per signed-in principal and minute before 429 (default 6000; 0 turns limiting off).
     #[arg(long, env = "PORTCULLIS_RATE_LIMIT_PER_MINUTE")]
     pub rate_limit_per_minute: Option<String>,
@@ -263,6 +267,8 @@ pub struct ServeSettings {
     pub cors_origins: Vec<String>,
     pub workers: usize,
     pub job_interval: std::time::Duration,
+    /// How often stale planner statistics are looked for (PostgreSQL); `None`: never.
+    pub analyze_interval: Option<std::time::Duration>,
     pub notify: NotifySettings,
     /// Requests per principal and minute; 0: no limit.
     pub rate_limit_per_minute: u32,
@@ -398,6 +404,21 @@ impl ServeArgs {
         )
         .map_err(|e| errors.push(e))
         .ok();
+        let analyze_interval = match self.analyze_interval_seconds.as_deref().map(str::trim) {
+            None | Some("") => Some(Some(std::time::Duration::from_secs(5))),
+            Some("0") => Some(None),
+            Some(text) => text
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=86_400).contains(n))
+                .map(|n| Some(std::time::Duration::from_secs(n)))
+                .or_else(|| {
+                    errors.push(format!(
+                        "PORTCULLIS_ANALYZE_INTERVAL_SECONDS: '{text}' is not a whole number between 0 (off) and 86400"
+                    ));
+                    None
+                }),
+        };
         let rate_limit_per_minute = match self.rate_limit_per_minute.as_deref().map(str::trim) {
             None | Some("") => Some(crate::rate_limit::DEFAULT_PER_MINUTE),
             Some(text) => text
@@ -423,6 +444,7 @@ impl ServeArgs {
             cors_origins,
             workers,
             job_interval,
+            analyze_interval,
             notify,
             rate_limit_per_minute,
         ) {
@@ -433,6 +455,7 @@ impl ServeArgs {
                 Some(cors_origins),
                 Some(workers),
                 Some(job_interval),
+                Some(analyze_interval),
                 Some(notify),
                 Some(rate_limit_per_minute),
             ) if errors.is_empty() => Ok(ServeSettings {
@@ -442,6 +465,7 @@ impl ServeArgs {
                 cors_origins,
                 workers,
                 job_interval: std::time::Duration::from_secs(job_interval as u64),
+                analyze_interval,
                 notify,
                 rate_limit_per_minute,
                 clock: std::sync::Arc::new(crate::state::SystemClock),
@@ -493,6 +517,7 @@ mod tests {
             cors_origins: None,
             workers: None,
             job_interval_seconds: None,
+            analyze_interval_seconds: None,
             rate_limit_per_minute: None,
             notify: NotifyArgs::default(),
         };

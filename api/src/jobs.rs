@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use diesel::Connection;
 use portcullis_domain::Clock;
-use portcullis_persistence::{Database, DbConnection};
+use portcullis_persistence::{Backend, Database, DbConnection, statistics};
 
 use crate::error::ApiError;
 use crate::notify::dispatcher::Dispatcher;
@@ -57,6 +57,31 @@ pub async fn run(
             }
             Ok(Err(error)) => tracing::warn!(%error, "jobs failed; retrying at the next interval"),
             Err(error) => tracing::warn!(%error, "jobs task failed"),
+        }
+    }
+}
+
+/// Analyzes the tables whose planner statistics are missing or stale, every `interval`
+/// (PostgreSQL; see [`statistics`]). Runs on a reader connection: `ANALYZE` blocks no writer.
+pub async fn keep_statistics(db: Database, interval: Duration) {
+    if db.backend() != Backend::Postgres {
+        return;
+    }
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let db = db.clone();
+        let pass = tokio::task::spawn_blocking(move || -> Result<Vec<String>, ApiError> {
+            let mut conn = db.reader()?;
+            Ok(statistics::refresh(&mut conn)?)
+        })
+        .await;
+        match pass {
+            Ok(Ok(tables)) if tables.is_empty() => {}
+            Ok(Ok(tables)) => tracing::info!(?tables, "planner statistics refreshed"),
+            Ok(Err(error)) => tracing::warn!(%error, "refreshing planner statistics failed"),
+            Err(error) => tracing::warn!(%error, "statistics task failed"),
         }
     }
 }

@@ -90,6 +90,7 @@ pub struct Application {
     dispatcher: tokio::task::JoinHandle<()>,
     pruner: tokio::task::JoinHandle<()>,
     checkpointer: tokio::task::JoinHandle<()>,
+    statistics: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -137,6 +138,9 @@ impl Application {
             settings.job_interval,
             notifier.clone(),
         ));
+        let statistics = settings
+            .analyze_interval
+            .map(|interval| tokio::spawn(crate::jobs::keep_statistics(db.clone(), interval)));
         let dispatcher = tokio::spawn(notifier.clone().run());
         let rate_limit = Arc::new(PrincipalRateLimiter::per_minute(
             settings.rate_limit_per_minute,
@@ -215,6 +219,7 @@ impl Application {
             dispatcher,
             pruner,
             checkpointer,
+            statistics,
         })
     }
 
@@ -234,6 +239,9 @@ impl Application {
         self.dispatcher.abort();
         self.pruner.abort();
         self.checkpointer.abort();
+        if let Some(statistics) = self.statistics {
+            statistics.abort();
+        }
         result
     }
 }

@@ -38,6 +38,7 @@ pub mod models;
 pub mod page;
 pub mod repo;
 pub mod schema;
+pub mod statistics;
 pub mod time;
 
 pub use connection::{Backend, ConnectionManager, DatabaseTarget, DbConnection, Pooled};

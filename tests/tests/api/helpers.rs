@@ -200,6 +200,8 @@ pub struct Options {
     pub backoff: std::time::Duration,
     /// Requests per principal and minute (0: off, the tests' default; production's is 6000).
     pub rate_limit_per_minute: u32,
+    /// How often the server refreshes stale planner statistics (PostgreSQL); `None`: never.
+    pub analyze_interval: Option<std::time::Duration>,
 }
 
 pub const MAIL_FROM: &str = "Portcullis <access@portcullis.test>";
@@ -214,6 +216,7 @@ impl Default for Options {
             max_attempts: 10,
             backoff: std::time::Duration::from_secs(30),
             rate_limit_per_minute: 0,
+            analyze_interval: Some(std::time::Duration::from_secs(1)),
         }
     }
 }
@@ -289,6 +292,7 @@ impl TestApp {
             cors_origins: options.cors_origins,
             workers: 2,
             job_interval: std::time::Duration::from_millis(300),
+            analyze_interval: options.analyze_interval,
             notify: NotifySettings {
                 smtp: options.smtp_url.map(|url| SmtpSettings {
                     url: SecretString::from(url),

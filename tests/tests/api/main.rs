@@ -23,5 +23,6 @@ mod queue;
 mod receivers;
 mod requests;
 mod staged_writes;
+mod statistics;
 mod users;
 mod views;
