@@ -14,10 +14,16 @@ fn main() -> ExitCode {
         Err(line) => return config_error(&[line]),
     };
     telemetry::init(format);
+    // The server's failure is a log line (JSON where logs are collected); a command's is one line
+    // for the person who typed it, not the same line twice (once logged, once printed).
+    let serving = matches!(cli.command, Command::Serve(_));
     match run(cli.command) {
         Ok(code) => code,
-        Err(error) => {
+        Err(error) if serving => {
             tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }

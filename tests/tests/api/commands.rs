@@ -54,6 +54,10 @@ fn describe(output: &Output) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    postgres_tests_skipped,
+    ignore = "set TEST_DATABASE_URL to run the PostgreSQL tests"
+)]
 fn one_shot_commands_exit_cleanly_over_tls_on_postgres() {
     let Some(database) = TestDatabase::postgres_if_configured() else {
         return;

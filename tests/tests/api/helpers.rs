@@ -44,6 +44,7 @@ macro_rules! both_backends {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(postgres_tests_skipped, ignore = "set TEST_DATABASE_URL to run the PostgreSQL tests")]
             async fn postgres() {
                 if let Some(app) = $crate::helpers::TestApp::spawn_postgres().await {
                     scenario(app).await
@@ -65,6 +66,7 @@ macro_rules! per_backend {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(postgres_tests_skipped, ignore = "set TEST_DATABASE_URL to run the PostgreSQL tests")]
             async fn postgres() {
                 $scenario($crate::helpers::Backend::Postgres).await
             }

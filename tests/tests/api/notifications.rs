@@ -718,6 +718,10 @@ async fn a_server_killed_after_a_commit_still_delivers_after_restart(backend: Ba
 
 /// Two replicas on one PostgreSQL share the outbox: every entry is delivered once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    postgres_tests_skipped,
+    ignore = "set TEST_DATABASE_URL to run the PostgreSQL tests"
+)]
 async fn two_replicas_deliver_every_outbox_entry_exactly_once() {
     let Some(app) = TestApp::spawn_postgres().await else {
         return;

@@ -34,6 +34,10 @@ fn one_connection(database: &TestDatabase) -> Database {
 }
 
 #[test]
+#[cfg_attr(
+    postgres_tests_skipped,
+    ignore = "set TEST_DATABASE_URL to run the PostgreSQL tests"
+)]
 fn a_connection_not_vouched_for_is_pinged_and_replaced_before_use() {
     let Some(database) = TestDatabase::postgres_if_configured() else {
         return;
@@ -48,6 +52,10 @@ fn a_connection_not_vouched_for_is_pinged_and_replaced_before_use() {
 }
 
 #[test]
+#[cfg_attr(
+    postgres_tests_skipped,
+    ignore = "set TEST_DATABASE_URL to run the PostgreSQL tests"
+)]
 fn a_vouched_connection_that_died_fails_at_most_one_use() {
     let Some(database) = TestDatabase::postgres_if_configured() else {
         return;

@@ -545,6 +545,10 @@ both_backends! {
 /// Two server processes on one PostgreSQL run the jobs at once: each expiry happens, and is
 /// recorded, exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    postgres_tests_skipped,
+    ignore = "set TEST_DATABASE_URL to run the PostgreSQL tests"
+)]
 async fn two_server_processes_expire_each_request_exactly_once() {
     let Some(app) = TestApp::spawn_postgres().await else {
         return;

@@ -184,6 +184,10 @@ struct Count {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    postgres_tests_skipped,
+    ignore = "set TEST_DATABASE_URL to run the PostgreSQL tests"
+)]
 async fn one_refresh_gives_a_database_filled_through_the_api_its_analyzed_plans() {
     let options = Options {
         analyze_interval: None,
@@ -239,6 +243,10 @@ async fn one_refresh_gives_a_database_filled_through_the_api_its_analyzed_plans(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    postgres_tests_skipped,
+    ignore = "set TEST_DATABASE_URL to run the PostgreSQL tests"
+)]
 async fn the_server_analyzes_the_tables_it_writes() {
     let Some(app) = TestApp::spawn_postgres().await else {
         return;
