@@ -189,6 +189,10 @@ impl From<request_repo::CommentRow> for CommentResponse {
                    "email": "requester@example.com" },
     "manager": { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87", "display_name": "Max Manager",
                  "email": "manager@example.com" },
+    "approvers": [
+        { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87", "display_name": "Max Manager",
+          "email": "manager@example.com" }
+    ],
     "comments": [
         { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7eb0", "author_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87",
           "body": "Which repositories do you need?", "created_at": "2026-11-23T09:35:00Z" }
@@ -206,6 +210,10 @@ pub struct RequestDetail {
     pub request: RequestResponse,
     pub requester: Option<PersonSummary>,
     pub manager: Option<PersonSummary>,
+    /// Everyone the steps name (eligible approvers, and whoever decided), so that a portal can show
+    /// who approves without a call per person; in the order the steps name them. Empty when the
+    /// steps are hidden from the caller (the requester, with `show_approval_progress` off).
+    pub approvers: Vec<PersonSummary>,
     pub comments: Vec<CommentResponse>,
     /// The request's audit events, oldest first (internal notes only for administrators).
     pub history: Vec<EventResponse>,
@@ -437,10 +445,19 @@ pub async fn get_access_request(
             let grant = grants::for_request(conn, id)?.map(GrantResponse::from);
             let session = grants::session_for_request(conn, id)?.map(SessionResponse::from);
             let hide = hide_steps_for(show, &request, viewer.id);
+            let approvers = if hide {
+                Vec::new()
+            } else {
+                named_in_steps(conn, &request)?
+                    .into_iter()
+                    .map(summary)
+                    .collect()
+            };
             Ok(RequestDetail {
                 request: RequestResponse::new(request, hide),
                 requester: requester.map(summary),
                 manager: manager.map(summary),
+                approvers,
                 comments,
                 history,
                 grant,
@@ -449,6 +466,26 @@ pub async fn get_access_request(
         })
         .await?;
     Ok(web::Json(detail))
+}
+
+/// The people a request's steps name, each once, in the order the steps name them.
+fn named_in_steps(
+    conn: &mut portcullis_persistence::DbConnection,
+    request: &AccessRequest,
+) -> Result<Vec<portcullis_domain::directory::User>, ApiError> {
+    let mut ids: Vec<UserId> = Vec::new();
+    let named = request.steps.iter().flat_map(|step| {
+        let deciders = step.decisions.iter().map(|d| d.approver_id);
+        step.approver_ids.iter().copied().chain(deciders)
+    });
+    for id in named {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let mut people = users::find_many(conn, &ids)?;
+    people.sort_by_key(|user| ids.iter().position(|id| *id == user.id));
+    Ok(people)
 }
 
 async fn decide(

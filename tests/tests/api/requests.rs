@@ -619,3 +619,39 @@ async fn two_server_processes_expire_each_request_exactly_once() {
         assert_eq!(request["status"], "expired");
     }
 }
+
+/// The display names of a request's `approvers`, as `viewer` gets them.
+async fn approver_names(app: &TestApp, request: &Value, viewer: &str) -> Vec<String> {
+    let path = format!("/v1/access-requests/{}", request["id"].as_str().unwrap());
+    let detail = expect_status(app.get(&path, &app.token_for(viewer)).await, StatusCode::OK).await;
+    detail["approvers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|person| {
+            assert!(person["email"].as_str().unwrap().contains('@'), "{person}");
+            person["display_name"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+both_backends! {
+    async fn a_request_names_its_approvers_unless_progress_is_hidden_from_its_requester(app: TestApp) {
+        let w = world(&app, "all_in_order").await;
+        let request = submit(&app, &w).await;
+        let names = approver_names(&app, &request, &w.requester).await;
+        assert_eq!(names[0], "Max Manager", "the first step's approver first: {names:?}");
+        assert_eq!(names[1..].iter().collect::<HashSet<_>>(), HashSet::from([&"Sam".to_owned(), &"Kim".to_owned()]));
+
+        let mut settings = expect_status(app.get("/v1/settings", &app.admin_token).await, StatusCode::OK).await;
+        for key in ["version", "updated_at"] {
+            settings.as_object_mut().unwrap().remove(key);
+        }
+        settings["show_approval_progress"] = json!(false);
+        let put = app.request(Method::PUT, "/v1/settings", Some(&app.admin_token)).json(&settings).send().await.unwrap();
+        expect_status(put, StatusCode::OK).await;
+
+        assert!(approver_names(&app, &request, &w.requester).await.is_empty(), "hidden from the requester");
+        assert_eq!(approver_names(&app, &request, &w.manager).await.len(), 3, "an approver still sees who approves");
+    }
+}
