@@ -232,7 +232,8 @@ pub struct CreateRequestBody {
     /// Why you need access (10–2000 characters).
     #[validate(custom(function = "valid_reason"))]
     pub reason: String,
-    /// One of the flow's durations (may be omitted when the flow has exactly one).
+    /// One of the flow's durations: required when it offers several, may be omitted when it offers
+    /// exactly one, refused when its access has no time limit.
     pub duration_seconds: Option<i64>,
     /// Device-admin requests: a device assigned to the requester.
     pub device_id: Option<Uuid>,
