@@ -38,6 +38,7 @@ from portcullis_client.models import (
     GrantStatus,
     GroupList,
     GroupResponse,
+    MeResponse,
     Problem,
     RequesterManagerApprover,
     RequesterManagerApproverType,
@@ -47,7 +48,6 @@ from portcullis_client.models import (
     RequestStatus,
     TimedAccess,
     TimedAccessMode,
-    UserResponse,
     Catalog,
 )
 from portcullis_client.types import Response
@@ -84,7 +84,7 @@ def main() -> None:
     approver = client_for("APPROVER_TOKEN")
     run = f"py-{time.time_ns()}"
 
-    me = expect("admin: GET /v1/me", get_me.sync_detailed(client=admin), HTTPStatus.OK, UserResponse)
+    me = expect("admin: GET /v1/me", get_me.sync_detailed(client=admin), HTTPStatus.OK, MeResponse)
     check(me.is_admin, "the admin token belongs to an administrator")
 
     groups = expect(

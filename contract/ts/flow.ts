@@ -41,7 +41,7 @@ const requester = clientFor(env("REQUESTER_TOKEN"));
 const approver = clientFor(env("APPROVER_TOKEN"));
 const run = `ts-${Date.now()}`;
 
-const me: Schemas["UserResponse"] = expectOk("admin: GET /v1/me", await admin.GET("/v1/me"));
+const me: Schemas["MeResponse"] = expectOk("admin: GET /v1/me", await admin.GET("/v1/me"));
 check(me.is_admin, "the admin token belongs to an administrator");
 
 const groups = expectOk(
