@@ -36,8 +36,8 @@ list_response!(PersonList, PersonSummary, "A page of people, newest first.");
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PeopleSearchParams {
-    /// Case-insensitive part of the person's email or display name: at least two characters
-    /// besides leading and trailing spaces.
+    /// Case-insensitive part of the person's email or display name, of at least two characters that
+    /// are not spaces.
     #[validate(length(max = 200), custom(function = "long_enough"))]
     #[param(
         min_length = 2,
@@ -53,12 +53,16 @@ pub struct PeopleSearchParams {
     pub page_token: Option<String>,
 }
 
+/// At least two characters that are not spaces: exactly the contract's pattern `\S[\s\S]*\S`, so a
+/// generated client's check and the server's agree (ECMAScript's `\s` is Unicode's White_Space,
+/// without U+0085 and with U+FEFF).
 fn long_enough(q: &str) -> Result<(), validator::ValidationError> {
-    if q.trim().chars().count() >= MIN_QUERY_CHARS {
+    let is_space = |c: char| (c.is_whitespace() && c != '\u{85}') || c == '\u{feff}';
+    if q.chars().filter(|c| !is_space(*c)).count() >= MIN_QUERY_CHARS {
         Ok(())
     } else {
         let mut error = validator::ValidationError::new("too_short");
-        error.message = Some("must hold at least 2 characters besides spaces".into());
+        error.message = Some("must hold at least 2 characters that are not spaces".into());
         Err(error)
     }
 }
@@ -101,4 +105,19 @@ pub async fn search_people(
         .read(move |conn| users::list(conn, &filter, &page))
         .await?;
     Ok(web::Json(PersonList::from_page(people, summary)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_needs_two_characters_that_are_not_spaces() {
+        for short in ["", "a", " a ", "\u{feff}a", "\u{a0}\u{3000}b\t"] {
+            assert!(long_enough(short).is_err(), "{short:?}");
+        }
+        for enough in ["ab", " a b ", "\u{85}a", "ö ß"] {
+            assert!(long_enough(enough).is_ok(), "{enough:?}");
+        }
+    }
 }
