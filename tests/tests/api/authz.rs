@@ -15,6 +15,12 @@
 //! is visible to them, or the operation is admin-only); 404 = the object is hidden from them, the
 //! same answer as for a missing one. Every cell starts from objects made for it alone, so one
 //! caller's success never changes what the next caller sees.
+//!
+//! Authorization comes before validation: every refused cell of an operation that takes a body is
+//! first sent bad bodies (malformed JSON, `{}`, wrong types, an unknown field, not JSON, oversize),
+//! each with the server's caller cache emptied, and must be refused the same way (see
+//! [`VALIDATED_BEFORE_PERMISSION`] for the request actions where a caller who sees the request is
+//! told about the body first).
 
 use std::collections::{BTreeSet, HashMap};
 

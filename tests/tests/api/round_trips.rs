@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both_backends;
-use crate::flows::{create_flow, fixture, resource_flow};
+use crate::flows::{create_flow, device_flow, fixture, resource_flow};
 use crate::helpers::*;
 
 /// Reads `path`, sets `field` to `value` and writes the whole object back with `method`; then checks
@@ -99,6 +99,12 @@ both_backends! {
         flow["kind"] = json!("device_admin");
         let problem = expect_problem(app.patch(&path, &app.admin_token, &flow).await, StatusCode::UNPROCESSABLE_ENTITY).await;
         assert_eq!(error_fields(&problem), ["kind"]);
+    }
+
+    async fn a_device_admin_flow_with_its_null_fields_read_and_sent_back_is_updated(app: TestApp) {
+        let f = fixture(&app).await;
+        let id = create_flow(&app, &device_flow(&f)).await["id"].as_str().unwrap().to_owned();
+        round_trip(&app, Method::PATCH, &format!("/v1/approval-flows/{id}"), "name", json!("Workstation admin")).await;
     }
 
     async fn a_webhook_channel_read_and_sent_back_is_updated(app: TestApp) {
