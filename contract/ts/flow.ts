@@ -81,6 +81,19 @@ check(
   "the requester sees the new flow in the catalog",
 );
 
+// Who approves: the requester's manager, in the requester's own record, found again by the people search.
+const self = expectOk("requester: GET /v1/me", await requester.GET("/v1/me"));
+const manager = self.manager;
+check(manager, "the demo requester has a manager");
+const people = expectOk(
+  "requester: GET /v1/people?q=",
+  await requester.GET("/v1/people", { params: { query: { q: manager.email } } }),
+);
+check(
+  people.items.some((person) => person.id === manager.id),
+  "the people search finds the requester's manager",
+);
+
 const created = expectOk(
   "requester: POST /v1/access-requests",
   await requester.POST("/v1/access-requests", {
