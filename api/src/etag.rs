@@ -40,6 +40,18 @@ impl IfMatch {
         Ok(Self::Versions(versions))
     }
 
+    /// Adds the `version` a body carries (an object read and sent back): both preconditions must
+    /// hold, so a `version` that differs from every tag of `If-Match` matches nothing (412).
+    pub fn and_version(self, version: Option<i64>) -> Self {
+        match (self, version) {
+            (precondition, None) => precondition,
+            (Self::Absent | Self::Any, Some(version)) => Self::Versions(vec![version]),
+            (Self::Versions(accepted), Some(version)) => {
+                Self::Versions(accepted.into_iter().filter(|v| *v == version).collect())
+            }
+        }
+    }
+
     pub fn check(&self, current: i64) -> Result<(), ApiError> {
         match self {
             Self::Versions(accepted) if !accepted.contains(&current) => {
@@ -100,6 +112,19 @@ mod tests {
         assert!(parsed("\"3\"").check(3).is_ok());
         assert!(IfMatch::Absent.check(9).is_ok());
         assert!(IfMatch::Any.check(9).is_ok());
+    }
+
+    #[test]
+    fn a_version_in_the_body_is_a_precondition_too() {
+        assert!(IfMatch::Absent.and_version(Some(3)).check(3).is_ok());
+        assert!(IfMatch::Absent.and_version(Some(3)).check(4).is_err());
+        assert!(IfMatch::Any.and_version(Some(3)).check(4).is_err());
+        assert!(IfMatch::Absent.and_version(None).check(4).is_ok());
+        let tagged = || IfMatch::parse("\"3\", \"4\"").unwrap();
+        assert!(tagged().and_version(Some(4)).check(4).is_ok());
+        // If-Match and the body disagree: neither version is accepted.
+        assert!(tagged().and_version(Some(5)).check(5).is_err());
+        assert!(tagged().and_version(Some(5)).check(3).is_err());
     }
 
     #[test]

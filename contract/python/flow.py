@@ -24,6 +24,7 @@ from portcullis_client.api.approval_flows import create_approval_flow
 from portcullis_client.api.catalog import get_catalog
 from portcullis_client.api.groups import create_group, list_groups
 from portcullis_client.api.me import get_me
+from portcullis_client.api.users import search_people
 from portcullis_client.models import (
     ApprovalType,
     ApproveBody,
@@ -38,6 +39,9 @@ from portcullis_client.models import (
     GrantStatus,
     GroupList,
     GroupResponse,
+    MeResponse,
+    PersonList,
+    PersonSummary,
     Problem,
     RequesterManagerApprover,
     RequesterManagerApproverType,
@@ -47,7 +51,6 @@ from portcullis_client.models import (
     RequestStatus,
     TimedAccess,
     TimedAccessMode,
-    UserResponse,
     Catalog,
 )
 from portcullis_client.types import Response
@@ -84,7 +87,7 @@ def main() -> None:
     approver = client_for("APPROVER_TOKEN")
     run = f"py-{time.time_ns()}"
 
-    me = expect("admin: GET /v1/me", get_me.sync_detailed(client=admin), HTTPStatus.OK, UserResponse)
+    me = expect("admin: GET /v1/me", get_me.sync_detailed(client=admin), HTTPStatus.OK, MeResponse)
     check(me.is_admin, "the admin token belongs to an administrator")
 
     groups = expect(
@@ -134,6 +137,19 @@ def main() -> None:
 
     catalog = expect("requester: GET /v1/catalog", get_catalog.sync_detailed(client=requester), HTTPStatus.OK, Catalog)
     check(any(e.flow_id == flow.id for e in catalog.items), "the requester sees the new flow in the catalog")
+
+    # Who approves: the requester's manager, in the requester's own record, found again by the people search.
+    own = expect("requester: GET /v1/me", get_me.sync_detailed(client=requester), HTTPStatus.OK, MeResponse)
+    manager = own.manager
+    if not isinstance(manager, PersonSummary):
+        raise SystemExit("check failed: the demo requester has a manager")
+    people = expect(
+        "requester: GET /v1/people?q=",
+        search_people.sync_detailed(client=requester, q=manager.email),
+        HTTPStatus.OK,
+        PersonList,
+    )
+    check(any(p.id == manager.id for p in people.items), "the people search finds the requester's manager")
 
     created = expect(
         "requester: POST /v1/access-requests",

@@ -41,7 +41,7 @@ const requester = clientFor(env("REQUESTER_TOKEN"));
 const approver = clientFor(env("APPROVER_TOKEN"));
 const run = `ts-${Date.now()}`;
 
-const me: Schemas["UserResponse"] = expectOk("admin: GET /v1/me", await admin.GET("/v1/me"));
+const me: Schemas["MeResponse"] = expectOk("admin: GET /v1/me", await admin.GET("/v1/me"));
 check(me.is_admin, "the admin token belongs to an administrator");
 
 const groups = expectOk(
@@ -79,6 +79,19 @@ const catalog = expectOk("requester: GET /v1/catalog", await requester.GET("/v1/
 check(
   catalog.items.some((entry) => entry.flow_id === flow.id),
   "the requester sees the new flow in the catalog",
+);
+
+// Who approves: the requester's manager, in the requester's own record, found again by the people search.
+const self = expectOk("requester: GET /v1/me", await requester.GET("/v1/me"));
+const manager = self.manager;
+check(manager, "the demo requester has a manager");
+const people = expectOk(
+  "requester: GET /v1/people?q=",
+  await requester.GET("/v1/people", { params: { query: { q: manager.email } } }),
+);
+check(
+  people.items.some((person) => person.id === manager.id),
+  "the people search finds the requester's manager",
 );
 
 const created = expectOk(

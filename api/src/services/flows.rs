@@ -60,14 +60,14 @@ pub fn update(
     conn: &mut DbConnection,
     actor: Option<UserId>,
     id: FlowId,
-    change: impl FnOnce(FlowDraft) -> FlowDraft,
+    change: impl FnOnce(FlowDraft) -> Result<FlowDraft, ApiError>,
     if_match: &IfMatch,
     now: DateTime<Utc>,
 ) -> Result<ApprovalFlow, ApiError> {
     let before = get(conn, id)?;
     if_match.check(before.version())?;
     let limits = settings::get(conn)?.settings.flow_limits();
-    let after = before.revise(change(before.to_draft()), limits, now)?;
+    let after = before.revise(change(before.to_draft())?, limits, now)?;
     if after.version() == before.version() {
         return Ok(after);
     }

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Principal;
+use crate::auth::{Admin, Principal};
 use crate::error::ApiError;
 use crate::extractors::ValidQuery;
 use crate::list_response;
@@ -161,10 +161,9 @@ pub async fn list_my_grants(
 #[get("/grants")]
 pub async fn list_grants(
     state: web::Data<AppState>,
-    principal: Principal,
+    _admin: Admin,
     ValidQuery(params): ValidQuery<GrantParams>,
 ) -> Result<web::Json<GrantList>, ApiError> {
-    principal.require_admin()?;
     let page = PageParams {
         limit: params.limit,
         page_token: params.page_token,

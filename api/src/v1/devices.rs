@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Principal;
+use crate::auth::{Admin, Principal};
 use crate::error::ApiError;
 use crate::etag::{IfMatch, etag};
 use crate::extractors::{ValidJson, ValidQuery};
@@ -26,13 +26,17 @@ use crate::state::AppState;
     "created_at": "2026-11-23T09:30:00Z", "updated_at": "2026-11-23T09:30:00Z"
 }))]
 pub struct DeviceResponse {
+    #[schema(read_only)]
     pub id: Uuid,
     pub name: String,
     pub os: DeviceOs,
     pub assigned_user_ids: Vec<Uuid>,
     /// Increments on every change; also the `ETag`.
+    #[schema(read_only)]
     pub version: i64,
+    #[schema(read_only)]
     pub created_at: DateTime<Utc>,
+    #[schema(read_only)]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -89,6 +93,19 @@ pub struct UpdateDeviceRequest {
     #[validate(length(max = 100, message = "at most 100 users can be assigned to a device"))]
     #[schema(max_items = 100)]
     pub assigned_user_ids: Option<Vec<Uuid>>,
+    /// Read-only, ignored: the GET's own field, accepted so that a read object can be sent back.
+    #[schema(read_only)]
+    pub id: Option<Uuid>,
+    /// Read-only: when given, the version this change applies to, checked as `If-Match` is (412 if
+    /// stale; with `If-Match` too, both must match).
+    #[schema(read_only)]
+    pub version: Option<i64>,
+    /// Read-only, ignored.
+    #[schema(read_only)]
+    pub created_at: Option<DateTime<Utc>>,
+    /// Read-only, ignored.
+    #[schema(read_only)]
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 fn valid_name(value: &str) -> Result<(), validator::ValidationError> {
@@ -156,10 +173,9 @@ pub async fn list_devices(
 #[post("/devices")]
 pub async fn create_device(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     ValidJson(body): ValidJson<CreateDeviceRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let name = DeviceName::parse(&body.name).map_err(|m| ApiError::invalid_field("name", m))?;
     let (actor, now, assigned) = (
         Some(principal.user().id),
@@ -230,12 +246,12 @@ pub async fn get_device(
 #[patch("/devices/{id}")]
 pub async fn update_device(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     ValidJson(body): ValidJson<UpdateDeviceRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
+    let if_match = if_match.and_version(body.version);
     let changes = devices::DeviceChanges {
         name: body
             .name
@@ -275,10 +291,9 @@ pub async fn update_device(
 #[delete("/devices/{id}")]
 pub async fn delete_device(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let (actor, now, id) = (
         Some(principal.user().id),
         state.now(),

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Principal;
+use crate::auth::Admin;
 use crate::error::ApiError;
 use crate::extractors::ValidQuery;
 use crate::list_response;
@@ -83,10 +83,9 @@ pub struct EventParams {
 #[get("/events")]
 pub async fn list_events(
     state: web::Data<AppState>,
-    principal: Principal,
+    _admin: Admin,
     ValidQuery(params): ValidQuery<EventParams>,
 ) -> Result<web::Json<EventList>, ApiError> {
-    principal.require_admin()?;
     let page = PageParams {
         limit: params.limit,
         page_token: params.page_token,

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Principal;
+use crate::auth::Admin;
 use crate::error::ApiError;
 use crate::etag::{IfMatch, etag};
 use crate::extractors::{ValidJson, ValidQuery};
@@ -37,6 +37,7 @@ use crate::v1::users::UserResponse;
     "created_at": "2026-11-23T09:30:00Z", "updated_at": "2026-11-23T09:30:00Z"
 }))]
 pub struct FlowResponse {
+    #[schema(read_only)]
     pub id: Uuid,
     pub kind: FlowKind,
     pub name: String,
@@ -52,8 +53,11 @@ pub struct FlowResponse {
     pub approvers: Vec<ApproverDraft>,
     pub approver_requirement: Option<ApproverRequirement>,
     /// Increments on every change; also the `ETag`.
+    #[schema(read_only)]
     pub version: i64,
+    #[schema(read_only)]
     pub created_at: DateTime<Utc>,
+    #[schema(read_only)]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -128,6 +132,22 @@ pub struct UpdateFlowRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<ApproverRequirement>, nullable)]
     pub approver_requirement: Option<Option<ApproverRequirement>>,
+    /// Read-only, ignored: the GET's own field, accepted so that a read object can be sent back.
+    #[schema(read_only)]
+    pub id: Option<Uuid>,
+    /// Read-only: a flow's kind cannot change (422 if it differs).
+    #[schema(read_only)]
+    pub kind: Option<FlowKind>,
+    /// Read-only: when given, the version this change applies to, checked as `If-Match` is (412 if
+    /// stale; with `If-Match` too, both must match).
+    #[schema(read_only)]
+    pub version: Option<i64>,
+    /// Read-only, ignored.
+    #[schema(read_only)]
+    pub created_at: Option<DateTime<Utc>>,
+    /// Read-only, ignored.
+    #[schema(read_only)]
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 impl Validate for UpdateFlowRequest {
@@ -137,7 +157,14 @@ impl Validate for UpdateFlowRequest {
 }
 
 impl UpdateFlowRequest {
-    fn apply(self, mut draft: FlowDraft) -> FlowDraft {
+    fn apply(self, mut draft: FlowDraft) -> Result<FlowDraft, ApiError> {
+        // Accepted so that a flow read can be sent back, but a kind is for life.
+        if self.kind.is_some_and(|kind| kind != draft.kind) {
+            return Err(ApiError::invalid_field(
+                "kind",
+                "cannot change; create a flow of the other kind instead",
+            ));
+        }
         macro_rules! set {
             ($($field:ident),+) => {$(
                 if let Some(value) = self.$field {
@@ -159,7 +186,7 @@ impl UpdateFlowRequest {
             approvers,
             approver_requirement
         );
-        draft
+        Ok(draft)
     }
 }
 
@@ -232,10 +259,9 @@ pub struct PreviewParams {
 #[get("/approval-flows")]
 pub async fn list_approval_flows(
     state: web::Data<AppState>,
-    principal: Principal,
+    _admin: Admin,
     ValidQuery(params): ValidQuery<FlowListParams>,
 ) -> Result<web::Json<FlowList>, ApiError> {
-    principal.require_admin()?;
     let page = PageParams {
         limit: params.limit,
         page_token: params.page_token,
@@ -294,10 +320,9 @@ pub async fn list_approval_flows(
 #[post("/approval-flows")]
 pub async fn create_approval_flow(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     ValidJson(body): ValidJson<CreateFlowRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let (actor, now) = (Some(principal.user().id), state.now());
     let flow = state
         .write(move |conn| flows::create(conn, actor, body.0, now))
@@ -325,10 +350,9 @@ pub async fn create_approval_flow(
 #[get("/approval-flows/{id}")]
 pub async fn get_approval_flow(
     state: web::Data<AppState>,
-    principal: Principal,
+    _admin: Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let id = FlowId::from(id.into_inner());
     let flow = state.read(move |conn| flows::get(conn, id)).await?;
     Ok(HttpResponse::Ok()
@@ -364,12 +388,12 @@ pub async fn get_approval_flow(
 #[patch("/approval-flows/{id}")]
 pub async fn update_approval_flow(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     ValidJson(body): ValidJson<UpdateFlowRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
+    let if_match = if_match.and_version(body.version);
     let (actor, now, id) = (
         Some(principal.user().id),
         state.now(),
@@ -401,10 +425,9 @@ pub async fn update_approval_flow(
 #[delete("/approval-flows/{id}")]
 pub async fn delete_approval_flow(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let (actor, now, id) = (
         Some(principal.user().id),
         state.now(),
@@ -436,11 +459,10 @@ pub async fn delete_approval_flow(
 #[get("/approval-flows/{id}/preview")]
 pub async fn preview_approval_flow(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     id: web::Path<Uuid>,
     ValidQuery(params): ValidQuery<PreviewParams>,
 ) -> Result<web::Json<FlowPreview>, ApiError> {
-    principal.require_admin()?;
     let (id, now) = (FlowId::from(id.into_inner()), state.now());
     let requester = params
         .requester_id

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Principal;
+use crate::auth::{Admin, Principal};
 use crate::error::ApiError;
 use crate::etag::{IfMatch, etag};
 use crate::extractors::{ValidJson, ValidQuery};
@@ -25,12 +25,16 @@ use crate::state::AppState;
     "created_at": "2026-11-23T09:30:00Z", "updated_at": "2026-11-23T09:30:00Z"
 }))]
 pub struct GroupResponse {
+    #[schema(read_only)]
     pub id: Uuid,
     pub name: String,
     pub description: String,
     /// Increments on every change; also the `ETag`.
+    #[schema(read_only)]
     pub version: i64,
+    #[schema(read_only)]
     pub created_at: DateTime<Utc>,
+    #[schema(read_only)]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -108,6 +112,19 @@ pub struct UpdateGroupRequest {
     #[validate(custom(function = "valid_description"))]
     #[schema(max_length = 2000)]
     pub description: Option<String>,
+    /// Read-only, ignored: the GET's own field, accepted so that a read object can be sent back.
+    #[schema(read_only)]
+    pub id: Option<Uuid>,
+    /// Read-only: when given, the version this change applies to, checked as `If-Match` is (412 if
+    /// stale; with `If-Match` too, both must match).
+    #[schema(read_only)]
+    pub version: Option<i64>,
+    /// Read-only, ignored.
+    #[schema(read_only)]
+    pub created_at: Option<DateTime<Utc>>,
+    /// Read-only, ignored.
+    #[schema(read_only)]
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -190,10 +207,9 @@ pub async fn list_groups(
 #[post("/groups")]
 pub async fn create_group(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     ValidJson(body): ValidJson<CreateGroupRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let name = GroupName::parse(&body.name).map_err(|m| ApiError::invalid_field("name", m))?;
     let description = Description::parse(body.description.as_deref().unwrap_or(""))
         .map_err(|m| ApiError::invalid_field("description", m))?;
@@ -260,12 +276,12 @@ pub async fn get_group(
 #[patch("/groups/{id}")]
 pub async fn update_group(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     ValidJson(body): ValidJson<UpdateGroupRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
+    let if_match = if_match.and_version(body.version);
     let changes = groups::GroupChanges {
         name: body
             .name
@@ -310,10 +326,9 @@ pub async fn update_group(
 #[delete("/groups/{id}")]
 pub async fn delete_group(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let (actor, now, id) = (
         Some(principal.user().id),
         state.now(),
@@ -327,7 +342,8 @@ pub async fn delete_group(
 
 /// List a group's members
 ///
-/// One item per membership: a user added directly and also through a grant appears twice, once per source.
+/// Administrators only (who holds a group is who holds its access). One item per membership: a user
+/// added directly and also through a grant appears twice, once per source.
 #[utoipa::path(
     tag = "groups",
     params(("id" = Uuid, Path, description = "The group's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80"), PageParams),
@@ -335,13 +351,14 @@ pub async fn delete_group(
         (status = 200, description = "A page of memberships", body = MembershipList),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
     )
 )]
 #[get("/groups/{id}/members")]
 pub async fn list_group_members(
     state: web::Data<AppState>,
-    _principal: Principal,
+    _admin: Admin,
     id: web::Path<Uuid>,
     ValidQuery(params): ValidQuery<PageParams>,
 ) -> Result<web::Json<MembershipList>, ApiError> {
@@ -378,11 +395,10 @@ pub async fn list_group_members(
 #[post("/groups/{id}/members")]
 pub async fn add_group_member(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     id: web::Path<Uuid>,
     ValidJson(body): ValidJson<AddMemberRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let (actor, now) = (Some(principal.user().id), state.now());
     let (group, user) = (GroupId::from(id.into_inner()), UserId::from(body.user_id));
     let membership = state
@@ -412,10 +428,9 @@ pub async fn add_group_member(
 #[delete("/groups/{id}/members/{user_id}")]
 pub async fn remove_group_member(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let (group, user) = path.into_inner();
     let (actor, now, group, user) = (
         Some(principal.user().id),

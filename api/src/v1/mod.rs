@@ -8,6 +8,7 @@ pub mod events;
 pub mod flows;
 pub mod groups;
 pub mod me;
+pub mod people;
 pub mod queue;
 pub mod requests;
 pub mod settings;
@@ -28,7 +29,9 @@ pub fn scope() -> Scope<
     >,
 > {
     scope::scope("/v1")
+        .wrap(actix_web::middleware::from_fn(crate::auth::authenticate))
         .service(me::get_me)
+        .service(people::search_people)
         .service(users::list_users)
         .service(users::create_user)
         .service(users::get_user)

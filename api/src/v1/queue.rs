@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Principal;
+use crate::auth::Admin;
 use crate::error::ApiError;
 use crate::extractors::ValidQuery;
 use crate::openapi::*;
@@ -276,11 +276,10 @@ const STATUS_PARAM: &str = "Status filter; repeat it or separate values with com
 #[get("/access-requests")]
 pub async fn list_access_requests(
     state: web::Data<AppState>,
-    principal: Principal,
+    _admin: Admin,
     req: HttpRequest,
     ValidQuery(p): ValidQuery<QueueParams>,
 ) -> Result<web::Json<QueuePage>, ApiError> {
-    principal.require_admin()?;
     let (filter, applied, page) = p.filters(&req)?;
     let page = page.to_request()?;
     let page = state
@@ -309,11 +308,10 @@ pub async fn list_access_requests(
 #[get("/access-requests/counts")]
 pub async fn count_access_requests(
     state: web::Data<AppState>,
-    principal: Principal,
+    _admin: Admin,
     req: HttpRequest,
     ValidQuery(p): ValidQuery<QueueParams>,
 ) -> Result<web::Json<QueueCounts>, ApiError> {
-    principal.require_admin()?;
     let (filter, applied, _) = p.filters(&req)?;
     let counts = state
         .read(move |conn| {
@@ -460,11 +458,10 @@ fn render(
 #[get("/access-requests/export")]
 pub async fn export_access_requests(
     state: web::Data<AppState>,
-    principal: Principal,
+    _admin: Admin,
     req: HttpRequest,
     ValidQuery(p): ValidQuery<ExportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let format = p.format.unwrap_or(ExportFormat::Csv);
     let (filter, _) = filter_of(
         p.tab,

@@ -489,6 +489,28 @@ fn named_in_steps(
     Ok(people)
 }
 
+/// The body of an action on the request `id`. A caller who may not see the request gets its 404
+/// whatever the body, so a bad body tells them no more than a good one. A caller who sees it learns
+/// first what is wrong with the body: its schema is public, and whether they may act can depend on
+/// it (`override`). The request is read only when the body is bad.
+async fn body_of<T>(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    body: Result<ValidJson<T>, ApiError>,
+) -> Result<T, ApiError> {
+    match body {
+        Ok(ValidJson(body)) => Ok(body),
+        Err(invalid) => {
+            let (viewer, id) = (principal.0.clone(), RequestId::from(id));
+            state
+                .read(move |conn| requests::get_visible(conn, id, &viewer).map(drop))
+                .await?;
+            Err(invalid)
+        }
+    }
+}
+
 async fn decide(
     state: web::Data<AppState>,
     principal: Principal,
@@ -534,8 +556,9 @@ pub async fn approve_access_request(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-    ValidJson(body): ValidJson<ApproveBody>,
+    body: Result<ValidJson<ApproveBody>, ApiError>,
 ) -> Result<web::Json<RequestResponse>, ApiError> {
+    let body = body_of(&state, &principal, *id, body).await?;
     let input = DecisionInput {
         verdict: Verdict::Approve,
         comment: request::parse_text(body.comment.as_deref())
@@ -575,8 +598,9 @@ pub async fn deny_access_request(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-    ValidJson(body): ValidJson<DenyBody>,
+    body: Result<ValidJson<DenyBody>, ApiError>,
 ) -> Result<web::Json<RequestResponse>, ApiError> {
+    let body = body_of(&state, &principal, *id, body).await?;
     let text = |field: &str, value: Option<&str>| {
         request::parse_text(value).map_err(|m| ApiError::invalid_field(field, m))
     };
@@ -683,8 +707,9 @@ pub async fn reassign_access_request(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-    ValidJson(body): ValidJson<ReassignBody>,
+    body: Result<ValidJson<ReassignBody>, ApiError>,
 ) -> Result<web::Json<RequestResponse>, ApiError> {
+    let body = body_of(&state, &principal, *id, body).await?;
     let (actor, now, id, to) = (
         principal.0.clone(),
         state.now(),
@@ -723,8 +748,9 @@ pub async fn resubmit_access_request(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-    ValidJson(body): ValidJson<ResubmitBody>,
+    body: Result<ValidJson<ResubmitBody>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body_of(&state, &principal, *id, body).await?;
     let (actor, now, id) = (
         principal.0.clone(),
         state.now(),
@@ -793,8 +819,9 @@ pub async fn comment_on_access_request(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-    ValidJson(body): ValidJson<CommentBody>,
+    body: Result<ValidJson<CommentBody>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = body_of(&state, &principal, *id, body).await?;
     let (actor, now, id) = (principal.0, state.now(), RequestId::from(id.into_inner()));
     let row = state
         .write(move |conn| requests::comment(conn, &actor, id, &body.body, now))

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use crate::auth::Principal;
+use crate::auth::Admin;
 use crate::error::ApiError;
 use crate::etag::{IfMatch, etag};
 use crate::extractors::ValidJson;
@@ -35,7 +35,9 @@ pub struct SettingsResponse {
     /// Holders of timed access get an email this many hours before it ends (0: never).
     pub grant_ending_notice_hours: i64,
     /// Increments on every change; also the `ETag`.
+    #[schema(read_only)]
     pub version: i64,
+    #[schema(read_only)]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -68,10 +70,65 @@ impl From<StoredSettings> for SettingsResponse {
     }
 }
 
-/// Every setting (a full replacement).
+/// Every setting (a full replacement). `version` and `updated_at`, as `GET` returns them, may be sent
+/// back: `version` is then checked as `If-Match` is.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(transparent)]
-pub struct UpdateSettingsRequest(pub Settings);
+#[serde(deny_unknown_fields)]
+pub struct UpdateSettingsRequest {
+    /// Off: requesters see no catalog and cannot create requests.
+    pub resource_requests_enabled: bool,
+    /// Pending requests with no decision for this many days expire (1–365).
+    pub expiry_days: i64,
+    /// Requesters see who approves and how far their request got.
+    pub show_approval_progress: bool,
+    /// Email the requester a confirmation when they submit.
+    pub email_request_received: bool,
+    /// Email the requester the decision.
+    pub email_decision: bool,
+    /// Email administrators when a request needs them.
+    pub email_admin_new_request: bool,
+    /// The longest duration a flow may offer, in seconds (60 to one year).
+    pub max_access_duration_seconds: i64,
+    /// Approvers of a request pending this many days get one reminder (0: never; at most 365).
+    #[serde(default = "default_reminder_days")]
+    #[schema(default = 3)]
+    pub approver_reminder_days: i64,
+    /// Holders of timed access are told this many hours before it ends (0: never; at most 720).
+    #[serde(default = "default_notice_hours")]
+    #[schema(default = 24)]
+    pub grant_ending_notice_hours: i64,
+    /// Read-only: when given, the version this replacement applies to, checked as `If-Match` is
+    /// (412 if stale; with `If-Match` too, both must match).
+    #[schema(read_only)]
+    pub version: Option<i64>,
+    /// Read-only, ignored.
+    #[schema(read_only)]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+fn default_reminder_days() -> i64 {
+    Settings::default().approver_reminder_days
+}
+
+fn default_notice_hours() -> i64 {
+    Settings::default().grant_ending_notice_hours
+}
+
+impl UpdateSettingsRequest {
+    fn settings(&self) -> Settings {
+        Settings {
+            resource_requests_enabled: self.resource_requests_enabled,
+            expiry_days: self.expiry_days,
+            show_approval_progress: self.show_approval_progress,
+            email_request_received: self.email_request_received,
+            email_decision: self.email_decision,
+            email_admin_new_request: self.email_admin_new_request,
+            max_access_duration_seconds: self.max_access_duration_seconds,
+            approver_reminder_days: self.approver_reminder_days,
+            grant_ending_notice_hours: self.grant_ending_notice_hours,
+        }
+    }
+}
 
 impl Validate for UpdateSettingsRequest {
     fn validate(&self) -> Result<(), validator::ValidationErrors> {
@@ -95,9 +152,8 @@ impl Validate for UpdateSettingsRequest {
 #[get("/settings")]
 pub async fn get_settings(
     state: web::Data<AppState>,
-    principal: Principal,
+    _admin: Admin,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let stored = state.read(settings::get).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(stored.version))
@@ -131,14 +187,14 @@ pub async fn get_settings(
 #[put("/settings")]
 pub async fn replace_settings(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     if_match: IfMatch,
     ValidJson(body): ValidJson<UpdateSettingsRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
+    let if_match = if_match.and_version(body.version);
     let (actor, now) = (Some(principal.user().id), state.now());
     let stored = state
-        .write(move |conn| settings::replace(conn, actor, body.0, &if_match, now))
+        .write(move |conn| settings::replace(conn, actor, body.settings(), &if_match, now))
         .await;
     state.cache.settings_changed();
     let stored = stored?;

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Principal;
+use crate::auth::Admin;
 use crate::error::ApiError;
 use crate::etag::{IfMatch, etag};
 use crate::extractors::{ValidJson, ValidQuery};
@@ -26,6 +26,7 @@ use crate::state::AppState;
     "created_at": "2026-11-23T09:30:00Z", "updated_at": "2026-11-23T09:30:00Z"
 }))]
 pub struct UserResponse {
+    #[schema(read_only)]
     pub id: Uuid,
     pub email: String,
     pub display_name: String,
@@ -36,8 +37,11 @@ pub struct UserResponse {
     /// The subject an identity provider knows the user by.
     pub external_id: Option<String>,
     /// Increments on every change; also the `ETag`.
+    #[schema(read_only)]
     pub version: i64,
+    #[schema(read_only)]
     pub created_at: DateTime<Utc>,
+    #[schema(read_only)]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -105,6 +109,19 @@ pub struct UpdateUserRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, nullable)]
     pub external_id: Option<Option<String>>,
+    /// Read-only, ignored: the GET's own field, accepted so that a read object can be sent back.
+    #[schema(read_only)]
+    pub id: Option<Uuid>,
+    /// Read-only: when given, the version this change applies to, checked as `If-Match` is (412 if
+    /// stale; with `If-Match` too, both must match).
+    #[schema(read_only)]
+    pub version: Option<i64>,
+    /// Read-only, ignored.
+    #[schema(read_only)]
+    pub created_at: Option<DateTime<Utc>>,
+    /// Read-only, ignored.
+    #[schema(read_only)]
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 fn valid_email(value: &str) -> Result<(), validator::ValidationError> {
@@ -137,8 +154,8 @@ pub struct UserListParams {
 
 /// List users
 ///
-/// Every authenticated caller may list the directory (requesters pick people to reassign to,
-/// integrations look up requesters).
+/// Administrators list full user records. Everybody else finds colleagues with `GET /v1/people`
+/// (id, name and email only) and reads their own record at `GET /v1/me`.
 #[utoipa::path(
     tag = "users",
     params(UserListParams),
@@ -146,12 +163,13 @@ pub struct UserListParams {
         (status = 200, description = "A page of users", body = UserList),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
     )
 )]
 #[get("/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
-    _principal: Principal,
+    _admin: Admin,
     ValidQuery(params): ValidQuery<UserListParams>,
 ) -> Result<web::Json<UserList>, ApiError> {
     let page = PageParams {
@@ -193,10 +211,9 @@ pub async fn list_users(
 #[post("/users")]
 pub async fn create_user(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     ValidJson(body): ValidJson<CreateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let input = users::parse_new_user(
         &body.email,
         &body.display_name,
@@ -217,7 +234,8 @@ pub async fn create_user(
 
 /// Get a user
 ///
-/// Every authenticated caller may read the directory. The `ETag` header carries the user's version.
+/// Administrators read a full user record; the `ETag` header carries its version. Everybody else
+/// gets 403, even for their own id or their manager's: `GET /v1/me` gives both.
 #[utoipa::path(
     tag = "users",
     params(("id" = Uuid, Path, description = "The user's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
@@ -225,13 +243,14 @@ pub async fn create_user(
         (status = 200, description = "The user", body = UserResponse,
             headers(("ETag" = String, description = "The user's version"))),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
     )
 )]
 #[get("/users/{id}")]
 pub async fn get_user(
     state: web::Data<AppState>,
-    _principal: Principal,
+    _admin: Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId::from(id.into_inner());
@@ -269,12 +288,12 @@ pub async fn get_user(
 #[patch("/users/{id}")]
 pub async fn update_user(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     ValidJson(body): ValidJson<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
+    let if_match = if_match.and_version(body.version);
     let changes = users::UserChanges {
         email: body
             .email
@@ -332,10 +351,9 @@ pub async fn update_user(
 #[delete("/users/{id}")]
 pub async fn delete_user(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let (actor, now, id) = (
         Some(principal.user().id),
         state.now(),

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Principal;
+use crate::auth::Admin;
 use crate::error::ApiError;
 use crate::etag::{IfMatch, etag};
 use crate::extractors::{ValidJson, ValidQuery};
@@ -54,6 +54,7 @@ impl ToSchema for EventType {
     "version": 1, "created_at": "2026-11-23T09:30:00Z", "updated_at": "2026-11-23T09:30:00Z"
 }))]
 pub struct WebhookChannelResponse {
+    #[schema(read_only)]
     pub id: Uuid,
     pub name: String,
     pub url: String,
@@ -61,8 +62,11 @@ pub struct WebhookChannelResponse {
     #[schema(value_type = Vec<EventType>)]
     pub events: Vec<String>,
     /// Increments on every change; also the `ETag`.
+    #[schema(read_only)]
     pub version: i64,
+    #[schema(read_only)]
     pub created_at: DateTime<Utc>,
+    #[schema(read_only)]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -140,6 +144,19 @@ pub struct UpdateWebhookChannelRequest {
     /// Replaces the event types.
     #[schema(value_type = Option<Vec<EventType>>, min_items = 1, max_items = 100)]
     pub events: Option<Vec<String>>,
+    /// Read-only, ignored: the GET's own field, accepted so that a read object can be sent back.
+    #[schema(read_only)]
+    pub id: Option<Uuid>,
+    /// Read-only: when given, the version this change applies to, checked as `If-Match` is (412 if
+    /// stale; with `If-Match` too, both must match).
+    #[schema(read_only)]
+    pub version: Option<i64>,
+    /// Read-only, ignored.
+    #[schema(read_only)]
+    pub created_at: Option<DateTime<Utc>>,
+    /// Read-only, ignored.
+    #[schema(read_only)]
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 /// Where a notification is in its delivery.
@@ -310,10 +327,9 @@ fn channel_id(id: web::Path<Uuid>) -> ChannelId {
 #[get("/webhook-channels")]
 pub async fn list_webhook_channels(
     state: web::Data<AppState>,
-    principal: Principal,
+    _admin: Admin,
     ValidQuery(params): ValidQuery<crate::pagination::PageParams>,
 ) -> Result<web::Json<WebhookChannelList>, ApiError> {
-    principal.require_admin()?;
     let page = params.to_request()?;
     let channels = state.read(move |conn| webhooks::list(conn, &page)).await?;
     Ok(web::Json(WebhookChannelList::from_page(channels, |c| {
@@ -343,10 +359,9 @@ pub async fn list_webhook_channels(
 #[post("/webhook-channels")]
 pub async fn create_webhook_channel(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     ValidJson(body): ValidJson<CreateWebhookChannelRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let fields = ChannelFields {
         name: Some(body.name),
         url: Some(body.url),
@@ -383,10 +398,9 @@ pub async fn create_webhook_channel(
 #[get("/webhook-channels/{id}")]
 pub async fn get_webhook_channel(
     state: web::Data<AppState>,
-    principal: Principal,
+    _admin: Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let id = channel_id(id);
     let channel = state.read(move |conn| webhooks::get(conn, id)).await?;
     Ok(HttpResponse::Ok()
@@ -421,12 +435,12 @@ pub async fn get_webhook_channel(
 #[patch("/webhook-channels/{id}")]
 pub async fn update_webhook_channel(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     ValidJson(body): ValidJson<UpdateWebhookChannelRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
+    let if_match = if_match.and_version(body.version);
     let fields = ChannelFields {
         name: body.name,
         url: body.url,
@@ -458,10 +472,9 @@ pub async fn update_webhook_channel(
 #[delete("/webhook-channels/{id}")]
 pub async fn delete_webhook_channel(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let (actor, now, id) = (Some(principal.user().id), state.now(), channel_id(id));
     state
         .write(move |conn| webhooks::delete(conn, actor, id, now))
@@ -486,10 +499,9 @@ pub async fn delete_webhook_channel(
 #[post("/webhook-channels/{id}/test")]
 pub async fn test_webhook_channel(
     state: web::Data<AppState>,
-    principal: Principal,
+    Admin(principal): Admin,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<DeliveryResponse>, ApiError> {
-    principal.require_admin()?;
     let (actor, now, id) = (principal.user().id, state.now(), channel_id(id));
     let (token, lease_until) = state.notifier.claim(now);
     let claim = token.clone();
@@ -521,11 +533,10 @@ pub async fn test_webhook_channel(
 #[get("/webhook-channels/{id}/deliveries")]
 pub async fn list_webhook_deliveries(
     state: web::Data<AppState>,
-    principal: Principal,
+    _admin: Admin,
     id: web::Path<Uuid>,
     ValidQuery(params): ValidQuery<DeliveryParams>,
 ) -> Result<web::Json<DeliveryList>, ApiError> {
-    principal.require_admin()?;
     let page = crate::pagination::PageParams {
         limit: params.limit,
         page_token: params.page_token.clone(),
@@ -560,10 +571,9 @@ pub async fn list_webhook_deliveries(
 #[get("/webhook-channels/{id}/deliveries/{delivery_id}")]
 pub async fn get_webhook_delivery(
     state: web::Data<AppState>,
-    principal: Principal,
+    _admin: Admin,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<web::Json<DeliveryDetail>, ApiError> {
-    principal.require_admin()?;
     let (channel, delivery) = path.into_inner();
     let (channel, delivery) = (ChannelId::from(channel), DeliveryId::from(delivery));
     let (entry, attempts) = state
@@ -597,10 +607,9 @@ pub async fn get_webhook_delivery(
 #[post("/webhook-channels/{id}/deliveries/{delivery_id}/resend")]
 pub async fn resend_webhook_delivery(
     state: web::Data<AppState>,
-    principal: Principal,
+    _admin: Admin,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let (channel, delivery) = path.into_inner();
     let (channel, delivery, now) = (
         ChannelId::from(channel),

@@ -15,6 +15,12 @@
 //! is visible to them, or the operation is admin-only); 404 = the object is hidden from them, the
 //! same answer as for a missing one. Every cell starts from objects made for it alone, so one
 //! caller's success never changes what the next caller sees.
+//!
+//! Authorization comes before validation: every refused cell of an operation that takes a body is
+//! first sent bad bodies (malformed JSON, `{}`, wrong types, an unknown field, not JSON, oversize),
+//! each with the server's caller cache emptied, and must be refused the same way (see
+//! [`VALIDATED_BEFORE_PERMISSION`] for the request actions where a caller who sees the request is
+//! told about the body first).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -100,9 +106,12 @@ fn table() -> Vec<Row> {
         row("GET",    "/readyz",                                               Nothing,       None,                    OPEN),
         row("GET",    "/metrics",                                              Nothing,       None,                    OPEN),
         row("GET",    "/v1/me",                                                Nothing,       None,                    SIGNED_IN),
-        row("GET",    "/v1/users",                                             Nothing,       None,                    SIGNED_IN),
+        // The people picker: id, name and email of active people, for everyone signed in.
+        row("GET",    "/v1/people?q=st",                                       Nothing,       None,                    SIGNED_IN),
+        // Full user records and group memberships are for administrators (`/v1/me` gives one's own).
+        row("GET",    "/v1/users",                                             Nothing,       None,                    admin_only(200)),
         row("POST",   "/v1/users",                                             Nothing,       Some(new_user),          admin_only(201)),
-        row("GET",    "/v1/users/{id}",                                        User,          None,                    SIGNED_IN),
+        row("GET",    "/v1/users/{id}",                                        User,          None,                    admin_only(200)),
         row("PATCH",  "/v1/users/{id}",                                        User,          Some(rename),            admin_only(200)),
         row("DELETE", "/v1/users/{id}",                                        User,          None,                    admin_only(204)),
         row("GET",    "/v1/groups",                                            Nothing,       None,                    SIGNED_IN),
@@ -110,7 +119,7 @@ fn table() -> Vec<Row> {
         row("GET",    "/v1/groups/{id}",                                       Group,         None,                    SIGNED_IN),
         row("PATCH",  "/v1/groups/{id}",                                       Group,         Some(new_group),         admin_only(200)),
         row("DELETE", "/v1/groups/{id}",                                       Group,         None,                    admin_only(204)),
-        row("GET",    "/v1/groups/{id}/members",                               Group,         None,                    SIGNED_IN),
+        row("GET",    "/v1/groups/{id}/members",                               Group,         None,                    admin_only(200)),
         row("POST",   "/v1/groups/{id}/members",                               Group,         Some(new_member),        admin_only(201)),
         row("DELETE", "/v1/groups/{id}/members/{user_id}",                     Membership,    None,                    admin_only(204)),
         row("GET",    "/v1/devices",                                           Nothing,       None,                    SIGNED_IN),
@@ -266,6 +275,7 @@ async fn cast(app: &TestApp) -> Cast {
         .await;
     let reviewer = app.create_user("sam@example.org", "Sam").await;
     let stranger = app.create_user("stan@example.org", "Stan Stranger").await;
+    let bystander = app.create_user("bea@example.org", "Bea Bystander").await;
     let bot = app
         .create_user_with(
             json!({ "email": "bot@example.org", "display_name": "Bot", "kind": "integration" }),
@@ -293,6 +303,7 @@ async fn cast(app: &TestApp) -> Cast {
         ("reviewers", reviewers),
         ("requester", requester),
         ("stranger", stranger),
+        ("bystander", bystander),
         ("dead_url", format!("http://127.0.0.1:{dead_port}/hook")),
     ]);
     Cast { tokens, base }
@@ -473,44 +484,148 @@ fn fill(path: &str, p: &Params) -> String {
     filled
 }
 
-/// Runs every cell; returns the cells that differ from the table, and how many ran.
-async fn run(app: &TestApp, rows: Vec<Row>) -> (Vec<String>, usize) {
+/// Bodies that must not change the answer of a caller who is refused: authorization comes before
+/// validation, so the schema of an operation is not disclosed to those who may not call it.
+fn bad_bodies(good: &Value) -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    let mut wrong_types = good.clone();
+    let mut unknown_field = good.clone();
+    if let (Value::Object(wrong), Value::Object(unknown)) = (&mut wrong_types, &mut unknown_field) {
+        for value in wrong.values_mut() {
+            *value = if value.is_string() {
+                json!(42)
+            } else {
+                json!("wrong")
+            };
+        }
+        unknown.insert("no_such_field".into(), json!(true));
+    }
+    let oversize = json!({ "padding": "x".repeat(70 * 1024) });
+    let bytes = |value: &Value| serde_json::to_vec(value).unwrap();
+    vec![
+        (
+            "malformed JSON",
+            "application/json",
+            b"{\"name\": ".to_vec(),
+        ),
+        ("an empty object", "application/json", b"{}".to_vec()),
+        ("wrong types", "application/json", bytes(&wrong_types)),
+        (
+            "an unknown field",
+            "application/json",
+            bytes(&unknown_field),
+        ),
+        ("a body that is not JSON", "text/plain", bytes(good)),
+        ("an oversize body", "application/json", bytes(&oversize)),
+    ]
+}
+
+/// Operations on requests whose permission depends on the request, or on the body itself (`override`,
+/// `requester_id`): a caller who cannot see the request gets its 404 whatever the body, but one who
+/// sees it and may not act (403) is told first what is wrong with the body. That tells them nothing
+/// new: these schemas are the same for every signed-in caller, and they know the request exists.
+const VALIDATED_BEFORE_PERMISSION: [&str; 6] = [
+    "/v1/access-requests",
+    "/v1/access-requests/{id}/approve",
+    "/v1/access-requests/{id}/deny",
+    "/v1/access-requests/{id}/reassign",
+    "/v1/access-requests/{id}/resubmit",
+    "/v1/access-requests/{id}/comments",
+];
+
+/// The status and content type of a call, or a description of what is wrong with it.
+async fn answer(request: reqwest::RequestBuilder) -> (u16, String, String) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = response.text().await.unwrap_or_default();
+    (status, content_type, text)
+}
+
+/// Empties the server's cache of authenticated callers (any change to a user does), so the next call
+/// looks its caller up in the database: the case where a slow authentication once let the body's
+/// errors answer first.
+async fn forget_principals(app: &TestApp, cast: &Cast) {
+    let path = format!("/v1/users/{}", cast.base["bystander"]);
+    let rename = json!({ "display_name": format!("Bea {}", uuid::Uuid::new_v4()) });
+    let response = app.patch(&path, &app.admin_token, &rename).await;
+    expect_status(response, StatusCode::OK).await;
+}
+
+/// What a run found: the cells that differ from the table, how many cells and how many bad-body
+/// probes of refused cells ran.
+struct Outcome {
+    mismatches: Vec<String>,
+    cells: usize,
+    probes: usize,
+}
+
+/// Runs every cell. With `probe`, a cell that refuses its caller (4xx) is first sent each of
+/// [`bad_bodies`] when its operation takes a body, and must refuse them the same way.
+async fn run(app: &TestApp, rows: Vec<Row>, probe: bool) -> Outcome {
     let cast = cast(app).await;
-    let mut mismatches = Vec::new();
-    let mut cells = 0;
+    let mut outcome = Outcome {
+        mismatches: Vec::new(),
+        cells: 0,
+        probes: 0,
+    };
     for row in &rows {
         for (column, expected) in row.expect.iter().enumerate() {
-            cells += 1;
-            let p = prepare(app, &cast, row.fixture, cells).await;
+            outcome.cells += 1;
+            let p = prepare(app, &cast, row.fixture, outcome.cells).await;
             let path = fill(row.path, &p);
             let method = Method::from_bytes(row.method.as_bytes()).unwrap();
-            let mut request = app.request(method, &path, cast.tokens[column].as_deref());
+            let token = cast.tokens[column].as_deref();
+            let cell = format!("{} {} as {}", row.method, row.path, CALLERS[column]);
+            let mut check =
+                |what: String,
+                 accepted: &[u16],
+                 (status, content_type, text): (u16, String, String)| {
+                    if !accepted.contains(&status) {
+                        outcome.mismatches.push(format!(
+                            "{cell}{what}: expected {accepted:?}, got {status}: {text}"
+                        ));
+                    } else if status >= 400 && content_type != "application/problem+json" {
+                        outcome.mismatches.push(format!(
+                            "{cell}{what}: {status} is not a problem document ({content_type})"
+                        ));
+                    }
+                };
+            if let (Some(body), true) = (row.body, probe && *expected >= 400) {
+                // Refused calls change nothing, so the cell's objects serve every probe.
+                // (A probe that happens to be valid, like `{}` for an approval, gets the 403.)
+                let accepted =
+                    if *expected == 403 && VALIDATED_BEFORE_PERMISSION.contains(&row.path) {
+                        &[400, 403, 413, 415, 422][..]
+                    } else {
+                        std::slice::from_ref(expected)
+                    };
+                for (what, content_type, bytes) in bad_bodies(&body(&p)) {
+                    forget_principals(app, &cast).await;
+                    let request = app
+                        .request(method.clone(), &path, token)
+                        .header("content-type", content_type)
+                        .body(bytes);
+                    check(format!(" with {what}"), accepted, answer(request).await);
+                    outcome.probes += 1;
+                }
+            }
+            let mut request = app.request(method, &path, token);
             if let Some(body) = row.body {
                 request = request.json(&body(&p));
             }
-            let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
-            let content_type = response
-                .headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            let text = response.text().await.unwrap_or_default();
-            if status != *expected {
-                mismatches.push(format!(
-                    "{} {} as {}: expected {expected}, got {status}: {text}",
-                    row.method, row.path, CALLERS[column]
-                ));
-            } else if status >= 400 && content_type != "application/problem+json" {
-                mismatches.push(format!(
-                    "{} {} as {}: {status} is not a problem document ({content_type})",
-                    row.method, row.path, CALLERS[column]
-                ));
-            }
+            check(
+                String::new(),
+                std::slice::from_ref(expected),
+                answer(request).await,
+            );
         }
     }
-    (mismatches, cells)
+    outcome
 }
 
 /// `METHOD path` of every operation in the committed spec.
@@ -557,14 +672,16 @@ fn every_operation_in_the_spec_has_a_row_in_the_authorization_matrix() {
 
 both_backends! {
     async fn every_operation_answers_every_kind_of_caller_as_the_matrix_says(app: TestApp) {
-        let (mismatches, cells) = run(&app, table()).await;
+        let Outcome { mismatches, cells, probes } = run(&app, table(), true).await;
         assert_eq!(cells, spec_operations().len() * CALLERS.len());
-        eprintln!("authorization matrix: {} operations x {} callers = {cells} cells", spec_operations().len(), CALLERS.len());
-        assert!(mismatches.is_empty(), "{} of {cells} cells differ:\n{}", mismatches.len(), mismatches.join("\n"));
+        eprintln!("authorization matrix: {} operations x {} callers = {cells} cells, {probes} bad-body probes of refused cells", spec_operations().len(), CALLERS.len());
+        assert!(probes > 0, "no refused cell was probed with bad bodies");
+        assert!(mismatches.is_empty(), "{} of {} calls differ:\n{}", mismatches.len(), cells + probes, mismatches.join("\n"));
     }
 
     async fn only_administrators_override_a_decision(app: TestApp) {
-        let (mismatches, _) = run(&app, override_rows()).await;
+        // No bad-body probes: here the body (`override`) is what the caller may not send.
+        let Outcome { mismatches, .. } = run(&app, override_rows(), false).await;
         assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
     }
 }

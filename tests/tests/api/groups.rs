@@ -40,8 +40,10 @@ both_backends! {
         assert_eq!(membership["expires_at"], serde_json::Value::Null);
         expect_problem(app.post(&members, &app.admin_token, &json!({ "user_id": user })).await, StatusCode::CONFLICT).await;
 
-        let listed = expect_status(app.get(&members, &app.token_for(&user)).await, StatusCode::OK).await;
+        let listed = expect_status(app.get(&members, &app.admin_token).await, StatusCode::OK).await;
         assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+        // Who holds a group is for administrators, members included.
+        expect_problem(app.get(&members, &app.token_for(&user)).await, StatusCode::FORBIDDEN).await;
         assert_eq!(listed["items"][0]["user_id"], user.as_str());
 
         expect_status(app.delete(&format!("{members}/{user}"), &app.admin_token).await, StatusCode::NO_CONTENT).await;

@@ -74,8 +74,9 @@ both_backends! {
         let response = app.patch(&format!("/v1/users/{person}"), &token, &json!({ "is_admin": true })).await;
         expect_problem(response, StatusCode::FORBIDDEN).await;
         expect_problem(app.delete(&format!("/v1/users/{}", app.admin_id), &token).await, StatusCode::FORBIDDEN).await;
-        // Reading the directory is allowed to everyone signed in.
-        expect_status(app.get("/v1/users", &token).await, StatusCode::OK).await;
+        // Nor read it: full records are for administrators, even one's own (`/v1/me` has it).
+        expect_problem(app.get("/v1/users", &token).await, StatusCode::FORBIDDEN).await;
+        expect_problem(app.get(&format!("/v1/users/{person}"), &token).await, StatusCode::FORBIDDEN).await;
     }
 
     async fn a_user_someone_refers_to_is_deactivated_instead_of_deleted(app: TestApp) {
