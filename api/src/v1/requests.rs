@@ -14,7 +14,7 @@ use validator::Validate;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extractors::ValidJson;
+use crate::extractors::{OptionalJson, ValidJson};
 use crate::openapi::*;
 use crate::services::requests::{self, DecisionInput, NewRequest};
 use crate::state::AppState;
@@ -240,7 +240,7 @@ fn valid_text(value: &str) -> Result<(), validator::ValidationError> {
     crate::services::rule(request::parse_text(Some(value)))
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({ "comment": "Approved for the release week", "duration_seconds": 3600 }))]
 pub struct ApproveBody {
@@ -256,7 +256,7 @@ pub struct ApproveBody {
     pub internal_note: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "reason": "Admin rights are not needed to review pull requests", "next_steps": "Ask for GitHub Write instead",
@@ -341,12 +341,7 @@ pub async fn create_access_request(
     http: HttpRequest,
     ValidJson(body): ValidJson<CreateRequestBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = http
-        .headers()
-        .get("idempotency-key")
-        .map(|v| v.to_str().map(str::trim).map(str::to_owned))
-        .transpose()
-        .map_err(|_| ApiError::bad_field("Idempotency-Key", "must be printable text"))?;
+    let key = crate::text::header(&http, "Idempotency-Key")?.map(|k| k.trim().to_owned());
     if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 200) {
         return Err(ApiError::bad_field(
             "Idempotency-Key",
@@ -478,7 +473,7 @@ async fn decide(
 #[utoipa::path(
     tag = "access-requests",
     params(("id" = Uuid, Path, description = "The request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
-    request_body = ApproveBody,
+    request_body(content = Option<ApproveBody>, description = "Optional: no body at all means `{}`"),
     responses(
         (status = 200, description = "The updated request", body = RequestResponse),
         (status = 400, response = BadRequest),
@@ -496,7 +491,7 @@ pub async fn approve_access_request(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-    ValidJson(body): ValidJson<ApproveBody>,
+    OptionalJson(body): OptionalJson<ApproveBody>,
 ) -> Result<web::Json<RequestResponse>, ApiError> {
     let input = DecisionInput {
         verdict: Verdict::Approve,
@@ -519,7 +514,7 @@ pub async fn approve_access_request(
 #[utoipa::path(
     tag = "access-requests",
     params(("id" = Uuid, Path, description = "The request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
-    request_body = DenyBody,
+    request_body(content = Option<DenyBody>, description = "Optional: no body at all means `{}`"),
     responses(
         (status = 200, description = "The denied request", body = RequestResponse),
         (status = 400, response = BadRequest),
@@ -537,7 +532,7 @@ pub async fn deny_access_request(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-    ValidJson(body): ValidJson<DenyBody>,
+    OptionalJson(body): OptionalJson<DenyBody>,
 ) -> Result<web::Json<RequestResponse>, ApiError> {
     let text = |field: &str, value: Option<&str>| {
         request::parse_text(value).map_err(|m| ApiError::invalid_field(field, m))
