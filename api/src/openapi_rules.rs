@@ -49,9 +49,10 @@ fn stricter_rules() -> Vec<(&'static str, &'static str, Value)> {
     // input must stick to.
     let email = json!({ "maxLength": 254,
         "pattern": r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$" });
-    // An absolute http(s) URL with a host, no credentials and no fragment (a subset again).
+    // An absolute http(s) URL with a host name (its last label starts with a letter: URL parsers read
+    // numeric ones as IPv4), no credentials and no fragment (a subset again).
     let url = json!({ "maxLength": 2000,
-        "pattern": r"^https?://[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?(\?[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$" });
+        "pattern": r"^https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?(\?[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$" });
     let mut rules = Vec::new();
     for schema in ["CreateUserRequest", "UpdateUserRequest"] {
         rules.push((schema, "display_name", name(200)));
@@ -341,15 +342,22 @@ fn links() -> Vec<LinkSpec> {
             links.push((source, "200", name, target, from(id), None));
         }
     }
-    let flow_id =
-        |id: &str| Some(json!({ "flow_id": id, "reason": "Needed to review the release branch" }));
+    // A request for a flow (the first of the catalog, for its first duration and device; a created flow), which the
+    // request's links then take through its lifecycle.
+    let reason = "Needed to review the release branch";
+    let catalog_request = json!({
+        "flow_id": "$response.body#/items/0/flow_id",
+        "reason": reason,
+        "duration_seconds": "$response.body#/items/0/durations_seconds/0",
+        "device_id": "$response.body#/items/0/devices/0/id",
+    });
     links.push((
         "get_catalog",
         "200",
         "CreateRequest",
         "create_access_request",
         json!({}),
-        flow_id("$response.body#/items/0/id"),
+        Some(catalog_request),
     ));
     links.push((
         "create_approval_flow",
@@ -357,7 +365,7 @@ fn links() -> Vec<LinkSpec> {
         "CreateRequest",
         "create_access_request",
         json!({}),
-        flow_id("$response.body#/id"),
+        Some(json!({ "flow_id": "$response.body#/id", "reason": reason })),
     ));
     for (source, id) in [
         ("start_device_admin_session", "$response.body#/id"),
@@ -566,7 +574,7 @@ fn add_links(spec: &mut utoipa::openapi::OpenApi) {
         };
         let description = match (parameters.get("id"), &body) {
             (Some(id), _) => format!("`{target}` with `id` = `{}`", id.as_str().unwrap_or("")),
-            (None, Some(_)) => format!("`{target}` for the flow this response names"),
+            (None, Some(_)) => format!("`{target}` for a flow this response names"),
             (None, None) => format!("`{target}`"),
         };
         let mut link = json!({ "operationId": target, "description": description });
