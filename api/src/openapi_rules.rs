@@ -28,7 +28,7 @@ const TEXT_MAX: usize = portcullis_domain::request::TEXT_MAX_CHARS;
 
 /// `(schema, property)` → the rule a field follows beyond the text rule: the domain's checks
 /// (`DisplayName`, `GroupName`, `DeviceName`, `ExternalId`, `Description`, `Email`, reasons and
-/// comments, webhook URLs) written as JSON Schema.
+/// comments, webhook URLs, the organisation's settings) written as JSON Schema.
 fn stricter_rules() -> Vec<(&'static str, &'static str, Value)> {
     let name = |max: usize| {
         json!({ "minLength": 1, "maxLength": max,
@@ -91,6 +91,20 @@ fn stricter_rules() -> Vec<(&'static str, &'static str, Value)> {
         rules.push(("DenyBody", field, text.clone()));
     }
     rules.push(("CommentBody", "body", comment));
+    // `portcullis_domain::settings::Settings::validate`.
+    let ceiling = portcullis_domain::settings::MAX_DURATION_CEILING_SECONDS;
+    for (field, minimum, maximum) in [
+        ("expiry_days", 1, 365),
+        ("max_access_duration_seconds", 60, ceiling),
+        ("approver_reminder_days", 0, 365),
+        ("grant_ending_notice_hours", 0, 720),
+    ] {
+        rules.push((
+            "Settings",
+            field,
+            json!({ "minimum": minimum, "maximum": maximum }),
+        ));
+    }
     rules
 }
 
