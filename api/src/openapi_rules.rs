@@ -329,7 +329,9 @@ fn links() -> Vec<LinkSpec> {
         ("Comment", "comment_on_access_request"),
         ("StartSession", "start_device_admin_session"),
     ];
-    let request_sources = [
+    // Every answer that is a request (made, listed, read, acted on) leads to every action on it, so a
+    // sequence goes on from any step of the lifecycle.
+    let mut request_sources = vec![
         ("create_access_request", "201", "$response.body#/id"),
         ("resubmit_access_request", "201", "$response.body#/id"),
         ("list_access_requests", "200", "$response.body#/items/0/id"),
@@ -340,20 +342,19 @@ fn links() -> Vec<LinkSpec> {
         ),
         ("list_my_tasks", "200", "$response.body#/items/0/id"),
     ];
-    for (source, status, id) in request_sources {
-        for (name, target) in request_actions {
-            links.push((source, status, name, target, from(id), None));
-        }
-    }
-    for (source, id) in [
-        ("approve_access_request", "$response.body#/id"),
-        ("get_access_request", "$response.body#/id"),
+    for action in [
+        "get_access_request",
+        "approve_access_request",
+        "deny_access_request",
+        "cancel_access_request",
+        "retry_access_request",
+        "reassign_access_request",
     ] {
-        for (name, target) in [
-            ("StartSession", "start_device_admin_session"),
-            ("Comment", "comment_on_access_request"),
-        ] {
-            links.push((source, "200", name, target, from(id), None));
+        request_sources.push((action, "200", "$response.body#/id"));
+    }
+    for (source, status, id) in request_sources {
+        for (name, target) in request_actions.into_iter().filter(|(_, t)| *t != source) {
+            links.push((source, status, name, target, from(id), None));
         }
     }
     // A request for a flow (the first of the catalog, for its first duration and device; a created flow), which the
