@@ -71,8 +71,10 @@ approved() {
 approved "{\"flow_id\": \"$(id_of approval-flows name 'GitHub Admin')\", \"reason\": \"Review the release branch\", \"duration_seconds\": 3600, \"requester_id\": \"$requester_id\"}" > /dev/null
 session_request=$(approved "{\"flow_id\": \"$(id_of approval-flows name 'Laptop admin')\", \"reason\": \"Install the release tooling\", \"duration_seconds\": 900, \"device_id\": \"$device_id\", \"requester_id\": \"$requester_id\"}")
 call "$("$binary" token --email requester@example.com --ttl 3600)" -X POST "$base/access-requests/$session_request/start-session" > /dev/null
-# ...and a pending request, first in the admin's queue.
-call "$token" -X POST -d "{\"flow_id\": \"$(id_of approval-flows name 'GitHub Admin')\", \"reason\": \"Tag the release\", \"duration_seconds\": 3600, \"requester_id\": \"$requester_id\"}" "$base/access-requests" > /dev/null
+# ...and pending requests: the requester's, first in the admin's queue, and the admin's own.
+github_admin=$(id_of approval-flows name 'GitHub Admin')
+call "$token" -X POST -d "{\"flow_id\": \"$github_admin\", \"reason\": \"Tag the release\", \"duration_seconds\": 3600, \"requester_id\": \"$requester_id\"}" "$base/access-requests" > /dev/null
+call "$token" -X POST -d "{\"flow_id\": \"$github_admin\", \"reason\": \"Rotate the deploy keys\", \"duration_seconds\": 3600}" "$base/access-requests" > /dev/null
 
 seed_args=()
 [[ -n ${FUZZ_SEED:-} ]] && seed_args=(--seed "$FUZZ_SEED")
