@@ -42,6 +42,40 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "http://127.0.0.1:$port/readyz" > /dev/null
 
+# Objects for the stateful phase to act on, so it follows a request's whole lifecycle with real ids: the demo admin
+# may request the demo flows (they join the group that sees them, get the demo manager and the demo laptop), and the
+# demo requester holds a grant and a running device-admin session (made on their behalf and approved by override)
+base="http://127.0.0.1:$port/v1"
+call() {
+    local who=$1
+    shift
+    curl -fsS -H "Authorization: Bearer $who" -H 'Content-Type: application/json' "$@"
+}
+field() { python3 -c "import json, sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
+id_of() {
+    call "$token" "$base/$1" |
+        python3 -c "import json, sys; print(next(i['id'] for i in json.load(sys.stdin)['items'] if i[sys.argv[1]] == sys.argv[2]))" "$2" "$3"
+}
+admin_id=$(call "$token" "$base/me" | field id)
+requester_id=$(id_of users email requester@example.com)
+device_id=$(call "$token" "$base/devices" | python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')
+call "$token" -X PATCH -d "{\"manager_id\": \"$(id_of users email manager@example.com)\"}" "$base/users/$admin_id" > /dev/null
+call "$token" -X POST -d "{\"user_id\": \"$admin_id\"}" "$base/groups/$(id_of groups name Engineering)/members" > /dev/null
+call "$token" -X PATCH -d "{\"assigned_user_ids\": [\"$requester_id\", \"$admin_id\"]}" "$base/devices/$device_id" > /dev/null
+approved() {
+    local request
+    request=$(call "$token" -X POST -d "$1" "$base/access-requests" | field id)
+    call "$token" -X POST -d '{"override": true, "internal_note": "fuzzing fixture"}' "$base/access-requests/$request/approve" > /dev/null
+    echo "$request"
+}
+approved "{\"flow_id\": \"$(id_of approval-flows name 'GitHub Admin')\", \"reason\": \"Review the release branch\", \"duration_seconds\": 3600, \"requester_id\": \"$requester_id\"}" > /dev/null
+session_request=$(approved "{\"flow_id\": \"$(id_of approval-flows name 'Laptop admin')\", \"reason\": \"Install the release tooling\", \"duration_seconds\": 900, \"device_id\": \"$device_id\", \"requester_id\": \"$requester_id\"}")
+call "$("$binary" token --email requester@example.com --ttl 3600)" -X POST "$base/access-requests/$session_request/start-session" > /dev/null
+# ...and pending requests: the requester's, first in the admin's queue, and the admin's own.
+github_admin=$(id_of approval-flows name 'GitHub Admin')
+call "$token" -X POST -d "{\"flow_id\": \"$github_admin\", \"reason\": \"Tag the release\", \"duration_seconds\": 3600, \"requester_id\": \"$requester_id\"}" "$base/access-requests" > /dev/null
+call "$token" -X POST -d "{\"flow_id\": \"$github_admin\", \"reason\": \"Rotate the deploy keys\", \"duration_seconds\": 3600}" "$base/access-requests" > /dev/null
+
 seed_args=()
 [[ -n ${FUZZ_SEED:-} ]] && seed_args=(--seed "$FUZZ_SEED")
 status=0

@@ -17,27 +17,40 @@ pub enum IfMatch {
 }
 
 impl IfMatch {
-    /// `*`, or a list of entity tags (`"3"`, `W/"3"`); tags that are not versions of ours can never
-    /// match. Anything else is not an `If-Match` value at all.
+    /// `*`, or a list of entity tags (`"3"`, `W/"3"`) separated by commas; tags that are not versions
+    /// of ours can never match. Anything else is not an `If-Match` value at all. The contract's
+    /// pattern for the header says exactly this (`crate::openapi_rules`).
     fn parse(value: &str) -> Result<Self, ()> {
-        let value = value.trim();
+        let is_space = |c: char| c == ' ' || c == '\t';
+        let value = value.trim_matches(is_space);
         if value == "*" {
             return Ok(Self::Any);
         }
         let mut versions = Vec::new();
-        for tag in value.split(',') {
-            let tag = tag.trim();
-            let tag = tag.strip_prefix("W/").unwrap_or(tag);
-            let opaque = tag
-                .strip_prefix('"')
-                .and_then(|t| t.strip_suffix('"'))
-                .filter(|t| !t.contains('"'))
+        let mut rest = value;
+        loop {
+            let tag = rest.strip_prefix("W/").unwrap_or(rest);
+            let tag = tag.strip_prefix('"').ok_or(())?;
+            // RFC 9110 etagc: visible ASCII but `"`.
+            let end = tag
+                .find(|c: char| !(c == '!' || ('#'..='~').contains(&c)))
                 .ok_or(())?;
+            let (opaque, after) = tag.split_at(end);
+            rest = after
+                .strip_prefix('"')
+                .ok_or(())?
+                .trim_start_matches(is_space);
             if let Ok(version) = opaque.parse() {
                 versions.push(version);
             }
+            if rest.is_empty() {
+                return Ok(Self::Versions(versions));
+            }
+            rest = rest
+                .strip_prefix(',')
+                .ok_or(())?
+                .trim_start_matches(is_space);
         }
-        Ok(Self::Versions(versions))
     }
 
     /// Adds the `version` a body carries (an object read and sent back): both preconditions must
@@ -69,10 +82,10 @@ impl FromRequest for IfMatch {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let value = req
-            .headers()
-            .get(header::IF_MATCH)
-            .map(|v| v.to_str().map_err(|_| ()).and_then(Self::parse));
+        let value = match crate::text::header(req, "If-Match") {
+            Ok(value) => value.map(Self::parse),
+            Err(error) => return ready(Err(error)),
+        };
         ready(match value {
             None => Ok(Self::Absent),
             Some(Ok(parsed)) => Ok(parsed),
@@ -102,6 +115,10 @@ mod tests {
             Ok(IfMatch::Versions(vec![3, 4]))
         );
         assert_eq!(IfMatch::parse("*"), Ok(IfMatch::Any));
+        assert_eq!(
+            IfMatch::parse("\"a,b\" ,\t W/\"3\\\"\t,\"4\""),
+            Ok(IfMatch::Versions(vec![4]))
+        );
     }
 
     #[test]
@@ -129,7 +146,17 @@ mod tests {
 
     #[test]
     fn a_value_that_is_no_entity_tag_is_malformed() {
-        for garbled in ["", "3", "\"3", "abc", "\"3\", x", "\"a\"b\""] {
+        for garbled in [
+            "",
+            "3",
+            "\"3",
+            "abc",
+            "\"3\", x",
+            "\"a\"b\"",
+            "\"a b\"",
+            "\"3\",",
+            "\"3\"\"4\"",
+        ] {
             assert_eq!(IfMatch::parse(garbled), Err(()), "{garbled}");
         }
     }

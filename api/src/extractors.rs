@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use validator::Validate;
 
 use crate::error::ApiError;
+use crate::text;
 
 /// The largest JSON body accepted.
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -28,25 +29,69 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let precheck = check_json_headers(req);
-        let mut payload = payload.take();
-        Box::pin(async move {
-            precheck?;
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::bad_request(format!("the body could not be read: {e}"))
-                })?;
-                if body.len() + chunk.len() > JSON_BODY_LIMIT {
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            let value: T = parse_json(&body)?;
-            value.validate()?;
-            Ok(Self(value))
-        })
+        let read = read_json(req, payload, None);
+        Box::pin(async move { read.await.map(Self) })
     }
+}
+
+/// The body of an action whose fields are all optional (approve, deny): no body at all (no
+/// `Content-Type`, nothing sent) means `{}`, the common case of a decision without a comment. A body
+/// that is sent follows [`ValidJson`]'s rules.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let read = read_json(req, payload, Some(T::default));
+        Box::pin(async move { read.await.map(Self) })
+    }
+}
+
+/// Reads a bounded JSON body; with `if_empty`, an empty body (whatever its declared type) is that value.
+fn read_json<T: DeserializeOwned + Validate + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    if_empty: Option<fn() -> T>,
+) -> LocalBoxFuture<'static, Result<T, ApiError>> {
+    let declared_empty = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.trim() == "0");
+    let precheck = match (if_empty, declared_empty) {
+        // Without a Content-Type the body must turn out empty; checked once it is read.
+        (Some(_), true) if !req.headers().contains_key(header::CONTENT_TYPE) => Ok(false),
+        _ => check_json_headers(req).map(|()| true),
+    };
+    let mut payload = payload.take();
+    Box::pin(async move {
+        let declared_json = precheck?;
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk
+                .map_err(|e| ApiError::bad_request(format!("the body could not be read: {e}")))?;
+            if body.len() + chunk.len() > JSON_BODY_LIMIT {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let value: T = match if_empty {
+            Some(default) if body.is_empty() => default(),
+            _ if !declared_json => return Err(not_json()),
+            _ => parse_json(&body)?,
+        };
+        value.validate()?;
+        Ok(value)
+    })
+}
+
+fn not_json() -> ApiError {
+    ApiError::UnsupportedMediaType(
+        "the body must be JSON (Content-Type: application/json)".to_owned(),
+    )
 }
 
 fn too_large() -> ApiError {
@@ -67,14 +112,13 @@ fn check_json_headers(req: &HttpRequest) -> Result<(), ApiError> {
             && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
     });
     if !is_json {
-        return Err(ApiError::UnsupportedMediaType(
-            "the body must be JSON (Content-Type: application/json)".to_owned(),
-        ));
+        return Err(not_json());
     }
     Ok(())
 }
 
-/// Deserializes `body`: unreadable JSON is a 400; readable JSON of the wrong shape is a 422 naming the field.
+/// Deserializes `body`: unreadable JSON is a 400; readable JSON of the wrong shape, or text that
+/// breaks the API's text rule (`crate::text`), is a 422 naming the field.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         None => return Err(ApiError::bad_request("a JSON body is required")),
@@ -82,20 +126,51 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         Some(b'[') => return Err(ApiError::invalid_field("body", "must be a JSON object")),
         Some(_) => {}
     }
+    text::check_json(body)?;
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-        let inner = e.inner();
-        if inner.is_data() {
-            let field = field_path(e.path(), inner.to_string().as_str());
-            ApiError::invalid_field(&field, strip_position(&inner.to_string()))
-        } else {
-            ApiError::bad_request(format!("the body is not valid JSON: {inner}"))
+    let value = match serde_path_to_error::deserialize(&mut deserializer) {
+        Ok(value) => value,
+        // JSON Schema counts `3.0` as an integer, so the API does too (the slow path, taken only then).
+        Err(e) if e.inner().is_data() && e.inner().to_string().contains("floating point `") => {
+            return parse_with_integral_floats(body);
         }
-    })?;
+        Err(e) => return Err(json_error(e)),
+    };
     deserializer
         .end()
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let inner = e.inner();
+    if inner.is_data() {
+        let field = field_path(e.path(), inner.to_string().as_str());
+        ApiError::invalid_field(&field, strip_position(&inner.to_string()))
+    } else {
+        ApiError::bad_request(format!("the body is not valid JSON: {inner}"))
+    }
+}
+
+fn parse_with_integral_floats<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    fn integral(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Number(n) if n.is_f64() => {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                // Exactly representable integers only (|f| < 2^53), so nothing is rounded.
+                if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+                    *value = serde_json::Value::from(f as i64);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(integral),
+            serde_json::Value::Object(members) => members.values_mut().for_each(integral),
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    integral(&mut value);
+    serde_path_to_error::deserialize(value).map_err(json_error)
 }
 
 /// The JSON path of the failing field. The path ends at the object for a missing field, which serde
@@ -140,6 +215,8 @@ impl<T: DeserializeOwned + Validate> FromRequest for ValidQuery<T> {
 }
 
 fn parse_query<T: DeserializeOwned + Validate>(query: &str) -> Result<T, ApiError> {
+    // Every parameter, including those a handler reads from the raw query string (`status`).
+    text::check_query(query)?;
     let deserializer =
         serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     let value: T = serde_path_to_error::deserialize(deserializer).map_err(|e| {
@@ -185,7 +262,6 @@ mod tests {
         #[allow(dead_code)]
         #[serde(default)]
         ids: Vec<uuid::Uuid>,
-        #[allow(dead_code)]
         #[validate(range(min = 1, max = 200))]
         limit: Option<u32>,
     }
@@ -227,6 +303,16 @@ mod tests {
             parse_json::<Sample>(b"{\"name\":\"a\"} x"),
             Err(ApiError::BadRequest { .. })
         ));
+    }
+
+    #[test]
+    fn integral_floats_are_integers_as_json_schema_says() {
+        let sample: Sample = parse_json(br#"{"name": "a", "limit": 20.0}"#).unwrap();
+        assert_eq!(sample.limit, Some(20));
+        assert_eq!(
+            field_of(parse_json(br#"{"name": "a", "limit": 2.5}"#)),
+            "limit"
+        );
     }
 
     #[test]

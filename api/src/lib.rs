@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;
+pub mod openapi_rules;
 pub mod ops;
 pub mod pagination;
 pub mod rate_limit;
@@ -23,6 +24,7 @@ pub mod services;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod text;
 pub mod v1;
 
 pub use startup::Application;

@@ -52,7 +52,7 @@ pub(crate) fn routes_for_spec() -> utoipa::openapi::OpenApi {
         .service(v1::scope())
         .split_for_parts();
     crate::openapi::document_rate_limits(&mut spec);
-    spec
+    crate::openapi_rules::apply(spec)
 }
 
 /// How often SQLite's WAL is checkpointed into the database file (off the request path). Often, so

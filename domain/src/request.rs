@@ -121,6 +121,8 @@ pub enum RequestError {
     RequesterOnly,
     #[error("step {0} has nobody who can approve it for this requester")]
     NoEligibleApprover(usize),
+    #[error("the request is {0}: only a request in error can be retried")]
+    NotInError(RequestStatus),
     #[error("{0}")]
     Invalid(&'static str),
 }
@@ -543,9 +545,7 @@ impl AccessRequest {
             return Err(RequestError::AdminOnly);
         }
         if self.status != RequestStatus::Error {
-            return Err(RequestError::Invalid(
-                "only a request in error can be retried",
-            ));
+            return Err(RequestError::NotInError(self.status));
         }
         self.steps = build_steps(resolved, requirement)?;
         self.approver_requirement = requirement;

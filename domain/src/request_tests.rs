@@ -264,6 +264,11 @@ fn cancel_is_for_the_requester_while_pending_or_an_admin() {
 fn retry_re_resolves_the_steps() {
     let p = people();
     let mut request = two_step(&p, ApproverRequirement::AllInOrder);
+    // A pending request is not in error: retrying it conflicts with its state (409), it is no bad input.
+    assert_eq!(
+        request.retry(true, 4, Vec::new(), None, 30, now()),
+        Err(RequestError::NotInError(RequestStatus::Pending))
+    );
     request.fail("the manager changed".into()).unwrap();
     let new_manager = UserId::new_v7();
     let steps = vec![step(

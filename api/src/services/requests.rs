@@ -63,9 +63,9 @@ pub struct DecisionInput {
 /// Maps a refused transition to the answer a client should get.
 pub fn refusal(error: RequestError) -> ApiError {
     match error {
-        RequestError::NotPending(_) | RequestError::AlreadyDecided => {
-            ApiError::conflict(error.to_string())
-        }
+        RequestError::NotPending(_)
+        | RequestError::NotInError(_)
+        | RequestError::AlreadyDecided => ApiError::conflict(error.to_string()),
         RequestError::SelfDecision
         | RequestError::NotAnApprover
         | RequestError::AdminOnly

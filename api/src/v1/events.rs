@@ -51,9 +51,11 @@ pub struct EventParams {
     #[serde(rename = "type")]
     #[param(rename = "type")]
     #[validate(length(min = 1, max = 100))]
+    #[param(min_length = 1, max_length = 100)]
     pub event_type: Option<String>,
     /// The id of the object the events are about.
     #[validate(length(min = 1, max = 100))]
+    #[param(min_length = 1, max_length = 100)]
     pub subject_id: Option<String>,
     /// Events at or after this instant.
     pub since: Option<DateTime<Utc>>,

@@ -198,6 +198,7 @@ pub struct FlowListParams {
     pub approval_type: Option<ApprovalType>,
     /// Case-insensitive substring of the name or description.
     #[validate(length(max = 200))]
+    #[param(max_length = 200)]
     pub q: Option<String>,
     #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
     #[param(minimum = 1, maximum = 200, default = 50)]

@@ -148,6 +148,7 @@ fn valid_description(value: &str) -> Result<(), validator::ValidationError> {
 pub struct GroupListParams {
     /// Case-insensitive substring of the name or description.
     #[validate(length(max = 200))]
+    #[param(max_length = 200)]
     pub q: Option<String>,
     #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
     #[param(minimum = 1, maximum = 200, default = 50)]

@@ -69,6 +69,7 @@ pub struct QueueParams {
     pub approval_type: Option<ApprovalTypeFilter>,
     /// Case-insensitive substring of the requester's name or email.
     #[validate(length(max = 200))]
+    #[param(max_length = 200)]
     pub requester: Option<String>,
     pub flow_id: Option<Uuid>,
     /// Requests created at or after this instant.
@@ -77,6 +78,7 @@ pub struct QueueParams {
     pub created_before: Option<DateTime<Utc>>,
     /// Free text over the requester's name and email, the flow's name and the reason.
     #[validate(length(max = 200))]
+    #[param(max_length = 200)]
     pub q: Option<String>,
     #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
     #[param(minimum = 1, maximum = 200, default = 50)]
@@ -93,11 +95,13 @@ pub struct ExportParams {
     pub tab: Option<QueueTab>,
     pub approval_type: Option<ApprovalTypeFilter>,
     #[validate(length(max = 200))]
+    #[param(max_length = 200)]
     pub requester: Option<String>,
     pub flow_id: Option<Uuid>,
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
     #[validate(length(max = 200))]
+    #[param(max_length = 200)]
     pub q: Option<String>,
 }
 

@@ -14,7 +14,7 @@ use validator::Validate;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extractors::ValidJson;
+use crate::extractors::{OptionalJson, ValidJson};
 use crate::openapi::*;
 use crate::services::requests::{self, DecisionInput, NewRequest};
 use crate::state::AppState;
@@ -249,7 +249,7 @@ fn valid_text(value: &str) -> Result<(), validator::ValidationError> {
     crate::services::rule(request::parse_text(Some(value)))
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({ "comment": "Approved for the release week", "duration_seconds": 3600 }))]
 pub struct ApproveBody {
@@ -265,7 +265,7 @@ pub struct ApproveBody {
     pub internal_note: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "reason": "Admin rights are not needed to review pull requests", "next_steps": "Ask for GitHub Write instead",
@@ -350,12 +350,7 @@ pub async fn create_access_request(
     http: HttpRequest,
     ValidJson(body): ValidJson<CreateRequestBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = http
-        .headers()
-        .get("idempotency-key")
-        .map(|v| v.to_str().map(str::trim).map(str::to_owned))
-        .transpose()
-        .map_err(|_| ApiError::bad_field("Idempotency-Key", "must be printable text"))?;
+    let key = crate::text::header(&http, "Idempotency-Key")?.map(|k| k.trim().to_owned());
     if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 200) {
         return Err(ApiError::bad_field(
             "Idempotency-Key",
@@ -489,6 +484,21 @@ fn named_in_steps(
     Ok(people)
 }
 
+/// A body read by [`ValidJson`] or [`OptionalJson`].
+struct Body<T>(T);
+
+impl<T> From<ValidJson<T>> for Body<T> {
+    fn from(ValidJson(body): ValidJson<T>) -> Self {
+        Self(body)
+    }
+}
+
+impl<T> From<OptionalJson<T>> for Body<T> {
+    fn from(OptionalJson(body): OptionalJson<T>) -> Self {
+        Self(body)
+    }
+}
+
 /// The body of an action on the request `id`. A caller who may not see the request gets its 404
 /// whatever the body, so a bad body tells them no more than a good one. A caller who sees it learns
 /// first what is wrong with the body: its schema is public, and whether they may act can depend on
@@ -497,10 +507,10 @@ async fn body_of<T>(
     state: &AppState,
     principal: &Principal,
     id: Uuid,
-    body: Result<ValidJson<T>, ApiError>,
+    body: Result<impl Into<Body<T>>, ApiError>,
 ) -> Result<T, ApiError> {
-    match body {
-        Ok(ValidJson(body)) => Ok(body),
+    match body.map(Into::into) {
+        Ok(Body(body)) => Ok(body),
         Err(invalid) => {
             let (viewer, id) = (principal.0.clone(), RequestId::from(id));
             state
@@ -538,7 +548,7 @@ async fn decide(
 #[utoipa::path(
     tag = "access-requests",
     params(("id" = Uuid, Path, description = "The request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
-    request_body = ApproveBody,
+    request_body(content = Option<ApproveBody>, description = "Optional: no body at all means `{}`"),
     responses(
         (status = 200, description = "The updated request", body = RequestResponse),
         (status = 400, response = BadRequest),
@@ -556,7 +566,7 @@ pub async fn approve_access_request(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-    body: Result<ValidJson<ApproveBody>, ApiError>,
+    body: Result<OptionalJson<ApproveBody>, ApiError>,
 ) -> Result<web::Json<RequestResponse>, ApiError> {
     let body = body_of(&state, &principal, *id, body).await?;
     let input = DecisionInput {
@@ -580,7 +590,7 @@ pub async fn approve_access_request(
 #[utoipa::path(
     tag = "access-requests",
     params(("id" = Uuid, Path, description = "The request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
-    request_body = DenyBody,
+    request_body(content = Option<DenyBody>, description = "Optional: no body at all means `{}`"),
     responses(
         (status = 200, description = "The denied request", body = RequestResponse),
         (status = 400, response = BadRequest),
@@ -598,7 +608,7 @@ pub async fn deny_access_request(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
-    body: Result<ValidJson<DenyBody>, ApiError>,
+    body: Result<OptionalJson<DenyBody>, ApiError>,
 ) -> Result<web::Json<RequestResponse>, ApiError> {
     let body = body_of(&state, &principal, *id, body).await?;
     let text = |field: &str, value: Option<&str>| {

@@ -141,6 +141,7 @@ fn valid_external_id(value: &str) -> Result<(), validator::ValidationError> {
 pub struct UserListParams {
     /// Case-insensitive substring of the email or display name.
     #[validate(length(max = 200))]
+    #[param(max_length = 200)]
     pub q: Option<String>,
     pub active: Option<bool>,
     pub kind: Option<UserKind>,

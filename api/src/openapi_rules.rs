@@ -1,0 +1,608 @@
+//! Passes over the generated OpenAPI document that state, in one place each, what the handlers'
+//! annotations cannot: the text rule on every free-text input (`crate::text`), the stricter rules of
+//! the fields that have one, the headers' syntax, and the links between operations that let a
+//! client (and a stateful fuzzer) follow an object from the operation that makes it to those that
+//! act on it.
+
+use serde_json::{Value, json};
+use serde_yaml::{Mapping, Value as Yaml};
+use utoipa::openapi::RefOr;
+
+use crate::text;
+
+/// A character a name may hold: no control character (Unicode `Cc`) but tab and line feed, as the
+/// domain's bounded texts (display names, group, device and flow names, descriptions) check.
+const NAME_CHAR: &str = r"[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]";
+/// A name's character that is not white space (a name must hold one once trimmed).
+const NAME_SOLID: &str = r"[^\s\u0000-\u001F\u007F-\u009F]";
+/// A text character (the API-wide rule) and one that is not white space.
+const TEXT_CHAR: &str = r"[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]";
+const TEXT_SOLID: &str = r"[^\s\u0000-\u001F\u007F]";
+/// White space that trimming removes and the text rule allows.
+const TEXT_SPACE: &str = r"[^\S\u000B\u000C\u001C-\u001F]";
+
+/// How long texts may be (`portcullis_domain::request::{REASON_CHARS, TEXT_MAX_CHARS}`).
+const REASON_MIN: usize = portcullis_domain::request::REASON_CHARS.0;
+const REASON_MAX: usize = portcullis_domain::request::REASON_CHARS.1;
+const TEXT_MAX: usize = portcullis_domain::request::TEXT_MAX_CHARS;
+
+/// `(schema, property)` → the rule a field follows beyond the text rule: the domain's checks
+/// (`DisplayName`, `GroupName`, `DeviceName`, `ExternalId`, `Description`, `Email`, reasons and
+/// comments, webhook URLs, the organisation's settings) written as JSON Schema.
+fn stricter_rules() -> Vec<(&'static str, &'static str, Value)> {
+    let name = |max: usize| {
+        json!({ "minLength": 1, "maxLength": max,
+            "pattern": format!("^{NAME_CHAR}*{NAME_SOLID}{NAME_CHAR}*$") })
+    };
+    let description = json!({ "maxLength": 2000, "pattern": format!("^{NAME_CHAR}*$") });
+    let reason = json!({
+        "minLength": REASON_MIN, "maxLength": REASON_MAX,
+        "pattern": format!(
+            "^{TEXT_SPACE}*{TEXT_SOLID}{TEXT_CHAR}{{{}}}{TEXT_SOLID}{TEXT_SPACE}*$",
+            format_args!("{},", REASON_MIN - 2)
+        ),
+    });
+    let text = json!({ "maxLength": TEXT_MAX });
+    let comment = json!({ "minLength": 1, "maxLength": TEXT_MAX,
+        "pattern": format!("^{TEXT_CHAR}*{TEXT_SOLID}{TEXT_CHAR}*$") });
+    // A subset of what `Email::parse` accepts (which allows any Unicode letters): what generated
+    // input must stick to.
+    let email = json!({ "maxLength": 254,
+        "pattern": r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$" });
+    // An absolute http(s) URL with a host name (its last label starts with a letter: URL parsers read
+    // numeric ones as IPv4), no credentials and no fragment (a subset again).
+    let url = json!({ "maxLength": 2000,
+        "pattern": r"^https?://([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z]([A-Za-z0-9-]*[A-Za-z0-9])?(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?(\?[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?$" });
+    let mut rules = Vec::new();
+    for schema in ["CreateUserRequest", "UpdateUserRequest"] {
+        rules.push((schema, "display_name", name(200)));
+        rules.push((schema, "external_id", name(255)));
+        rules.push((schema, "email", email.clone()));
+    }
+    for schema in [
+        "CreateGroupRequest",
+        "UpdateGroupRequest",
+        "FlowDraft",
+        "UpdateFlowRequest",
+    ] {
+        rules.push((schema, "name", name(200)));
+        rules.push((schema, "description", description.clone()));
+    }
+    for schema in ["CreateDeviceRequest", "UpdateDeviceRequest"] {
+        rules.push((schema, "name", name(200)));
+    }
+    for schema in ["CreateWebhookChannelRequest", "UpdateWebhookChannelRequest"] {
+        rules.push((schema, "url", url.clone()));
+        // Trimmed, then 1 to 200 characters: one that is not white space.
+        rules.push((
+            schema,
+            "name",
+            json!({ "minLength": 1, "maxLength": 200,
+            "pattern": format!("^{TEXT_CHAR}*{TEXT_SOLID}{TEXT_CHAR}*$") }),
+        ));
+    }
+    for schema in ["CreateRequestBody", "ResubmitBody"] {
+        rules.push((schema, "reason", reason.clone()));
+    }
+    for field in ["comment", "internal_note"] {
+        rules.push(("ApproveBody", field, text.clone()));
+    }
+    for field in ["reason", "next_steps", "comment", "internal_note"] {
+        rules.push(("DenyBody", field, text.clone()));
+    }
+    rules.push(("CommentBody", "body", comment));
+    // `portcullis_domain::settings::Settings::validate`.
+    let ceiling = portcullis_domain::settings::MAX_DURATION_CEILING_SECONDS;
+    for (field, minimum, maximum) in [
+        ("expiry_days", 1, 365),
+        ("max_access_duration_seconds", 60, ceiling),
+        ("approver_reminder_days", 0, 365),
+        ("grant_ending_notice_hours", 0, 720),
+    ] {
+        rules.push((
+            "Settings",
+            field,
+            json!({ "minimum": minimum, "maximum": maximum }),
+        ));
+    }
+    rules
+}
+
+/// The request headers the API reads, with the syntax it accepts.
+fn header_rules() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "If-Match",
+            // `*`, or entity tags (`"3"`, `W/"3"`) separated by commas, as `crate::etag` parses them.
+            json!({ "type": "string",
+                "pattern": r#"^(\*|(W/)?"[!#-~]*"([\t ]*,[\t ]*(W/)?"[!#-~]*")*)$"# }),
+        ),
+        (
+            "Idempotency-Key",
+            json!({ "type": "string", "minLength": 1, "maxLength": 200,
+                "pattern": r"^[!-~]([\t -~]*[!-~])?$" }),
+        ),
+    ]
+}
+
+/// Applies every pass to the document.
+pub fn apply(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    constrain_inputs(&mut spec);
+    add_links(&mut spec);
+    spec
+}
+
+fn yaml(value: Value) -> Yaml {
+    serde_yaml::to_value(value).unwrap_or(Yaml::Null)
+}
+
+/// Edits one part of the document as a `serde_yaml::Value` (whose mappings keep their order, so
+/// properties stay as the annotations wrote them). Only the parts a request carries go through
+/// this: a whole-document round trip would lose `items: {}`.
+fn edit<T: serde::Serialize + serde::de::DeserializeOwned>(
+    part: &mut T,
+    change: impl FnOnce(&mut Yaml),
+) {
+    let Ok(mut value) = serde_yaml::to_value(&*part) else {
+        return;
+    };
+    change(&mut value);
+    match serde_yaml::from_value(value) {
+        Ok(changed) => *part = changed,
+        Err(error) => tracing::error!(%error, "an OpenAPI pass produced an unreadable part"),
+    }
+}
+
+fn is_free_text(schema: &Mapping) -> bool {
+    let is_string = match schema.get("type") {
+        Some(Yaml::String(t)) => t == "string",
+        Some(Yaml::Sequence(types)) => types.iter().any(|t| t.as_str() == Some("string")),
+        _ => false,
+    };
+    is_string
+        && !["format", "enum", "const", "pattern"]
+            .iter()
+            .any(|k| schema.contains_key(*k))
+}
+
+/// Gives every free-text string that a request carries (bodies, parameters) the text rule, after
+/// the stricter rules of the fields that have one.
+fn constrain_inputs(spec: &mut utoipa::openapi::OpenApi) {
+    let mut pending: Vec<String> = Vec::new();
+    let headers = header_rules();
+    for item in spec.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                edit(parameter, |parameter| {
+                    let name = parameter
+                        .get("name")
+                        .and_then(Yaml::as_str)
+                        .unwrap_or("")
+                        .to_owned();
+                    if let (Some((_, rule)), Some(parameter)) = (
+                        headers.iter().find(|(h, _)| *h == name),
+                        parameter.as_mapping_mut(),
+                    ) {
+                        parameter.insert("schema".into(), yaml(rule.clone()));
+                    }
+                    if let Some(schema) = parameter.get_mut("schema") {
+                        constrain(schema, &mut pending);
+                    }
+                });
+            }
+            if let Some(body) = &mut operation.request_body {
+                edit(body, |body| {
+                    if let Some(body) = body.as_mapping_mut() {
+                        optional_body_is_absent_not_null(body);
+                    }
+                    if let Some(content) = body.get_mut("content").and_then(Yaml::as_mapping_mut) {
+                        for media in content.values_mut() {
+                            if let Some(schema) = media.get_mut("schema") {
+                                constrain(schema, &mut pending);
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+    let rules = stricter_rules();
+    let mut done = std::collections::HashSet::new();
+    let Some(components) = &mut spec.components else {
+        return;
+    };
+    while let Some(name) = pending.pop() {
+        if !done.insert(name.clone()) {
+            continue;
+        }
+        let Some(schema) = components.schemas.get_mut(&name) else {
+            continue;
+        };
+        edit(schema, |schema| {
+            for (_, field, rule) in rules.iter().filter(|(s, _, _)| *s == name) {
+                let property = schema
+                    .get_mut("properties")
+                    .and_then(|p| p.get_mut(*field))
+                    .and_then(Yaml::as_mapping_mut);
+                match (property, yaml(rule.clone())) {
+                    (Some(property), Yaml::Mapping(rule)) => property.extend(rule),
+                    _ => tracing::warn!(schema = name, field, "a field rule names no property"),
+                }
+            }
+            constrain(schema, &mut pending);
+        });
+    }
+}
+
+/// utoipa writes an optional body (`request_body(content = Option<T>)`) as `oneOf: [null, T]`; the
+/// API means no body at all (`crate::extractors::OptionalJson`), not a JSON `null`.
+fn optional_body_is_absent_not_null(body: &mut Mapping) {
+    if body.get("required").and_then(Yaml::as_bool) == Some(true) {
+        return;
+    }
+    body.insert("required".into(), false.into());
+    let Some(content) = body.get_mut("content").and_then(Yaml::as_mapping_mut) else {
+        return;
+    };
+    for media in content.values_mut() {
+        let Some(schema) = media.get_mut("schema") else {
+            continue;
+        };
+        let inner = schema
+            .get("oneOf")
+            .and_then(Yaml::as_sequence)
+            .filter(|variants| variants.len() == 2)
+            .and_then(|variants| {
+                let is_null = |v: &Yaml| v.get("type").and_then(Yaml::as_str) == Some("null");
+                match (is_null(&variants[0]), is_null(&variants[1])) {
+                    (true, false) => Some(variants[1].clone()),
+                    (false, true) => Some(variants[0].clone()),
+                    _ => None,
+                }
+            });
+        if let Some(inner) = inner {
+            *schema = inner;
+        }
+    }
+}
+
+fn constrain(schema: &mut Yaml, pending: &mut Vec<String>) {
+    let Some(object) = schema.as_mapping_mut() else {
+        return;
+    };
+    if let Some(name) = object
+        .get("$ref")
+        .and_then(Yaml::as_str)
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+    {
+        pending.push(name.to_owned());
+    }
+    if is_free_text(object) {
+        object.insert("pattern".into(), text::PATTERN.into());
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(inner) = object.get_mut(key) {
+            constrain(inner, pending);
+        }
+    }
+    if let Some(properties) = object.get_mut("properties").and_then(Yaml::as_mapping_mut) {
+        properties.values_mut().for_each(|p| constrain(p, pending));
+    }
+    for key in ["allOf", "oneOf", "anyOf", "prefixItems"] {
+        if let Some(list) = object.get_mut(key).and_then(Yaml::as_sequence_mut) {
+            list.iter_mut().for_each(|s| constrain(s, pending));
+        }
+    }
+}
+
+/// `(operation, status, link name, target operation, parameters, request body)`.
+type LinkSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Value,
+    Option<Value>,
+);
+
+/// The links: from the operation that returns an object (created, or first of a list) to every
+/// operation that takes its id. Stateful tests follow them with real ids; Swagger UI shows them.
+fn links() -> Vec<LinkSpec> {
+    let mut links: Vec<LinkSpec> = Vec::new();
+    let from = |id: &str| json!({ "id": id });
+    let request_actions = [
+        ("GetRequest", "get_access_request"),
+        ("Approve", "approve_access_request"),
+        ("Deny", "deny_access_request"),
+        ("Cancel", "cancel_access_request"),
+        ("Retry", "retry_access_request"),
+        ("Reassign", "reassign_access_request"),
+        ("Resubmit", "resubmit_access_request"),
+        ("ListComments", "list_access_request_comments"),
+        ("Comment", "comment_on_access_request"),
+        ("StartSession", "start_device_admin_session"),
+    ];
+    // Every answer that is a request (made, listed, read, acted on) leads to every action on it, so a
+    // sequence goes on from any step of the lifecycle.
+    let mut request_sources = vec![
+        ("create_access_request", "201", "$response.body#/id"),
+        ("resubmit_access_request", "201", "$response.body#/id"),
+        ("list_access_requests", "200", "$response.body#/items/0/id"),
+        (
+            "list_my_access_requests",
+            "200",
+            "$response.body#/items/0/id",
+        ),
+        ("list_my_tasks", "200", "$response.body#/items/0/id"),
+    ];
+    for action in [
+        "get_access_request",
+        "approve_access_request",
+        "deny_access_request",
+        "cancel_access_request",
+        "retry_access_request",
+        "reassign_access_request",
+    ] {
+        request_sources.push((action, "200", "$response.body#/id"));
+    }
+    for (source, status, id) in request_sources {
+        for (name, target) in request_actions.into_iter().filter(|(_, t)| *t != source) {
+            links.push((source, status, name, target, from(id), None));
+        }
+    }
+    // A request for a flow (the first of the catalog, for its first duration and device; a created flow), which the
+    // request's links then take through its lifecycle.
+    let reason = "Needed to review the release branch";
+    let catalog_request = json!({
+        "flow_id": "$response.body#/items/0/flow_id",
+        "reason": reason,
+        "duration_seconds": "$response.body#/items/0/durations_seconds/0",
+        "device_id": "$response.body#/items/0/devices/0/id",
+    });
+    links.push((
+        "get_catalog",
+        "200",
+        "CreateRequest",
+        "create_access_request",
+        json!({}),
+        Some(catalog_request),
+    ));
+    links.push((
+        "create_approval_flow",
+        "201",
+        "CreateRequest",
+        "create_access_request",
+        json!({}),
+        Some(json!({ "flow_id": "$response.body#/id", "reason": reason })),
+    ));
+    for (source, id) in [
+        ("start_device_admin_session", "$response.body#/id"),
+        ("list_device_admin_sessions", "$response.body#/items/0/id"),
+    ] {
+        let status = if source.starts_with("start") {
+            "201"
+        } else {
+            "200"
+        };
+        links.push((
+            source,
+            status,
+            "EndSession",
+            "end_device_admin_session",
+            from(id),
+            None,
+        ));
+    }
+    for source in ["list_grants", "list_my_grants"] {
+        links.push((
+            source,
+            "200",
+            "RevokeGrant",
+            "revoke_grant",
+            from("$response.body#/items/0/id"),
+            None,
+        ));
+    }
+    let objects = [
+        (
+            "create_user",
+            "list_users",
+            ["get_user", "update_user", "delete_user"],
+        ),
+        (
+            "create_group",
+            "list_groups",
+            ["get_group", "update_group", "delete_group"],
+        ),
+        (
+            "create_device",
+            "list_devices",
+            ["get_device", "update_device", "delete_device"],
+        ),
+        (
+            "create_approval_flow",
+            "list_approval_flows",
+            [
+                "get_approval_flow",
+                "update_approval_flow",
+                "delete_approval_flow",
+            ],
+        ),
+        (
+            "create_webhook_channel",
+            "list_webhook_channels",
+            [
+                "get_webhook_channel",
+                "update_webhook_channel",
+                "delete_webhook_channel",
+            ],
+        ),
+    ];
+    for (create, list, targets) in objects {
+        for target in targets {
+            let name = link_name(target);
+            links.push((
+                create,
+                "201",
+                name,
+                target,
+                from("$response.body#/id"),
+                None,
+            ));
+            links.push((
+                list,
+                "200",
+                name,
+                target,
+                from("$response.body#/items/0/id"),
+                None,
+            ));
+        }
+    }
+    links.push((
+        "create_approval_flow",
+        "201",
+        "Preview",
+        "preview_approval_flow",
+        from("$response.body#/id"),
+        None,
+    ));
+    for (source, status, id) in [
+        ("create_group", "201", "$response.body#/id"),
+        ("list_groups", "200", "$response.body#/items/0/id"),
+    ] {
+        links.push((
+            source,
+            status,
+            "ListMembers",
+            "list_group_members",
+            from(id),
+            None,
+        ));
+        links.push((
+            source,
+            status,
+            "AddMember",
+            "add_group_member",
+            from(id),
+            None,
+        ));
+    }
+    links.push((
+        "add_group_member",
+        "201",
+        "RemoveMember",
+        "remove_group_member",
+        json!({ "id": "$request.path.id", "user_id": "$response.body#/user_id" }),
+        None,
+    ));
+    for (source, status, id) in [
+        ("create_webhook_channel", "201", "$response.body#/id"),
+        ("list_webhook_channels", "200", "$response.body#/items/0/id"),
+    ] {
+        links.push((
+            source,
+            status,
+            "Test",
+            "test_webhook_channel",
+            from(id),
+            None,
+        ));
+        links.push((
+            source,
+            status,
+            "ListDeliveries",
+            "list_webhook_deliveries",
+            from(id),
+            None,
+        ));
+    }
+    for (source, status, delivery) in [
+        ("test_webhook_channel", "200", "$response.body#/id"),
+        (
+            "list_webhook_deliveries",
+            "200",
+            "$response.body#/items/0/id",
+        ),
+    ] {
+        let ids = json!({ "id": "$request.path.id", "delivery_id": delivery });
+        links.push((
+            source,
+            status,
+            "GetDelivery",
+            "get_webhook_delivery",
+            ids.clone(),
+            None,
+        ));
+        links.push((
+            source,
+            status,
+            "Resend",
+            "resend_webhook_delivery",
+            ids,
+            None,
+        ));
+    }
+    links
+}
+
+/// `update_webhook_channel` → `Update`: the verb is enough within one source operation.
+fn link_name(target: &str) -> &'static str {
+    match target.split('_').next() {
+        Some("get") => "Get",
+        Some("update") => "Update",
+        Some("delete") => "Delete",
+        _ => "Follow",
+    }
+}
+
+/// utoipa 5 writes its own `Link` objects with snake_case keys (`operation_id`), which no tool
+/// reads: the links go in as the response's extension member `links`, spelled as OpenAPI says.
+fn add_links(spec: &mut utoipa::openapi::OpenApi) {
+    for (source, status, name, target, parameters, body) in links() {
+        let operation = spec.paths.paths.values_mut().find_map(|item| {
+            [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            .find(|operation| operation.operation_id.as_deref() == Some(source))
+        });
+        let Some(operation) = operation else {
+            tracing::warn!(source, "a link starts at no operation");
+            continue;
+        };
+        let Some(RefOr::T(response)) = operation.responses.responses.get_mut(status) else {
+            tracing::warn!(source, status, "a link starts at no response");
+            continue;
+        };
+        let description = match (parameters.get("id"), &body) {
+            (Some(id), _) => format!("`{target}` with `id` = `{}`", id.as_str().unwrap_or("")),
+            (None, Some(_)) => format!("`{target}` for a flow this response names"),
+            (None, None) => format!("`{target}`"),
+        };
+        let mut link = json!({ "operationId": target, "description": description });
+        if parameters.as_object().is_some_and(|p| !p.is_empty()) {
+            link["parameters"] = parameters;
+        }
+        if let Some(body) = body {
+            link["requestBody"] = body;
+        }
+        let extensions = response.extensions.get_or_insert_with(Default::default);
+        let links = extensions
+            .entry("links".to_owned())
+            .or_insert_with(|| json!({}));
+        links[name] = link;
+    }
+}
