@@ -24,6 +24,7 @@ mod queue;
 mod receivers;
 mod requests;
 mod round_trips;
+mod scim;
 mod staged_writes;
 mod statistics;
 mod users;
