@@ -117,6 +117,24 @@ pub async fn list(
     req: HttpRequest,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ScimError> {
+    listed(&state, &req, &params).await
+}
+
+/// `POST /Groups/.search`: the list's parameters in a body.
+pub async fn search(
+    state: web::Data<AppState>,
+    _idp: IdentityProvider,
+    req: HttpRequest,
+    ScimBody(body): ScimBody,
+) -> Result<HttpResponse, ScimError> {
+    listed(&state, &req, &ListParams::from_search(&body)?).await
+}
+
+async fn listed(
+    state: &AppState,
+    req: &HttpRequest,
+    params: &ListParams,
+) -> Result<HttpResponse, ScimError> {
     let (offset, count) = params.window()?;
     let filter = params.filter(Resource::Group)?;
     let members = !params.without_members();
@@ -135,10 +153,10 @@ pub async fn list(
             Ok((listed.total, groups))
         })
         .await?;
-    let base = base_url(&req);
+    let base = base_url(req);
     let resources = groups
         .iter()
-        .map(|(g, e, m)| resource(&base, g, e.as_deref(), m.as_deref()))
+        .map(|(g, e, m)| params.project(resource(&base, g, e.as_deref(), m.as_deref())))
         .collect();
     Ok(list_response(total, offset, resources))
 }
@@ -152,7 +170,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ScimError> {
     let id: GroupId = parse_id(&id, "group")?;
     let body = representation(&state, base_url(&req), id, !params.without_members()).await?;
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(scim_json(StatusCode::OK, &params.project(body)))
 }
 
 pub async fn create(

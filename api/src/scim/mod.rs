@@ -42,32 +42,63 @@ const BODY_LIMIT: usize = 4 * 1024 * 1024;
 const DEFAULT_COUNT: i64 = 100;
 pub const MAX_COUNT: i64 = 1_000;
 
+/// Any method a resource does not support: 405 (RFC 7644 §3.2).
+async fn not_allowed() -> HttpResponse {
+    ScimError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        "this method is not supported here",
+    )
+    .error_response()
+}
+
 /// The routes under `/scim/v2`.
 pub fn scope() -> actix_web::Scope {
+    let resource = |path: &str| web::resource(path).default_service(web::to(not_allowed));
     web::scope("/scim/v2")
-        .route(
-            "/ServiceProviderConfig",
-            web::get().to(discovery::service_provider_config),
+        .service(
+            resource("/ServiceProviderConfig")
+                .route(web::get().to(discovery::service_provider_config)),
         )
-        .route("/ResourceTypes", web::get().to(discovery::resource_types))
-        .route(
-            "/ResourceTypes/{name}",
-            web::get().to(discovery::resource_type),
+        .service(resource("/ResourceTypes").route(web::get().to(discovery::resource_types)))
+        .service(resource("/ResourceTypes/{name}").route(web::get().to(discovery::resource_type)))
+        .service(resource("/Schemas").route(web::get().to(discovery::schemas)))
+        .service(resource("/Schemas/{id}").route(web::get().to(discovery::schema)))
+        // Searching several resource types at once is not supported (RFC 7644 §3.4.3: 501).
+        .service(resource("/.search").route(web::post().to(|| async {
+            ScimError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                None,
+                "search one resource type: /Users/.search or /Groups/.search",
+            )
+            .error_response()
+        })))
+        .service(resource("/Users/.search").route(web::post().to(users::search)))
+        .service(
+            resource("/Users")
+                .route(web::get().to(users::list))
+                .route(web::post().to(users::create)),
         )
-        .route("/Schemas", web::get().to(discovery::schemas))
-        .route("/Schemas/{id}", web::get().to(discovery::schema))
-        .route("/Users", web::get().to(users::list))
-        .route("/Users", web::post().to(users::create))
-        .route("/Users/{id}", web::get().to(users::get))
-        .route("/Users/{id}", web::put().to(users::replace))
-        .route("/Users/{id}", web::patch().to(users::patch))
-        .route("/Users/{id}", web::delete().to(users::delete))
-        .route("/Groups", web::get().to(groups::list))
-        .route("/Groups", web::post().to(groups::create))
-        .route("/Groups/{id}", web::get().to(groups::get))
-        .route("/Groups/{id}", web::put().to(groups::replace))
-        .route("/Groups/{id}", web::patch().to(groups::patch))
-        .route("/Groups/{id}", web::delete().to(groups::delete))
+        .service(
+            resource("/Users/{id}")
+                .route(web::get().to(users::get))
+                .route(web::put().to(users::replace))
+                .route(web::patch().to(users::patch))
+                .route(web::delete().to(users::delete)),
+        )
+        .service(resource("/Groups/.search").route(web::post().to(groups::search)))
+        .service(
+            resource("/Groups")
+                .route(web::get().to(groups::list))
+                .route(web::post().to(groups::create)),
+        )
+        .service(
+            resource("/Groups/{id}")
+                .route(web::get().to(groups::get))
+                .route(web::put().to(groups::replace))
+                .route(web::patch().to(groups::patch))
+                .route(web::delete().to(groups::delete)),
+        )
         .default_service(web::to(|| async {
             ScimError::new(StatusCode::NOT_FOUND, None, "no such SCIM endpoint").error_response()
         }))
@@ -309,8 +340,9 @@ fn control_character(value: &Value, path: &str) -> Option<String> {
     }
 }
 
-/// `filter`, `startIndex`, `count` and `excludedAttributes` of a list (RFC 7644 §3.4.2).
-#[derive(Debug, Deserialize)]
+/// `filter`, `startIndex`, `count`, `attributes` and `excludedAttributes` of a list or a get
+/// (RFC 7644 §3.4.2, §3.9).
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListParams {
     filter: Option<String>,
@@ -318,6 +350,81 @@ pub struct ListParams {
     count: Option<String>,
     excluded_attributes: Option<String>,
     attributes: Option<String>,
+}
+
+impl ListParams {
+    /// The same parameters from a `POST …/.search` body (RFC 7644 §3.4.3), where the attribute
+    /// lists are arrays and the numbers numbers.
+    pub fn from_search(body: &Value) -> Result<Self, ScimError> {
+        let text = |name: &str| -> Result<Option<String>, ScimError> {
+            match body.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Number(n)) => Ok(Some(n.to_string())),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|i| {
+                        i.as_str().map(str::to_owned).ok_or_else(|| {
+                            ScimError::invalid_value(format!("{name} must list strings"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|names| Some(names.join(","))),
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "{name} has the wrong type"
+                ))),
+            }
+        };
+        Ok(Self {
+            filter: text("filter")?,
+            start_index: text("startIndex")?,
+            count: text("count")?,
+            excluded_attributes: text("excludedAttributes")?,
+            attributes: text("attributes")?,
+        })
+    }
+
+    /// Keeps the attributes asked for (`attributes`), or drops those left out
+    /// (`excludedAttributes`); `id` and `schemas` always stay. Names are matched ignoring case,
+    /// by their first segment (`name.givenName` keeps `name`), or as a schema URN prefix.
+    pub fn project(&self, mut resource: Value) -> Value {
+        let names = |raw: &Option<String>| -> Option<Vec<String>> {
+            raw.as_deref().map(|v| {
+                v.split(',')
+                    .map(|n| n.trim())
+                    .filter(|n| !n.is_empty())
+                    .map(|n| {
+                        let n = n.to_ascii_lowercase();
+                        // `urn:…:User:userName` names `userName`; a bare extension URN names itself.
+                        let ext = ENTERPRISE_SCHEMA.to_ascii_lowercase();
+                        if n.starts_with(&ext) && n.len() > ext.len() {
+                            ext
+                        } else if let Some(rest) =
+                            [USER_SCHEMA, GROUP_SCHEMA].iter().find_map(|core| {
+                                n.strip_prefix(&format!("{}:", core.to_ascii_lowercase()))
+                            })
+                        {
+                            rest.split('.').next().unwrap_or(rest).to_owned()
+                        } else if n.starts_with("urn:") {
+                            n
+                        } else {
+                            n.split('.').next().unwrap_or(&n).to_owned()
+                        }
+                    })
+                    .collect()
+            })
+        };
+        let Some(fields) = resource.as_object_mut() else {
+            return resource;
+        };
+        let always = |key: &str| key == "id" || key == "schemas";
+        if let Some(wanted) = names(&self.attributes).filter(|w| !w.is_empty()) {
+            fields.retain(|key, _| always(key) || wanted.contains(&key.to_ascii_lowercase()));
+        } else if let Some(excluded) = names(&self.excluded_attributes) {
+            fields.retain(|key, _| always(key) || !excluded.contains(&key.to_ascii_lowercase()));
+        }
+        resource
+    }
 }
 
 impl ListParams {

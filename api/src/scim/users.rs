@@ -145,6 +145,24 @@ pub async fn list(
     req: HttpRequest,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ScimError> {
+    listed(&state, &req, &params).await
+}
+
+/// `POST /Users/.search`: the list's parameters in a body.
+pub async fn search(
+    state: web::Data<AppState>,
+    _idp: IdentityProvider,
+    req: HttpRequest,
+    ScimBody(body): ScimBody,
+) -> Result<HttpResponse, ScimError> {
+    listed(&state, &req, &ListParams::from_search(&body)?).await
+}
+
+async fn listed(
+    state: &AppState,
+    req: &HttpRequest,
+    params: &ListParams,
+) -> Result<HttpResponse, ScimError> {
     let (offset, count) = params.window()?;
     let filter = params.filter(Resource::User)?;
     let listed = state
@@ -164,10 +182,11 @@ pub async fn get(
     _idp: IdentityProvider,
     req: HttpRequest,
     id: web::Path<String>,
+    params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ScimError> {
     let id: UserId = parse_id(&id, "user")?;
     let body = representation(&state, base_url(&req), id).await?;
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(scim_json(StatusCode::OK, &params.project(body)))
 }
 
 pub async fn create(
