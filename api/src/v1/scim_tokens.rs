@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::auth::Principal;
+use crate::auth::Admin;
 use crate::error::ApiError;
 use crate::extractors::ValidJson;
 use crate::openapi::*;
@@ -91,10 +91,9 @@ pub struct CreateScimTokenBody {
 )]
 #[get("/scim-tokens")]
 pub async fn list_scim_tokens(
+    _admin: Admin,
     state: web::Data<AppState>,
-    principal: Principal,
 ) -> Result<web::Json<ScimTokenList>, ApiError> {
-    principal.require_admin()?;
     let rows = state
         .read(|conn| Ok(portcullis_persistence::repo::scim::tokens(conn)?))
         .await?;
@@ -123,12 +122,11 @@ pub async fn list_scim_tokens(
 )]
 #[post("/scim-tokens")]
 pub async fn create_scim_token(
+    Admin(principal): Admin,
     state: web::Data<AppState>,
-    principal: Principal,
     http: actix_web::HttpRequest,
     ValidJson(body): ValidJson<CreateScimTokenBody>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let name = body.name.trim().to_owned();
     if name.is_empty() || name.chars().any(char::is_control) {
         return Err(ApiError::invalid_field("name", "must be printable text"));
@@ -163,11 +161,10 @@ pub async fn create_scim_token(
 )]
 #[delete("/scim-tokens/{id}")]
 pub async fn revoke_scim_token(
+    Admin(principal): Admin,
     state: web::Data<AppState>,
-    principal: Principal,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    principal.require_admin()?;
     let (actor, now, id) = (
         principal.user().id,
         state.now(),
