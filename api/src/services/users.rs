@@ -194,7 +194,7 @@ pub fn update_by(
         )?;
     }
     if before.active && !after.active {
-        deactivation_fails_requests(conn, id, actor, now)?;
+        deactivated(conn, id, actor, now)?;
     }
     audit_by(
         conn,
@@ -259,6 +259,7 @@ pub fn remove_by(
                     snapshot(&after),
                     now,
                 )?;
+                deactivated(conn, id, by.user(), now)?;
             }
             Ok(Removal::Deactivated)
         }
@@ -266,8 +267,12 @@ pub fn remove_by(
     }
 }
 
-/// A deactivated approver can no longer decide: their pending requests go to `error`.
-fn deactivation_fails_requests(
+/// What deactivating a user does, whoever deactivates them (an admin, or an identity provider):
+/// a deactivated approver can no longer decide, so their pending requests go to `error` (seed 003);
+/// and the access they were granted ends now (their grants are revoked, each grant's membership
+/// removed, an admin's direct membership kept), rather than outliving them until it expires, or
+/// forever for access without a time limit.
+fn deactivated(
     conn: &mut DbConnection,
     id: UserId,
     actor: Option<UserId>,
@@ -275,7 +280,33 @@ fn deactivation_fails_requests(
 ) -> Result<(), ApiError> {
     let affected = portcullis_persistence::repo::requests::pending_with_approver(conn, id)?;
     super::requests::fail_all(conn, affected, "an approver was deactivated", actor, now)?;
-    Ok(())
+    loop {
+        let page = PageRequest {
+            limit: 200,
+            after: None,
+        };
+        let active = portcullis_persistence::repo::grants::list(conn, Some(id), true, &page)?;
+        if active.items.is_empty() {
+            return Ok(());
+        }
+        let mut ended = 0;
+        for grant in active.items {
+            let revoked = super::requests::end_grant(
+                conn,
+                None,
+                grant.id,
+                portcullis_domain::access::GrantStatus::Revoked,
+                now,
+            )?;
+            ended += usize::from(revoked.is_some());
+        }
+        if ended == 0 {
+            // Each one changed under us: let the caller retry rather than loop.
+            return Err(ApiError::PreconditionFailed(
+                "the user's grants changed while they were being revoked; retry".to_owned(),
+            ));
+        }
+    }
 }
 
 fn check_manager(

@@ -289,6 +289,13 @@ both_backends! {
         let answer = idp.ok(Method::PUT, &format!("/Groups/{}", w.target), Some(&empty), StatusCode::OK).await;
         assert_eq!(answer["members"], json!([]));
         assert_eq!(memberships(&app, &w.target).await.len(), 2);
+
+        // Deactivated by the identity provider, the requester loses the access they were granted.
+        idp.ok(Method::PATCH, &format!("/Users/{}", w.requester), Some(&fixture("okta", "deactivate_user", &[])), StatusCode::OK).await;
+        assert_eq!(memberships(&app, &w.target).await, [(w.manager.clone(), "direct".to_owned())]);
+        let grants = expect_status(app.get(&format!("/v1/grants?user_id={}", w.requester), &app.admin_token).await, StatusCode::OK).await;
+        let statuses: Vec<&str> = grants["items"].as_array().unwrap().iter().filter(|g| g["user_id"] == json!(w.requester)).map(|g| g["status"].as_str().unwrap()).collect();
+        assert_eq!(statuses, ["revoked"]);
     }
 
     async fn scim_and_api_credentials_stay_apart(app: TestApp) {
