@@ -168,7 +168,7 @@ async fn listed(
     let listed = state
         .read(move |conn| Ok(repo::list_users(conn, filter.as_ref(), offset, count)?))
         .await?;
-    let base = base_url(&req);
+    let base = base_url(req);
     let resources = listed
         .items
         .iter()
