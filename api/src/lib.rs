@@ -19,6 +19,7 @@ pub mod ops;
 pub mod pagination;
 pub mod rate_limit;
 pub mod request_id;
+pub mod scim;
 pub mod security_headers;
 pub mod services;
 pub mod startup;

@@ -118,6 +118,7 @@ step is audited, notified and exportable.\n\nAll errors are RFC 9457 problem doc
         (name = "catalog", description = "What the caller may request."),
         (name = "settings", description = "Organisation-wide settings of access requests."),
         (name = "audit", description = "The audit log."),
+        (name = "directory-sync", description = "Tokens for identity providers that push people and groups through SCIM 2.0 at `/scim/v2` (its own protocol: discovery at `/scim/v2/ServiceProviderConfig`, `/scim/v2/ResourceTypes`, `/scim/v2/Schemas`)."),
         (name = "webhooks", description = "Webhook channels: signed event notifications (Standard Webhooks), delivered from an outbox with retries, and their delivery log."),
         (name = "access-requests", description = "Requests for access, their approval and decisions."),
         (name = "access", description = "Grants and device-admin sessions: the access approvals give."),

@@ -193,6 +193,7 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(routes.clone())
                 .app_data(path_config())
+                .service(crate::scim::scope())
                 .service(
                     SwaggerUi::new("/swagger-ui/{_:.*}")
                         .url("/api-docs/openapi.json", spec.clone()),

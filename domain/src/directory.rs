@@ -182,8 +182,9 @@ text_enum!(
     UserKind { Person => "person", Integration => "integration" }
 );
 text_enum!(
-    /// Why a user is in a group: added by an admin, or by an approved access request.
-    MembershipSource { Direct => "direct", Grant => "grant" }
+    /// Why a user is in a group: added by an admin, by an approved access request, or pushed by an
+    /// identity provider through SCIM. Each source is independent: removing one leaves the others.
+    MembershipSource { Direct => "direct", Grant => "grant", Scim => "scim" }
 );
 text_enum!(
     /// The operating systems whose devices can be managed.

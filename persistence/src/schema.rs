@@ -24,6 +24,34 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        external_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    scim_pending_managers (user_id) {
+        user_id -> Text,
+        reference -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scim_deleted_users (user_id) {
+        user_id -> Text,
+        deleted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scim_tokens (id) {
+        id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -275,6 +303,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     user_groups,
     memberships,
+    scim_tokens,
+    scim_pending_managers,
+    scim_deleted_users,
     devices,
     device_assignments,
     events,

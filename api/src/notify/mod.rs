@@ -60,6 +60,8 @@ pub const EVENT_TYPES: &[&str] = &[
     webhook::CHANNEL_CREATE,
     webhook::CHANNEL_UPDATE,
     webhook::CHANNEL_DELETE,
+    "scim_token_create",
+    "scim_token_revoke",
 ];
 
 /// Records an audit event and queues a webhook delivery for each enabled channel that receives

@@ -9,7 +9,7 @@ use portcullis_persistence::{
 };
 use serde_json::json;
 
-use super::audit;
+use super::{Changer, audit, audit_by};
 use crate::error::ApiError;
 use crate::etag::IfMatch;
 
@@ -42,6 +42,16 @@ pub fn create(
     description: Description,
     now: DateTime<Utc>,
 ) -> Result<Group, ApiError> {
+    create_by(conn, &Changer::Person(actor), name, description, now)
+}
+
+pub fn create_by(
+    conn: &mut DbConnection,
+    by: &Changer,
+    name: GroupName,
+    description: Description,
+    now: DateTime<Utc>,
+) -> Result<Group, ApiError> {
     let group = Group {
         id: GroupId::new_v7(),
         name,
@@ -51,10 +61,10 @@ pub fn create(
         updated_at: now,
     };
     groups::insert(conn, &group).map_err(name_conflict)?;
-    audit(
+    audit_by(
         conn,
         "user_group_create",
-        actor,
+        by,
         ("user_group", group.id.to_string()),
         snapshot(&group),
         now,
@@ -65,6 +75,17 @@ pub fn create(
 pub fn update(
     conn: &mut DbConnection,
     actor: Option<UserId>,
+    id: GroupId,
+    changes: GroupChanges,
+    if_match: &IfMatch,
+    now: DateTime<Utc>,
+) -> Result<Group, ApiError> {
+    update_by(conn, &Changer::Person(actor), id, changes, if_match, now)
+}
+
+pub fn update_by(
+    conn: &mut DbConnection,
+    by: &Changer,
     id: GroupId,
     changes: GroupChanges,
     if_match: &IfMatch,
@@ -85,10 +106,10 @@ pub fn update(
             "the group changed while it was being updated; retry".to_owned(),
         ));
     }
-    audit(
+    audit_by(
         conn,
         "user_group_update",
-        actor,
+        by,
         ("user_group", id.to_string()),
         snapshot(&after),
         now,
@@ -103,6 +124,15 @@ pub fn delete(
     id: GroupId,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
+    delete_by(conn, &Changer::Person(actor), id, now)
+}
+
+pub fn delete_by(
+    conn: &mut DbConnection,
+    by: &Changer,
+    id: GroupId,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     let group = get(conn, id)?;
     groups::delete(conn, id).map_err(|e| {
         if is_foreign_key_violation(&e) {
@@ -113,10 +143,10 @@ pub fn delete(
             e.into()
         }
     })?;
-    audit(
+    audit_by(
         conn,
         "user_group_delete",
-        actor,
+        by,
         ("user_group", id.to_string()),
         snapshot(&group),
         now,

@@ -4,6 +4,7 @@ pub mod devices;
 pub mod flows;
 pub mod groups;
 pub mod requests;
+pub mod scim;
 pub mod settings;
 pub mod users;
 pub mod webhooks;
@@ -67,6 +68,43 @@ pub fn read_then_write<P, T>(
 /// The answer when a staged write kept finding its inputs changed.
 pub fn stale() -> ApiError {
     ApiError::conflict("what this change depends on is being changed by others; retry")
+}
+
+/// Who changes the directory: a person (`None`: the server itself), or an identity provider
+/// through SCIM, which is no user: its events have no actor and name it in their data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Changer {
+    Person(Option<UserId>),
+    IdentityProvider { token_id: String, name: String },
+}
+
+impl Changer {
+    /// The acting user, if a person acts.
+    pub fn user(&self) -> Option<UserId> {
+        match self {
+            Self::Person(actor) => *actor,
+            Self::IdentityProvider { .. } => None,
+        }
+    }
+}
+
+/// Records an audit event about a directory object made by `by` in the current transaction.
+pub(crate) fn audit_by(
+    conn: &mut DbConnection,
+    event_type: &'static str,
+    by: &Changer,
+    subject: (&'static str, String),
+    mut data: serde_json::Value,
+    at: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if let (Changer::IdentityProvider { token_id, name }, Some(fields)) = (by, data.as_object_mut())
+    {
+        fields.insert(
+            "identity_provider".to_owned(),
+            serde_json::json!({ "token_id": token_id, "name": name }),
+        );
+    }
+    audit(conn, event_type, by.user(), subject, data, at)
 }
 
 /// Records an audit event about a directory object in the current transaction.

@@ -11,7 +11,7 @@ use portcullis_persistence::{
 };
 use serde_json::json;
 
-use super::audit;
+use super::{Changer, audit_by};
 use crate::error::ApiError;
 use crate::etag::IfMatch;
 
@@ -65,6 +65,15 @@ pub fn create(
     input: NewUser,
     now: DateTime<Utc>,
 ) -> Result<User, ApiError> {
+    create_by(conn, &Changer::Person(actor), input, now)
+}
+
+pub fn create_by(
+    conn: &mut DbConnection,
+    by: &Changer,
+    input: NewUser,
+    now: DateTime<Utc>,
+) -> Result<User, ApiError> {
     if let Some(manager) = input.manager_id {
         check_manager(conn, None, manager)?;
     }
@@ -85,10 +94,10 @@ pub fn create(
         updated_at: now,
     };
     users::insert(conn, &user).map_err(unique_conflict)?;
-    audit(
+    audit_by(
         conn,
         "user_create",
-        actor,
+        by,
         ("user", user.id.to_string()),
         snapshot(&user),
         now,
@@ -104,6 +113,18 @@ pub fn update(
     if_match: &IfMatch,
     now: DateTime<Utc>,
 ) -> Result<User, ApiError> {
+    update_by(conn, &Changer::Person(actor), id, changes, if_match, now)
+}
+
+pub fn update_by(
+    conn: &mut DbConnection,
+    by: &Changer,
+    id: UserId,
+    changes: UserChanges,
+    if_match: &IfMatch,
+    now: DateTime<Utc>,
+) -> Result<User, ApiError> {
+    let actor = by.user();
     let before = get(conn, id)?;
     if_match.check(before.version)?;
     let mut after = before.clone();
@@ -173,12 +194,12 @@ pub fn update(
         )?;
     }
     if before.active && !after.active {
-        deactivation_fails_requests(conn, id, actor, now)?;
+        deactivated(conn, id, actor, now)?;
     }
-    audit(
+    audit_by(
         conn,
         "user_update",
-        actor,
+        by,
         ("user", id.to_string()),
         json!({ "changed": changed, "user": snapshot(&after) }),
         now,
@@ -192,6 +213,15 @@ pub fn remove(
     id: UserId,
     now: DateTime<Utc>,
 ) -> Result<Removal, ApiError> {
+    remove_by(conn, &Changer::Person(actor), id, now)
+}
+
+pub fn remove_by(
+    conn: &mut DbConnection,
+    by: &Changer,
+    id: UserId,
+    now: DateTime<Utc>,
+) -> Result<Removal, ApiError> {
     let user = get(conn, id)?;
     if user.acts_as_admin() {
         ensure_not_last_admin(conn)?;
@@ -200,10 +230,10 @@ pub fn remove(
     let deleted = conn.transaction(|conn| users::delete(conn, id));
     match deleted {
         Ok(_) => {
-            audit(
+            audit_by(
                 conn,
                 "user_delete",
-                actor,
+                by,
                 ("user", id.to_string()),
                 snapshot(&user),
                 now,
@@ -221,14 +251,15 @@ pub fn remove(
                         "the user changed while it was being removed; retry".to_owned(),
                     ));
                 }
-                audit(
+                audit_by(
                     conn,
                     "user_deactivate",
-                    actor,
+                    by,
                     ("user", id.to_string()),
                     snapshot(&after),
                     now,
                 )?;
+                deactivated(conn, id, by.user(), now)?;
             }
             Ok(Removal::Deactivated)
         }
@@ -236,8 +267,12 @@ pub fn remove(
     }
 }
 
-/// A deactivated approver can no longer decide: their pending requests go to `error`.
-fn deactivation_fails_requests(
+/// What deactivating a user does, whoever deactivates them (an admin, or an identity provider):
+/// a deactivated approver can no longer decide, so their pending requests go to `error` (seed 003);
+/// and the access they were granted ends now (their grants are revoked, each grant's membership
+/// removed, an admin's direct membership kept), rather than outliving them until it expires, or
+/// forever for access without a time limit.
+fn deactivated(
     conn: &mut DbConnection,
     id: UserId,
     actor: Option<UserId>,
@@ -245,7 +280,33 @@ fn deactivation_fails_requests(
 ) -> Result<(), ApiError> {
     let affected = portcullis_persistence::repo::requests::pending_with_approver(conn, id)?;
     super::requests::fail_all(conn, affected, "an approver was deactivated", actor, now)?;
-    Ok(())
+    loop {
+        let page = PageRequest {
+            limit: 200,
+            after: None,
+        };
+        let active = portcullis_persistence::repo::grants::list(conn, Some(id), true, &page)?;
+        if active.items.is_empty() {
+            return Ok(());
+        }
+        let mut ended = 0;
+        for grant in active.items {
+            let revoked = super::requests::end_grant(
+                conn,
+                None,
+                grant.id,
+                portcullis_domain::access::GrantStatus::Revoked,
+                now,
+            )?;
+            ended += usize::from(revoked.is_some());
+        }
+        if ended == 0 {
+            // Each one changed under us: let the caller retry rather than loop.
+            return Err(ApiError::PreconditionFailed(
+                "the user's grants changed while they were being revoked; retry".to_owned(),
+            ));
+        }
+    }
 }
 
 fn check_manager(

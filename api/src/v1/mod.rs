@@ -11,6 +11,7 @@ pub mod me;
 pub mod people;
 pub mod queue;
 pub mod requests;
+pub mod scim_tokens;
 pub mod settings;
 pub mod users;
 pub mod views;
@@ -60,6 +61,9 @@ pub fn scope() -> Scope<
         .service(settings::get_settings)
         .service(settings::replace_settings)
         .service(events::list_events)
+        .service(scim_tokens::list_scim_tokens)
+        .service(scim_tokens::create_scim_token)
+        .service(scim_tokens::revoke_scim_token)
         .service(webhooks::list_webhook_channels)
         .service(webhooks::create_webhook_channel)
         .service(webhooks::get_webhook_channel)

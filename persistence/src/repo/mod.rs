@@ -7,6 +7,7 @@ pub mod grants;
 pub mod groups;
 pub mod outbox;
 pub mod requests;
+pub mod scim;
 pub mod settings;
 pub mod users;
 pub mod webhooks;

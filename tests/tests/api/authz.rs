@@ -51,6 +51,7 @@ enum Fixture {
     Flow,
     Channel,
     Delivery,
+    ScimToken,
     PendingRequest,
     ErrorRequest,
     DeniedRequest,
@@ -138,6 +139,9 @@ fn table() -> Vec<Row> {
         row("GET",    "/v1/settings",                                          Nothing,       None,                    admin_only(200)),
         row("PUT",    "/v1/settings",                                          Nothing,       Some(default_settings),  admin_only(200)),
         row("GET",    "/v1/events",                                            Nothing,       None,                    admin_only(200)),
+        row("GET",    "/v1/scim-tokens",                                       Nothing,       None,                    admin_only(200)),
+        row("POST",   "/v1/scim-tokens",                                       Nothing,       Some(new_scim_token),    admin_only(201)),
+        row("DELETE", "/v1/scim-tokens/{id}",                                  ScimToken,     None,                    admin_only(204)),
         row("GET",    "/v1/webhook-channels",                                  Nothing,       None,                    admin_only(200)),
         row("POST",   "/v1/webhook-channels",                                  Nothing,       Some(new_channel),       admin_only(201)),
         row("GET",    "/v1/webhook-channels/{id}",                             Channel,       None,                    admin_only(200)),
@@ -228,6 +232,9 @@ fn default_settings(_: &Params) -> Value {
         "max_access_duration_seconds": 604800, "resource_requests_enabled": true,
         "show_approval_progress": false
     })
+}
+fn new_scim_token(p: &Params) -> Value {
+    json!({ "name": format!("Identity provider {}", p["n"]) })
 }
 fn new_channel(p: &Params) -> Value {
     json!({ "name": format!("Channel {}", p["n"]), "url": p["dead_url"], "events": ["access_management_access_request"] })
@@ -404,6 +411,12 @@ async fn prepare(app: &TestApp, cast: &Cast, fixture: Fixture, n: usize) -> Para
         }
         Fixture::Flow => {
             p.insert("id", fresh_flow(app, &p).await);
+        }
+        Fixture::ScimToken => {
+            p.insert(
+                "id",
+                created(app, "/v1/scim-tokens", new_scim_token(&p)).await,
+            );
         }
         Fixture::Channel | Fixture::Delivery => {
             let channel = created(app, "/v1/webhook-channels", new_channel(&p)).await;

@@ -25,6 +25,7 @@ mod queue;
 mod receivers;
 mod requests;
 mod round_trips;
+mod scim;
 mod staged_writes;
 mod statistics;
 mod text_input;

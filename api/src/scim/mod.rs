@@ -1,0 +1,555 @@
+//! Directory sync: a SCIM 2.0 service provider (RFC 7643/7644) at `/scim/v2`, for identity
+//! providers (Okta, Microsoft Entra ID, JumpCloud, Google…) to push people, managers and groups.
+//!
+//! SCIM has its own protocol, so it lives apart from `/v1`: its own media type
+//! (`application/scim+json`), its own error documents, and its own bearer tokens (one per identity
+//! provider, made by an admin with `POST /v1/scim-tokens`); a user's JWT is refused here and a SCIM
+//! token is refused under `/v1`. Changes go through the directory's services, so every rule and
+//! effect of the API applies (a manager change or a deactivation puts pending requests in `error`),
+//! and every change is audited with the identity provider named in the event.
+
+mod discovery;
+pub mod filter;
+mod groups;
+mod patch;
+mod users;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::services::Changer;
+use crate::state::AppState;
+
+pub const MEDIA_TYPE: &str = "application/scim+json";
+const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// The largest body accepted: a group pushed with thousands of members is larger than `/v1`'s 64 KiB.
+const BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// Items per page when the identity provider does not say, and at most.
+const DEFAULT_COUNT: i64 = 100;
+pub const MAX_COUNT: i64 = 1_000;
+
+/// Any method a resource does not support: 405 (RFC 7644 §3.2).
+async fn not_allowed() -> HttpResponse {
+    ScimError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        "this method is not supported here",
+    )
+    .error_response()
+}
+
+/// The routes under `/scim/v2`.
+pub fn scope() -> actix_web::Scope {
+    let resource = |path: &str| web::resource(path).default_service(web::to(not_allowed));
+    web::scope("/scim/v2")
+        .service(
+            resource("/ServiceProviderConfig")
+                .route(web::get().to(discovery::service_provider_config)),
+        )
+        .service(resource("/ResourceTypes").route(web::get().to(discovery::resource_types)))
+        .service(resource("/ResourceTypes/{name}").route(web::get().to(discovery::resource_type)))
+        .service(resource("/Schemas").route(web::get().to(discovery::schemas)))
+        .service(resource("/Schemas/{id}").route(web::get().to(discovery::schema)))
+        // Searching several resource types at once is not supported (RFC 7644 §3.4.3: 501).
+        .service(resource("/.search").route(web::post().to(|| async {
+            ScimError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                None,
+                "search one resource type: /Users/.search or /Groups/.search",
+            )
+            .error_response()
+        })))
+        .service(resource("/Users/.search").route(web::post().to(users::search)))
+        .service(
+            resource("/Users")
+                .route(web::get().to(users::list))
+                .route(web::post().to(users::create)),
+        )
+        .service(
+            resource("/Users/{id}")
+                .route(web::get().to(users::get))
+                .route(web::put().to(users::replace))
+                .route(web::patch().to(users::patch))
+                .route(web::delete().to(users::delete)),
+        )
+        .service(resource("/Groups/.search").route(web::post().to(groups::search)))
+        .service(
+            resource("/Groups")
+                .route(web::get().to(groups::list))
+                .route(web::post().to(groups::create)),
+        )
+        .service(
+            resource("/Groups/{id}")
+                .route(web::get().to(groups::get))
+                .route(web::put().to(groups::replace))
+                .route(web::patch().to(groups::patch))
+                .route(web::delete().to(groups::delete)),
+        )
+        .default_service(web::to(|| async {
+            ScimError::new(StatusCode::NOT_FOUND, None, "no such SCIM endpoint").error_response()
+        }))
+}
+
+/// A SCIM error document (RFC 7644 §3.12).
+#[derive(Debug)]
+pub struct ScimError {
+    status: StatusCode,
+    scim_type: Option<&'static str>,
+    detail: String,
+}
+
+impl ScimError {
+    pub fn new(
+        status: StatusCode,
+        scim_type: Option<&'static str>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            scim_type,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn invalid_value(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, Some("invalidValue"), detail)
+    }
+
+    pub fn invalid_syntax(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, Some("invalidSyntax"), detail)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            None,
+            format!("no {what} with this id"),
+        )
+    }
+}
+
+impl std::fmt::Display for ScimError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.detail)
+    }
+}
+
+impl ResponseError for ScimError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        let mut body = json!({
+            "schemas": [ERROR_SCHEMA],
+            "status": self.status.as_u16().to_string(),
+            "detail": self.detail,
+        });
+        if let Some(scim_type) = self.scim_type {
+            body["scimType"] = json!(scim_type);
+        }
+        let mut response = HttpResponse::build(self.status)
+            .content_type(MEDIA_TYPE)
+            .body(body.to_string());
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"scim\""),
+            );
+        }
+        response
+    }
+}
+
+/// The API's errors, from the directory's services, as SCIM reports them.
+impl From<ApiError> for ScimError {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::NotFound(detail) => Self::new(StatusCode::NOT_FOUND, None, detail),
+            ApiError::Conflict { detail, .. } => {
+                Self::new(StatusCode::CONFLICT, Some("uniqueness"), detail)
+            }
+            ApiError::Validation(errors) => Self::invalid_value(errors.to_string()),
+            ApiError::BadRequest { detail, .. } => Self::invalid_syntax(detail),
+            ApiError::PreconditionFailed(detail) => {
+                Self::new(StatusCode::PRECONDITION_FAILED, None, detail)
+            }
+            ApiError::Forbidden(detail) => Self::new(StatusCode::FORBIDDEN, None, detail),
+            ApiError::Unavailable(detail) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, None, detail)
+            }
+            ApiError::PayloadTooLarge(detail) => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, None, detail)
+            }
+            other => {
+                tracing::error!(error = %other, "SCIM request failed");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, None, "internal error")
+            }
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ScimError {
+    fn from(error: diesel::result::Error) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
+/// A SCIM answer with its media type.
+pub fn scim_json(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(MEDIA_TYPE)
+        .body(body.to_string())
+}
+
+/// The identity provider behind a request: a valid, unrevoked SCIM token.
+pub struct IdentityProvider(pub Changer);
+
+impl FromRequest for IdentityProvider {
+    type Error = ScimError;
+    type Future = LocalBoxFuture<'static, Result<Self, ScimError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(|v| v.trim().to_owned());
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let unauthorized = || {
+                ScimError::new(
+                    StatusCode::UNAUTHORIZED,
+                    None,
+                    "a valid SCIM bearer token is required",
+                )
+            };
+            let (Some(token), Some(state)) = (token, state) else {
+                return Err(unauthorized());
+            };
+            let now = state.now();
+            let found = state
+                .read(move |conn| crate::services::scim::authenticate(conn, &token, now))
+                .await?;
+            let (token, stale) = found.ok_or_else(unauthorized)?;
+            if stale {
+                let id = token.id.clone();
+                // Best effort: a failed note of the last use does not fail the request.
+                if let Err(error) = state
+                    .write(move |conn| crate::services::scim::touch(conn, &id, now))
+                    .await
+                {
+                    tracing::warn!(%error, "could not record a SCIM token's use");
+                }
+            }
+            Ok(IdentityProvider(Changer::IdentityProvider {
+                token_id: token.id,
+                name: token.name,
+            }))
+        })
+    }
+}
+
+/// A SCIM request body: JSON (`application/scim+json` or `application/json`) up to [`BODY_LIMIT`].
+pub struct ScimBody(pub Value);
+
+impl FromRequest for ScimBody {
+    type Error = ScimError;
+    type Future = LocalBoxFuture<'static, Result<Self, ScimError>>;
+
+    fn from_request(_: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ScimError::invalid_syntax(format!("the body could not be read: {e}"))
+                })?;
+                if body.len() + chunk.len() > BODY_LIMIT {
+                    return Err(ScimError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        None,
+                        format!("the body must be at most {BODY_LIMIT} bytes"),
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let value: Value = serde_json::from_slice(&body).map_err(|e| {
+                ScimError::invalid_syntax(format!("the body is not valid JSON: {e}"))
+            })?;
+            if !value.is_object() {
+                return Err(ScimError::invalid_syntax("the body must be a JSON object"));
+            }
+            if let Some(path) = control_character(&value, "") {
+                return Err(ScimError::invalid_value(format!(
+                    "{path}: control characters are not allowed"
+                )));
+            }
+            Ok(Self(value))
+        })
+    }
+}
+
+/// The path of the first string (or key) holding a control character other than tab, LF or CR.
+fn control_character(value: &Value, path: &str) -> Option<String> {
+    let bad = |text: &str| {
+        text.chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    };
+    match value {
+        Value::String(text) if bad(text) => Some(if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path.to_owned()
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| control_character(item, &format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let here = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if bad(key) {
+                Some(here)
+            } else {
+                control_character(item, &here)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// `filter`, `startIndex`, `count`, `attributes` and `excludedAttributes` of a list or a get
+/// (RFC 7644 §3.4.2, §3.9).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListParams {
+    filter: Option<String>,
+    start_index: Option<String>,
+    count: Option<String>,
+    excluded_attributes: Option<String>,
+    attributes: Option<String>,
+}
+
+impl ListParams {
+    /// The same parameters from a `POST …/.search` body (RFC 7644 §3.4.3), where the attribute
+    /// lists are arrays and the numbers numbers.
+    pub fn from_search(body: &Value) -> Result<Self, ScimError> {
+        let text = |name: &str| -> Result<Option<String>, ScimError> {
+            match body.get(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Number(n)) => Ok(Some(n.to_string())),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|i| {
+                        i.as_str().map(str::to_owned).ok_or_else(|| {
+                            ScimError::invalid_value(format!("{name} must list strings"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|names| Some(names.join(","))),
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "{name} has the wrong type"
+                ))),
+            }
+        };
+        Ok(Self {
+            filter: text("filter")?,
+            start_index: text("startIndex")?,
+            count: text("count")?,
+            excluded_attributes: text("excludedAttributes")?,
+            attributes: text("attributes")?,
+        })
+    }
+
+    /// Keeps the attributes asked for (`attributes`), or drops those left out
+    /// (`excludedAttributes`); `id` and `schemas` always stay. Names are matched ignoring case,
+    /// by their first segment (`name.givenName` keeps `name`), or as a schema URN prefix.
+    pub fn project(&self, mut resource: Value) -> Value {
+        let names = |raw: &Option<String>| -> Option<Vec<String>> {
+            raw.as_deref().map(|v| {
+                v.split(',')
+                    .map(|n| n.trim())
+                    .filter(|n| !n.is_empty())
+                    .map(|n| {
+                        let n = n.to_ascii_lowercase();
+                        // `urn:…:User:userName` names `userName`; a bare extension URN names itself.
+                        let ext = ENTERPRISE_SCHEMA.to_ascii_lowercase();
+                        if n.starts_with(&ext) && n.len() > ext.len() {
+                            ext
+                        } else if let Some(rest) =
+                            [USER_SCHEMA, GROUP_SCHEMA].iter().find_map(|core| {
+                                n.strip_prefix(&format!("{}:", core.to_ascii_lowercase()))
+                            })
+                        {
+                            rest.split('.').next().unwrap_or(rest).to_owned()
+                        } else if n.starts_with("urn:") {
+                            n
+                        } else {
+                            n.split('.').next().unwrap_or(&n).to_owned()
+                        }
+                    })
+                    .collect()
+            })
+        };
+        let Some(fields) = resource.as_object_mut() else {
+            return resource;
+        };
+        let always = |key: &str| key == "id" || key == "schemas";
+        if let Some(wanted) = names(&self.attributes).filter(|w| !w.is_empty()) {
+            fields.retain(|key, _| always(key) || wanted.contains(&key.to_ascii_lowercase()));
+        } else if let Some(excluded) = names(&self.excluded_attributes) {
+            fields.retain(|key, _| always(key) || !excluded.contains(&key.to_ascii_lowercase()));
+        }
+        resource
+    }
+}
+
+impl ListParams {
+    /// The 0-based offset and the page size.
+    pub fn window(&self) -> Result<(i64, i64), ScimError> {
+        let number = |name: &str, raw: &Option<String>| -> Result<Option<i64>, ScimError> {
+            raw.as_deref()
+                .map(|v| {
+                    v.trim()
+                        .parse::<i64>()
+                        .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer")))
+                })
+                .transpose()
+        };
+        // Both are lenient by the RFC: below 1 means 1, a negative count means 0.
+        let start = number("startIndex", &self.start_index)?.unwrap_or(1).max(1);
+        let count = number("count", &self.count)?
+            .unwrap_or(DEFAULT_COUNT)
+            .clamp(0, MAX_COUNT);
+        Ok((start - 1, count))
+    }
+
+    pub fn filter(
+        &self,
+        resource: filter::Resource,
+    ) -> Result<Option<portcullis_persistence::repo::scim::Filter>, ScimError> {
+        self.filter
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(|f| {
+                filter::parse(f, resource).map_err(|reason| {
+                    ScimError::new(StatusCode::BAD_REQUEST, Some("invalidFilter"), reason)
+                })
+            })
+            .transpose()
+    }
+
+    /// Whether `members` is left out (`excludedAttributes=members`, or `attributes` without it).
+    pub fn without_members(&self) -> bool {
+        let names = |raw: &Option<String>| {
+            raw.as_deref().map(|v| {
+                v.split(',')
+                    .map(|n| n.trim().to_ascii_lowercase())
+                    .collect::<Vec<_>>()
+            })
+        };
+        let excluded =
+            names(&self.excluded_attributes).is_some_and(|n| n.iter().any(|n| n == "members"));
+        let listed = names(&self.attributes).is_some_and(|n| !n.iter().any(|n| n == "members"));
+        excluded || listed
+    }
+}
+
+/// A list answer (RFC 7644 §3.4.2).
+pub fn list_response(total: i64, offset: i64, resources: Vec<Value>) -> HttpResponse {
+    scim_json(
+        StatusCode::OK,
+        &json!({
+            "schemas": [LIST_SCHEMA],
+            "totalResults": total,
+            "startIndex": offset + 1,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        }),
+    )
+}
+
+/// The `meta` of a resource.
+pub fn meta(
+    kind: &str,
+    location: String,
+    created: chrono::DateTime<chrono::Utc>,
+    modified: chrono::DateTime<chrono::Utc>,
+    version: i64,
+) -> Value {
+    json!({
+        "resourceType": kind,
+        "created": created.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "lastModified": modified.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "location": location,
+        "version": format!("W/\"{version}\""),
+    })
+}
+
+/// The base URL of this server's SCIM endpoints, as the caller reached it.
+pub fn base_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}/scim/v2", info.scheme(), info.host())
+}
+
+/// Parses a path id: anything that is not one of our ids names nothing.
+pub fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ScimError> {
+    raw.parse().map_err(|_| ScimError::not_found(what))
+}
+
+/// SCIM booleans as identity providers send them: `true`, or Entra ID's `"True"`/`"False"` strings.
+pub fn boolean(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_found_with_their_path() {
+        let body = json!({ "name": { "givenName": "A\u{0}" }, "emails": [{ "value": "ok" }] });
+        assert_eq!(
+            control_character(&body, "").as_deref(),
+            Some("name.givenName")
+        );
+        let fine = json!({ "displayName": "Line\none\ttab" });
+        assert_eq!(control_character(&fine, ""), None);
+    }
+
+    #[test]
+    fn entra_booleans_are_read() {
+        assert_eq!(boolean(&json!("False")), Some(false));
+        assert_eq!(boolean(&json!(true)), Some(true));
+        assert_eq!(boolean(&json!("no")), None);
+    }
+}
