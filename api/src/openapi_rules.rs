@@ -68,7 +68,11 @@ fn stricter_rules() -> Vec<(&'static str, &'static str, Value)> {
         rules.push((schema, "name", name(200)));
         rules.push((schema, "description", description.clone()));
     }
-    for schema in ["CreateDeviceRequest", "UpdateDeviceRequest"] {
+    for schema in [
+        "CreateDeviceRequest",
+        "UpdateDeviceRequest",
+        "CreateScimTokenBody",
+    ] {
         rules.push((schema, "name", name(200)));
     }
     for schema in ["CreateWebhookChannelRequest", "UpdateWebhookChannelRequest"] {

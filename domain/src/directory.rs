@@ -76,6 +76,10 @@ bounded_text!(
     GroupName, "group name", 1, 200
 );
 bounded_text!(
+    /// What an admin calls an identity provider that pushes the directory (its SCIM token's name).
+    ProviderName, "name", 1, 200
+);
+bounded_text!(
     /// A free-text description; may be empty.
     Description, "description", 0, 2000
 );

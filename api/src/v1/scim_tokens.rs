@@ -3,6 +3,7 @@
 
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
+use portcullis_domain::directory::ProviderName;
 use portcullis_persistence::repo::scim::TokenRow;
 use portcullis_persistence::time::from_db;
 use serde::{Deserialize, Serialize};
@@ -72,9 +73,8 @@ pub struct ScimTokenList {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({ "name": "Okta" }))]
 pub struct CreateScimTokenBody {
-    /// Which identity provider uses it (1–200 characters).
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    /// Which identity provider uses it (1–200 characters once trimmed, no control characters but
+    /// tab and line feed).
     pub name: String,
 }
 
@@ -127,10 +127,9 @@ pub async fn create_scim_token(
     http: actix_web::HttpRequest,
     ValidJson(body): ValidJson<CreateScimTokenBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().any(char::is_control) {
-        return Err(ApiError::invalid_field("name", "must be printable text"));
-    }
+    let name = ProviderName::parse(&body.name)
+        .map_err(|e| ApiError::invalid_field("name", e))?
+        .into_inner();
     let (actor, now) = (principal.user().id, state.now());
     let (row, token) = state
         .write(move |conn| scim::create_token(conn, actor, name, now))
