@@ -104,7 +104,7 @@ fn stricter_rules() -> Vec<(&'static str, &'static str, Value)> {
         ("grant_ending_notice_hours", 0, 720),
     ] {
         rules.push((
-            "Settings",
+            "UpdateSettingsRequest",
             field,
             json!({ "minimum": minimum, "maximum": maximum }),
         ));
@@ -608,5 +608,23 @@ fn add_links(spec: &mut utoipa::openapi::OpenApi) {
             .entry("links".to_owned())
             .or_insert_with(|| json!({}));
         links[name] = link;
+    }
+}
+
+#[cfg(test)]
+mod rule_tests {
+    use super::*;
+
+    /// A rule for a schema or property that no longer exists would silently state nothing.
+    #[test]
+    fn every_field_rule_names_a_property_of_the_contract() {
+        let spec = crate::openapi::spec();
+        let components = spec.components.expect("the spec has components");
+        for (schema, field, _) in stricter_rules() {
+            let found = components.schemas.get(schema).map(|s| {
+                serde_json::to_value(s).is_ok_and(|s| s["properties"].get(field).is_some())
+            });
+            assert_eq!(found, Some(true), "{schema}.{field} is not in the contract");
+        }
     }
 }
