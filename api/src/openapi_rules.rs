@@ -470,6 +470,45 @@ fn links() -> Vec<LinkSpec> {
             ));
         }
     }
+    // What was just made leads to its audit trail; saved settings to the settings.
+    for create in [
+        "create_user",
+        "create_group",
+        "create_device",
+        "create_approval_flow",
+        "create_webhook_channel",
+        "create_access_request",
+    ] {
+        links.push((
+            create,
+            "201",
+            "AuditTrail",
+            "list_events",
+            json!({ "subject_id": "$response.body#/id" }),
+            None,
+        ));
+    }
+    links.push((
+        "replace_settings",
+        "200",
+        "Get",
+        "get_settings",
+        json!({}),
+        None,
+    ));
+    for (source, status, id) in [
+        ("create_scim_token", "201", "$response.body#/id"),
+        ("list_scim_tokens", "200", "$response.body#/items/0/id"),
+    ] {
+        links.push((
+            source,
+            status,
+            "Revoke",
+            "revoke_scim_token",
+            from(id),
+            None,
+        ));
+    }
     links.push((
         "create_approval_flow",
         "201",

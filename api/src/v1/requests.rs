@@ -413,11 +413,34 @@ pub async fn get_access_request(
         .read(move |conn| {
             let request = requests::get_visible(conn, id, &viewer)?;
             let show = settings::get(conn)?.settings.show_approval_progress;
-            let requester = users::find(conn, request.requester_id)?;
+            let hide = hide_steps_for(show, &request, viewer.id);
+            // The requester and everyone the steps name, in one lookup; the manager is usually
+            // among them (the first step's approver).
+            let named = if hide {
+                Vec::new()
+            } else {
+                named_in_steps(&request)
+            };
+            let mut people = users::find_many(
+                conn,
+                &[request.requester_id]
+                    .into_iter()
+                    .chain(named.iter().copied())
+                    .collect::<Vec<_>>(),
+            )?;
+            let find = |people: &[portcullis_domain::directory::User], id: UserId| {
+                people.iter().find(|u| u.id == id).cloned()
+            };
+            let requester = find(&people, request.requester_id);
             let manager = match requester.as_ref().and_then(|r| r.manager_id) {
-                Some(manager) => users::find(conn, manager)?,
+                Some(manager) => match find(&people, manager) {
+                    Some(found) => Some(found),
+                    None => users::find(conn, manager)?,
+                },
                 None => None,
             };
+            people.retain(|u| named.contains(&u.id));
+            people.sort_by_key(|user| named.iter().position(|id| *id == user.id));
             let summary = |u: portcullis_domain::directory::User| PersonSummary {
                 id: u.id.as_uuid(),
                 display_name: u.display_name.into_inner(),
@@ -440,15 +463,7 @@ pub async fn get_access_request(
                 .collect();
             let grant = grants::for_request(conn, id)?.map(GrantResponse::from);
             let session = grants::session_for_request(conn, id)?.map(SessionResponse::from);
-            let hide = hide_steps_for(show, &request, viewer.id);
-            let approvers = if hide {
-                Vec::new()
-            } else {
-                named_in_steps(conn, &request)?
-                    .into_iter()
-                    .map(summary)
-                    .collect()
-            };
+            let approvers = people.into_iter().map(summary).collect();
             Ok(RequestDetail {
                 request: RequestResponse::new(request, hide),
                 requester: requester.map(summary),
@@ -465,10 +480,7 @@ pub async fn get_access_request(
 }
 
 /// The people a request's steps name, each once, in the order the steps name them.
-fn named_in_steps(
-    conn: &mut portcullis_persistence::DbConnection,
-    request: &AccessRequest,
-) -> Result<Vec<portcullis_domain::directory::User>, ApiError> {
+fn named_in_steps(request: &AccessRequest) -> Vec<UserId> {
     let mut ids: Vec<UserId> = Vec::new();
     let named = request.steps.iter().flat_map(|step| {
         let deciders = step.decisions.iter().map(|d| d.approver_id);
@@ -479,9 +491,7 @@ fn named_in_steps(
             ids.push(id);
         }
     }
-    let mut people = users::find_many(conn, &ids)?;
-    people.sort_by_key(|user| ids.iter().position(|id| *id == user.id));
-    Ok(people)
+    ids
 }
 
 /// A body read by [`ValidJson`] or [`OptionalJson`].
