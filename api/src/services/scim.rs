@@ -138,6 +138,12 @@ pub fn create_user(
     pushed: PushedUser,
     now: DateTime<Utc>,
 ) -> Result<User, ApiError> {
+    let external_id = pushed.external_id.as_ref().map(|e| e.as_str().to_owned());
+    let references: Vec<&str> = [pushed.manager.as_deref(), external_id.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    repo::lock_references(conn, &references)?;
     if let Some(existing) = portcullis_persistence::repo::users::find_by_email(conn, &pushed.email)?
         && repo::is_deleted(conn, existing.id)?
     {
@@ -189,6 +195,17 @@ pub fn replace_user(
     if_match: &IfMatch,
     now: DateTime<Utc>,
 ) -> Result<User, ApiError> {
+    let external_id = pushed.external_id.as_ref().map(|e| e.as_str().to_owned());
+    let own_id = id.to_string();
+    let references: Vec<&str> = [
+        pushed.manager.as_deref(),
+        external_id.as_deref(),
+        Some(&own_id),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    repo::lock_references(conn, &references)?;
     visible_user(conn, id)?;
     let (manager_id, pending) = resolve_manager(conn, Some(id), pushed.manager.as_deref())?;
     let changes = UserChanges {

@@ -385,3 +385,24 @@ pub fn is_deleted(conn: &mut DbConnection, user: UserId) -> QueryResult<bool> {
         .get_result(conn)?;
     Ok(n > 0)
 }
+
+/// Serialises, until the transaction ends, the writes about these references (externalIds, SCIM ids):
+/// a user naming a manager not pushed yet, and that manager's arrival. Without it, on PostgreSQL the
+/// two can run at once, each missing the other's uncommitted row, and the manager is never set.
+/// Locks are taken in sorted order, so two writers never wait on each other in a cycle. Nothing to do
+/// on SQLite, whose writes run one at a time.
+pub fn lock_references(conn: &mut DbConnection, references: &[&str]) -> QueryResult<()> {
+    if !matches!(conn, DbConnection::Postgres(_)) {
+        return Ok(());
+    }
+    let mut sorted: Vec<&str> = references.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    for reference in sorted {
+        // "SCM" in ASCII: the advisory-lock class of SCIM references.
+        diesel::sql_query("SELECT pg_advisory_xact_lock(5456717, hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(reference)
+            .execute(conn)?;
+    }
+    Ok(())
+}

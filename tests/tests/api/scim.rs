@@ -1,6 +1,7 @@
 //! Directory sync over SCIM 2.0 (`/scim/v2`), as Okta and Microsoft Entra ID drive it: the request
 //! shapes come from each one's documentation (tests/fixtures/scim/, with their sources).
 
+use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -354,5 +355,52 @@ both_backends! {
         assert_eq!(raw.status(), StatusCode::BAD_REQUEST);
         let config = idp.ok(Method::GET, "/ServiceProviderConfig", None, StatusCode::OK).await;
         assert_eq!((config["patch"]["supported"].as_bool(), config["bulk"]["supported"].as_bool()), (Some(true), Some(false)));
+    }
+}
+
+/// People pushed 8 at a time, every tenth the manager of the next nine (named by externalId, often
+/// before they arrive): every report ends up with their manager, however the writes interleave.
+async fn push_people_concurrently(idp: &Idp<'_>) {
+    let pushes = (0..200usize).map(|i| {
+        let mut body =
+            json!({ "userName": format!("p{i}@example.org"), "externalId": format!("ext-{i}") });
+        if !i.is_multiple_of(10) {
+            body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] =
+                json!({ "manager": { "value": format!("ext-{}", i - i % 10) } });
+        }
+        async move { idp.call(Method::POST, "/Users", Some(&body)).await.0 }
+    });
+    let statuses: Vec<StatusCode> = futures_util::stream::iter(pushes)
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::CREATED),
+        "{statuses:?}"
+    );
+}
+
+both_backends! {
+    async fn a_sync_at_full_speed_sets_every_manager(app: TestApp) {
+        let idp = Idp::connect(&app, "Okta").await;
+        push_people_concurrently(&idp).await;
+        let listed = idp.ok(Method::GET, "/Users?count=1000", None, StatusCode::OK).await;
+        let people = listed["Resources"].as_array().unwrap();
+        let by_external: std::collections::HashMap<&str, &str> = people.iter()
+            .filter_map(|u| Some((u["externalId"].as_str()?, u["id"].as_str()?)))
+            .collect();
+        let mut missing = Vec::new();
+        for user in people.iter().filter(|u| u["externalId"].is_string()) {
+            let i: usize = user["externalId"].as_str().unwrap()[4..].parse().unwrap();
+            if i.is_multiple_of(10) {
+                continue;
+            }
+            let expected = by_external[format!("ext-{}", i - i % 10).as_str()];
+            let manager = &user["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]["value"];
+            if manager.as_str() != Some(expected) || v1_user(&app, user["id"].as_str().unwrap()).await["manager_id"].as_str() != Some(expected) {
+                missing.push(i);
+            }
+        }
+        assert!(missing.is_empty(), "{} of 180 reports lack their manager: {missing:?}", missing.len());
     }
 }
