@@ -9,7 +9,6 @@ use super::{
     ENTERPRISE_SCHEMA, GROUP_SCHEMA, MAX_COUNT, ScimError, USER_SCHEMA, base_url, scim_json,
 };
 
-const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const CONFIG_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
@@ -60,16 +59,7 @@ fn resource_type_list(base: &str) -> Vec<Value> {
 }
 
 fn list(resources: Vec<Value>) -> HttpResponse {
-    scim_json(
-        StatusCode::OK,
-        &json!({
-            "schemas": [LIST_SCHEMA],
-            "totalResults": resources.len(),
-            "startIndex": 1,
-            "itemsPerPage": resources.len(),
-            "Resources": resources,
-        }),
-    )
+    super::list_response(resources.len() as i64, 0, resources)
 }
 
 pub async fn resource_types(req: HttpRequest) -> HttpResponse {

@@ -1,0 +1,349 @@
+//! The links between operations: from the operation that makes or lists an object to those that act
+//! on it, so that a client (and a stateful fuzzer) can follow an object with real ids.
+
+use serde_json::{Value, json};
+use utoipa::openapi::RefOr;
+
+/// `(operation, status, link name, target operation, parameters, request body)`.
+type LinkSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Value,
+    Option<Value>,
+);
+
+/// The links: from the operation that returns an object (created, or first of a list) to every
+/// operation that takes its id. Stateful tests follow them with real ids; Swagger UI shows them.
+fn links() -> Vec<LinkSpec> {
+    let mut links: Vec<LinkSpec> = Vec::new();
+    let from = |id: &str| json!({ "id": id });
+    let request_actions = [
+        ("GetRequest", "get_access_request"),
+        ("Approve", "approve_access_request"),
+        ("Deny", "deny_access_request"),
+        ("Cancel", "cancel_access_request"),
+        ("Retry", "retry_access_request"),
+        ("Reassign", "reassign_access_request"),
+        ("Resubmit", "resubmit_access_request"),
+        ("ListComments", "list_access_request_comments"),
+        ("Comment", "comment_on_access_request"),
+        ("StartSession", "start_device_admin_session"),
+    ];
+    // Every answer that is a request (made, listed, read, acted on) leads to every action on it, so a
+    // sequence goes on from any step of the lifecycle.
+    let mut request_sources = vec![
+        ("create_access_request", "201", "$response.body#/id"),
+        ("resubmit_access_request", "201", "$response.body#/id"),
+        ("list_access_requests", "200", "$response.body#/items/0/id"),
+        (
+            "list_my_access_requests",
+            "200",
+            "$response.body#/items/0/id",
+        ),
+        ("list_my_tasks", "200", "$response.body#/items/0/id"),
+    ];
+    for action in [
+        "get_access_request",
+        "approve_access_request",
+        "deny_access_request",
+        "cancel_access_request",
+        "retry_access_request",
+        "reassign_access_request",
+    ] {
+        request_sources.push((action, "200", "$response.body#/id"));
+    }
+    for (source, status, id) in request_sources {
+        for (name, target) in request_actions.into_iter().filter(|(_, t)| *t != source) {
+            links.push((source, status, name, target, from(id), None));
+        }
+    }
+    // A request for a flow (the first of the catalog, for its first duration and device; a created flow), which the
+    // request's links then take through its lifecycle.
+    let reason = "Needed to review the release branch";
+    let catalog_request = json!({
+        "flow_id": "$response.body#/items/0/flow_id",
+        "reason": reason,
+        "duration_seconds": "$response.body#/items/0/durations_seconds/0",
+        "device_id": "$response.body#/items/0/devices/0/id",
+    });
+    links.push((
+        "get_catalog",
+        "200",
+        "CreateRequest",
+        "create_access_request",
+        json!({}),
+        Some(catalog_request),
+    ));
+    links.push((
+        "create_approval_flow",
+        "201",
+        "CreateRequest",
+        "create_access_request",
+        json!({}),
+        Some(json!({ "flow_id": "$response.body#/id", "reason": reason })),
+    ));
+    for (source, id) in [
+        ("start_device_admin_session", "$response.body#/id"),
+        ("list_device_admin_sessions", "$response.body#/items/0/id"),
+    ] {
+        let status = if source.starts_with("start") {
+            "201"
+        } else {
+            "200"
+        };
+        links.push((
+            source,
+            status,
+            "EndSession",
+            "end_device_admin_session",
+            from(id),
+            None,
+        ));
+    }
+    for source in ["list_grants", "list_my_grants"] {
+        links.push((
+            source,
+            "200",
+            "RevokeGrant",
+            "revoke_grant",
+            from("$response.body#/items/0/id"),
+            None,
+        ));
+    }
+    let objects = [
+        (
+            "create_user",
+            "list_users",
+            ["get_user", "update_user", "delete_user"],
+        ),
+        (
+            "create_group",
+            "list_groups",
+            ["get_group", "update_group", "delete_group"],
+        ),
+        (
+            "create_device",
+            "list_devices",
+            ["get_device", "update_device", "delete_device"],
+        ),
+        (
+            "create_approval_flow",
+            "list_approval_flows",
+            [
+                "get_approval_flow",
+                "update_approval_flow",
+                "delete_approval_flow",
+            ],
+        ),
+        (
+            "create_webhook_channel",
+            "list_webhook_channels",
+            [
+                "get_webhook_channel",
+                "update_webhook_channel",
+                "delete_webhook_channel",
+            ],
+        ),
+    ];
+    for (create, list, targets) in objects {
+        for target in targets {
+            let name = link_name(target);
+            links.push((
+                create,
+                "201",
+                name,
+                target,
+                from("$response.body#/id"),
+                None,
+            ));
+            links.push((
+                list,
+                "200",
+                name,
+                target,
+                from("$response.body#/items/0/id"),
+                None,
+            ));
+        }
+    }
+    // What was just made leads to its audit trail; saved settings to the settings.
+    for create in [
+        "create_user",
+        "create_group",
+        "create_device",
+        "create_approval_flow",
+        "create_webhook_channel",
+        "create_access_request",
+    ] {
+        links.push((
+            create,
+            "201",
+            "AuditTrail",
+            "list_events",
+            json!({ "subject_id": "$response.body#/id" }),
+            None,
+        ));
+    }
+    links.push((
+        "replace_settings",
+        "200",
+        "Get",
+        "get_settings",
+        json!({}),
+        None,
+    ));
+    for (source, status, id) in [
+        ("create_scim_token", "201", "$response.body#/id"),
+        ("list_scim_tokens", "200", "$response.body#/items/0/id"),
+    ] {
+        links.push((
+            source,
+            status,
+            "Revoke",
+            "revoke_scim_token",
+            from(id),
+            None,
+        ));
+    }
+    links.push((
+        "create_approval_flow",
+        "201",
+        "Preview",
+        "preview_approval_flow",
+        from("$response.body#/id"),
+        None,
+    ));
+    for (source, status, id) in [
+        ("create_group", "201", "$response.body#/id"),
+        ("list_groups", "200", "$response.body#/items/0/id"),
+    ] {
+        links.push((
+            source,
+            status,
+            "ListMembers",
+            "list_group_members",
+            from(id),
+            None,
+        ));
+        links.push((
+            source,
+            status,
+            "AddMember",
+            "add_group_member",
+            from(id),
+            None,
+        ));
+    }
+    links.push((
+        "add_group_member",
+        "201",
+        "RemoveMember",
+        "remove_group_member",
+        json!({ "id": "$request.path.id", "user_id": "$response.body#/user_id" }),
+        None,
+    ));
+    for (source, status, id) in [
+        ("create_webhook_channel", "201", "$response.body#/id"),
+        ("list_webhook_channels", "200", "$response.body#/items/0/id"),
+    ] {
+        links.push((
+            source,
+            status,
+            "Test",
+            "test_webhook_channel",
+            from(id),
+            None,
+        ));
+        links.push((
+            source,
+            status,
+            "ListDeliveries",
+            "list_webhook_deliveries",
+            from(id),
+            None,
+        ));
+    }
+    for (source, status, delivery) in [
+        ("test_webhook_channel", "200", "$response.body#/id"),
+        (
+            "list_webhook_deliveries",
+            "200",
+            "$response.body#/items/0/id",
+        ),
+    ] {
+        let ids = json!({ "id": "$request.path.id", "delivery_id": delivery });
+        links.push((
+            source,
+            status,
+            "GetDelivery",
+            "get_webhook_delivery",
+            ids.clone(),
+            None,
+        ));
+        links.push((
+            source,
+            status,
+            "Resend",
+            "resend_webhook_delivery",
+            ids,
+            None,
+        ));
+    }
+    links
+}
+
+/// `update_webhook_channel` → `Update`: the verb is enough within one source operation.
+fn link_name(target: &str) -> &'static str {
+    match target.split('_').next() {
+        Some("get") => "Get",
+        Some("update") => "Update",
+        Some("delete") => "Delete",
+        _ => "Follow",
+    }
+}
+
+/// utoipa 5 writes its own `Link` objects with snake_case keys (`operation_id`), which no tool
+/// reads: the links go in as the response's extension member `links`, spelled as OpenAPI says.
+pub(super) fn add_links(spec: &mut utoipa::openapi::OpenApi) {
+    for (source, status, name, target, parameters, body) in links() {
+        let operation = spec.paths.paths.values_mut().find_map(|item| {
+            [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            .find(|operation| operation.operation_id.as_deref() == Some(source))
+        });
+        let Some(operation) = operation else {
+            tracing::warn!(source, "a link starts at no operation");
+            continue;
+        };
+        let Some(RefOr::T(response)) = operation.responses.responses.get_mut(status) else {
+            tracing::warn!(source, status, "a link starts at no response");
+            continue;
+        };
+        let description = match (parameters.get("id"), &body) {
+            (Some(id), _) => format!("`{target}` with `id` = `{}`", id.as_str().unwrap_or("")),
+            (None, Some(_)) => format!("`{target}` for a flow this response names"),
+            (None, None) => format!("`{target}`"),
+        };
+        let mut link = json!({ "operationId": target, "description": description });
+        if parameters.as_object().is_some_and(|p| !p.is_empty()) {
+            link["parameters"] = parameters;
+        }
+        if let Some(body) = body {
+            link["requestBody"] = body;
+        }
+        let extensions = response.extensions.get_or_insert_with(Default::default);
+        let links = extensions
+            .entry("links".to_owned())
+            .or_insert_with(|| json!({}));
+        links[name] = link;
+    }
+}
