@@ -27,7 +27,10 @@ use portcullis_domain::flow::{
     Directory, DisplayDraft, FlowDraft, FlowKind, FlowLimits, TimedAccess, TimedAccessMode,
     resolve_approvers,
 };
-use portcullis_domain::request::{AccessRequest, RequestStatus, Submission, Verdict};
+use portcullis_domain::request::{
+    AccessRequest, Actor, Change, DecisionCommand, RequestError, RequestStatus, Role, Submission,
+    Verdict,
+};
 use portcullis_domain::{EventId, GroupId, MembershipId, RequestId, UserId};
 use portcullis_persistence::models::EventRow;
 use portcullis_persistence::repo::{events, flows, grants, groups, requests, users};
@@ -435,47 +438,57 @@ impl Generator {
             device_id: None,
             resubmitted_from: None,
         };
-        let mut request =
-            AccessRequest::submit(RequestId::new_v7(), submission, resolved, EXPIRY_DAYS, at)
-                .map_err(|e| anyhow::anyhow!("cannot submit: {e}"))?;
-        if f.approval_type() == ApprovalType::Automatic {
-            request.status = RequestStatus::Approved;
-            request.decided_at = Some(at);
-            request.outcome = Some(portcullis_domain::request::Outcome {
-                decision: Verdict::Approve,
-                decided_by: None,
-                comment: None,
-                reason: None,
-                next_steps: None,
-                is_override: false,
-            });
-            request.version += 1;
+        let requester_id = self.people[requester].user.id;
+        // An automatic flow's request is approved at once (its grant is left out of the data set).
+        AccessRequest::submit(
+            RequestId::new_v7(),
+            submission,
+            resolved,
+            EXPIRY_DAYS,
+            requester_id,
+            at,
+        )
+        .map(|change| change.request)
+        .map_err(|e| anyhow::anyhow!("cannot submit: {e}"))
+    }
+
+    /// Applies a command's result to `request` as the engine would store it; whether it succeeded.
+    fn apply(request: &mut AccessRequest, change: Result<Change, RequestError>) -> bool {
+        match change {
+            Ok(change) => {
+                *request = change.request;
+                true
+            }
+            Err(_) => false,
         }
-        Ok(request)
     }
 
     /// Decides as the first approver still awaited; false when nobody is.
     fn decide_once(request: &mut AccessRequest, verdict: Verdict, at: DateTime<Utc>) -> bool {
         let Some(actor) = request
-            .steps
+            .steps()
             .iter()
             .flat_map(|s| s.approver_ids.iter().copied())
             .find(|id| request.awaits(*id))
         else {
             return false;
         };
-        let denial = match verdict {
-            Verdict::Deny => (
-                Some("Not needed for this role".to_owned()),
-                Some("Ask your manager".to_owned()),
-            ),
-            Verdict::Approve => (None, None),
+        let denial = |text: &str| (verdict == Verdict::Deny).then(|| text.to_owned());
+        let command = DecisionCommand {
+            verdict,
+            comment: None,
+            reason: denial("Not needed for this role"),
+            next_steps: denial("Ask your manager"),
+            is_override: false,
+            internal_note: None,
+            duration_seconds: None,
         };
-        let decided = request
-            .decide(actor, verdict, None, denial, None, at)
-            .is_ok();
-        request.version += 1;
-        decided
+        let actor = Actor {
+            id: actor,
+            role: Role::Person,
+        };
+        let change = request.decide(&command, &actor, at);
+        Self::apply(request, change)
     }
 
     fn requests(&mut self, conn: &mut DbConnection, total: usize) -> anyhow::Result<String> {
@@ -493,13 +506,13 @@ impl Generator {
                 Self::decide_once(&mut request, Verdict::Approve, at + Duration::minutes(30));
                 self.open_pairs.insert((requester, flow));
                 let approver = request
-                    .steps
+                    .steps()
                     .iter()
                     .flat_map(|s| s.approver_ids.iter().copied())
                     .find(|id| request.awaits(*id))
                     .and_then(|id| self.person_index.get(&id).copied())
                     .context("a ready request awaits an approver")?;
-                self.ready.push((request.id, approver));
+                self.ready.push((request.id(), approver));
                 request
             } else {
                 let (flow, requester, roll, recent, at, mut request) = loop {
@@ -523,42 +536,48 @@ impl Generator {
                         break (flow, requester, roll, recent, at, request);
                     }
                 };
-                if recent && request.status == RequestStatus::Pending {
+                if recent && request.status() == RequestStatus::Pending {
                     self.open_pairs.insert((requester, flow));
                 }
                 let later = at + Duration::minutes(self.rng.random_range(5..3 * 24 * 60));
-                if request.status == RequestStatus::Pending && !recent {
+                if request.status() == RequestStatus::Pending && !recent {
                     match roll {
                         0..55 => while Self::decide_once(&mut request, Verdict::Approve, later) {},
                         55..70 => {
                             Self::decide_once(&mut request, Verdict::Deny, later);
                         }
                         70..78 => {
-                            let requester = request.requester_id;
-                            request.cancel(requester, false, later).ok();
-                            request.version += 1;
+                            let requester = Actor {
+                                id: request.requester_id(),
+                                role: Role::Person,
+                            };
+                            let change = request.cancel(&requester, later);
+                            Self::apply(&mut request, change);
                         }
                         78..79 => {
-                            request
-                                .fail("the requester's manager changed".to_owned())
-                                .ok();
-                            request.version += 1;
+                            let change = request.fail("the requester's manager changed", None);
+                            Self::apply(&mut request, change);
                         }
                         _ => {
-                            request.expire(at + Duration::days(EXPIRY_DAYS)).ok();
-                            request.version += 1;
+                            let change = request.expire(at + Duration::days(EXPIRY_DAYS));
+                            Self::apply(&mut request, change);
                         }
                     }
                 }
-                if request.status == RequestStatus::Error {
-                    // An open request too: one per requester and flow.
+                if request.status() == RequestStatus::Error {
+                    // An open request too: one per requester and flow (an admin cancels the second).
                     if !self.open_pairs.insert((requester, flow)) {
-                        request.status = RequestStatus::Canceled;
+                        let admin = Actor {
+                            id: self.people[0].user.id,
+                            role: Role::Admin,
+                        };
+                        let change = request.cancel(&admin, later);
+                        Self::apply(&mut request, change);
                     }
                 }
                 request
             };
-            statuses[match request.status {
+            statuses[match request.status() {
                 RequestStatus::Pending => 0,
                 RequestStatus::Approved => 1,
                 RequestStatus::Denied => 2,
@@ -568,7 +587,7 @@ impl Generator {
             }] += 1;
             self.history(&request, &mut history_events, &mut ended);
             if n % 97 == 0 && self.sample_ids.len() < 10_000 {
-                self.sample_ids.push(request.id);
+                self.sample_ids.push(request.id());
             }
             batch.push(request);
             if batch.len() == CHUNK || n + 1 == total {
@@ -606,19 +625,19 @@ impl Generator {
             occurred_at: to_db(at),
             actor_id: actor.map(|a| a.to_string()),
             subject_type: "access_request".to_owned(),
-            subject_id: request.id.to_string(),
-            data: json!({ "request_id": request.id, "flow_id": request.flow_id,
-                "flow_version": request.flow_version, "requester_id": request.requester_id })
+            subject_id: request.id().to_string(),
+            data: json!({ "request_id": request.id(), "flow_id": request.flow_id(),
+                "flow_version": request.flow_version(), "requester_id": request.requester_id() })
             .to_string(),
         };
         out.push(event(
             "access_management_access_request",
-            request.created_at,
-            Some(request.requester_id),
+            request.created_at(),
+            Some(request.requester_id()),
         ));
-        let decided_by = request.outcome.as_ref().and_then(|o| o.decided_by);
-        let at = request.decided_at.unwrap_or(request.created_at);
-        let closing = match request.status {
+        let decided_by = request.outcome().as_ref().and_then(|o| o.decided_by);
+        let at = request.decided_at().unwrap_or(request.created_at());
+        let closing = match request.status() {
             RequestStatus::Approved => Some("access_management_access_request_approval"),
             RequestStatus::Denied => Some("access_management_access_request_deny"),
             RequestStatus::Canceled => Some("access_management_access_request_cancel"),
@@ -629,18 +648,18 @@ impl Generator {
         if let Some(closing) = closing {
             out.push(event(closing, at, decided_by));
         }
-        if request.status == RequestStatus::Approved {
+        if request.status() == RequestStatus::Approved {
             let target = self
                 .flows
                 .iter()
-                .find(|f| f.id() == request.flow_id)
+                .find(|f| f.id() == request.flow_id())
                 .and_then(ApprovalFlow::target_group_id);
             if let Some(group) = target {
                 let mut grant = Grant::new(
-                    request.id,
-                    request.requester_id,
+                    request.id(),
+                    request.requester_id(),
                     group,
-                    request.duration_seconds,
+                    request.duration_seconds(),
                     at,
                 );
                 let end = grant.expires_at.unwrap_or(at + Duration::days(90));

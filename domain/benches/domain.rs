@@ -11,7 +11,9 @@ use portcullis_domain::flow::{
     ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverSpec, ApproverType,
     DisplayDraft, FlowDraft, FlowKind, FlowLimits, ResolvedStep, TimedAccess, TimedAccessMode,
 };
-use portcullis_domain::request::{AccessRequest, Submission, Verdict};
+use portcullis_domain::request::{
+    AccessRequest, Actor, DecisionCommand, Role, Submission, Verdict,
+};
 use portcullis_domain::{FlowId, GroupId, RequestId, UserId};
 
 fn draft() -> FlowDraft {
@@ -82,7 +84,28 @@ fn pending(requester: UserId, manager: UserId, reviewers: &[UserId]) -> AccessRe
         device_id: None,
         resubmitted_from: None,
     };
-    AccessRequest::submit(RequestId::new_v7(), submission, steps, 30, at()).unwrap()
+    AccessRequest::submit(RequestId::new_v7(), submission, steps, 30, requester, at())
+        .unwrap()
+        .request
+}
+
+fn approval() -> DecisionCommand {
+    DecisionCommand {
+        verdict: Verdict::Approve,
+        comment: None,
+        reason: None,
+        next_steps: None,
+        is_override: false,
+        internal_note: None,
+        duration_seconds: None,
+    }
+}
+
+fn person(id: UserId) -> Actor {
+    Actor {
+        id,
+        role: Role::Person,
+    }
 }
 
 const LIMITS: FlowLimits = FlowLimits {
@@ -115,29 +138,14 @@ fn approvals(c: &mut Criterion) {
     let request = pending(requester, manager, &reviewers);
     c.bench_function(
         "approval: the manager's step (the request stays pending)",
-        |b| {
-            b.iter(|| {
-                let mut r = request.clone();
-                r.decide(manager, Verdict::Approve, None, (None, None), None, at())
-            })
-        },
+        |b| b.iter(|| request.decide(black_box(&approval()), &person(manager), at())),
     );
-    let mut second = request.clone();
-    second
-        .decide(manager, Verdict::Approve, None, (None, None), None, at())
-        .unwrap();
+    let second = request
+        .decide(&approval(), &person(manager), at())
+        .unwrap()
+        .request;
     c.bench_function("approval: the step that completes the request", |b| {
-        b.iter(|| {
-            let mut r = second.clone();
-            r.decide(
-                reviewers[7],
-                Verdict::Approve,
-                None,
-                (None, None),
-                None,
-                at(),
-            )
-        })
+        b.iter(|| second.decide(black_box(&approval()), &person(reviewers[7]), at()))
     });
     c.bench_function("approval: who awaits (the tasks index)", |b| {
         b.iter(|| reviewers.iter().filter(|id| second.awaits(**id)).count())

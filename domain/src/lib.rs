@@ -6,6 +6,7 @@
 pub mod access;
 pub mod clock;
 pub mod directory;
+pub mod events;
 pub mod flow;
 #[cfg(feature = "openapi")]
 mod flow_schema;

@@ -20,7 +20,10 @@ use serde_json::{Value, json};
 
 use crate::config::SmtpSettings;
 use crate::error::ApiError;
-use crate::services::requests::{APPROVED, CREATED, DENIED, EXPIRED};
+use portcullis_domain::events::{
+    REQUEST_APPROVED as APPROVED, REQUEST_CREATED as CREATED, REQUEST_DENIED as DENIED,
+    REQUEST_EXPIRED as EXPIRED,
+};
 
 pub const REQUEST_RECEIVED: &str = "request_received";
 pub const APPROVAL_NEEDED: &str = "approval_needed";
@@ -137,14 +140,14 @@ fn when(at: DateTime<Utc>) -> String {
 /// What every email about a request says about it.
 fn request_data(request: &AccessRequest, requester: &User) -> Value {
     json!({
-        "request_id": request.id,
-        "flow_name": request.flow_name,
+        "request_id": request.id(),
+        "flow_name": request.flow_name(),
         "requester_name": requester.display_name.as_str(),
         "requester_email": requester.email.as_str(),
-        "reason": request.reason,
-        "duration": request.duration_seconds.map(human_duration),
-        "created_at": when(request.created_at),
-        "device_admin": request.kind == FlowKind::DeviceAdmin,
+        "reason": request.reason(),
+        "duration": request.duration_seconds().map(human_duration),
+        "created_at": when(request.created_at()),
+        "device_admin": request.kind() == FlowKind::DeviceAdmin,
     })
 }
 
@@ -176,11 +179,11 @@ pub fn on_request_event(
     if !wanted {
         return Ok(());
     }
-    let Some(requester) = users::find(conn, request.requester_id)? else {
+    let Some(requester) = users::find(conn, request.requester_id())? else {
         return Ok(());
     };
     let data = request_data(request, &requester);
-    let decided_by = match request.outcome.as_ref().and_then(|o| o.decided_by) {
+    let decided_by = match request.outcome().and_then(|o| o.decided_by) {
         Some(id) => users::find(conn, id)?.map(|u| u.display_name.as_str().to_owned()),
         None => None,
     };
@@ -198,10 +201,10 @@ pub fn on_request_event(
         }
         APPROVED => {
             let ends = request
-                .duration_seconds
-                .filter(|_| request.kind == FlowKind::ResourceRequest)
+                .duration_seconds()
+                .filter(|_| request.kind() == FlowKind::ResourceRequest)
                 .map(|s| when(now + chrono::Duration::seconds(s)));
-            let comment = request.outcome.as_ref().and_then(|o| o.comment.clone());
+            let comment = request.outcome().and_then(|o| o.comment.clone());
             (
                 REQUEST_APPROVED,
                 with(
@@ -211,7 +214,7 @@ pub fn on_request_event(
             )
         }
         DENIED => {
-            let outcome = request.outcome.clone();
+            let outcome = request.outcome().cloned();
             (
                 REQUEST_DENIED,
                 with(
@@ -238,7 +241,7 @@ fn approver_names(
     request: &AccessRequest,
 ) -> Result<Vec<String>, ApiError> {
     let mut ids: Vec<_> = request
-        .steps
+        .steps()
         .iter()
         .flat_map(|s| s.approver_ids.iter().copied())
         .collect();
@@ -260,11 +263,15 @@ pub fn approvers_newly_awaiting(
     after: &AccessRequest,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    if !ENABLED.get() || after.status != RequestStatus::Pending {
+    if !ENABLED.get() || after.status() != RequestStatus::Pending {
         return Ok(());
     }
     let mut recipients = Vec::new();
-    for step in after.steps.iter().filter(|s| s.state == StepState::Active) {
+    for step in after
+        .steps()
+        .iter()
+        .filter(|s| s.state == StepState::Active)
+    {
         for approver in &step.approver_ids {
             let new = after.awaits(*approver) && !before.is_some_and(|b| b.awaits(*approver));
             if new && !recipients.iter().any(|(id, _)| id == approver) {
@@ -276,7 +283,7 @@ pub fn approvers_newly_awaiting(
         return Ok(());
     }
     let settings: Settings = settings::get(conn)?.settings;
-    let Some(requester) = users::find(conn, after.requester_id)? else {
+    let Some(requester) = users::find(conn, after.requester_id())? else {
         return Ok(());
     };
     let data = request_data(after, &requester);
@@ -307,12 +314,12 @@ pub fn reminder(
     if !ENABLED.get() {
         return Ok(0);
     }
-    let Some(requester) = users::find(conn, request.requester_id)? else {
+    let Some(requester) = users::find(conn, request.requester_id())? else {
         return Ok(0);
     };
     let data = request_data(request, &requester);
     let awaiting: Vec<_> = request
-        .steps
+        .steps()
         .iter()
         .flat_map(|s| s.approver_ids.iter().copied())
         .filter(|id| request.awaits(*id))
@@ -332,7 +339,7 @@ pub fn access_ending(
     ends_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {
-    let Some(holder) = users::find(conn, request.requester_id)? else {
+    let Some(holder) = users::find(conn, request.requester_id())? else {
         return Ok(false);
     };
     let data = with(

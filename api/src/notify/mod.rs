@@ -16,7 +16,6 @@ use portcullis_persistence::repo::{users, webhooks};
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::services::{flows, requests, settings};
 
 /// Runs `write` (on the thread that writes) and tells whether it queued a notification, so that
 /// the dispatcher is woken only when there is something new to deliver.
@@ -26,43 +25,7 @@ pub fn queued_by<T>(write: impl FnOnce() -> T) -> (T, bool) {
     (result, outbox::added_on_this_thread() != before)
 }
 
-/// Every event type the server records, which is what a webhook channel may subscribe to.
-pub const EVENT_TYPES: &[&str] = &[
-    requests::CREATED,
-    requests::APPROVED,
-    requests::DENIED,
-    requests::ASSOCIATION_CHANGE,
-    flows::FLOW_CREATE,
-    flows::FLOW_UPDATE,
-    flows::FLOW_DELETE,
-    settings::SETTINGS_UPDATE,
-    requests::STEP_DECISION,
-    requests::CANCELED,
-    requests::EXPIRED,
-    requests::ERROR,
-    requests::RETRIED,
-    requests::REASSIGNED,
-    requests::COMMENTED,
-    requests::SESSION_START,
-    requests::SESSION_END,
-    "user_create",
-    "user_update",
-    "user_deactivate",
-    "user_delete",
-    "user_group_create",
-    "user_group_update",
-    "user_group_delete",
-    "user_group_member_add",
-    "user_group_member_remove",
-    "device_create",
-    "device_update",
-    "device_delete",
-    webhook::CHANNEL_CREATE,
-    webhook::CHANNEL_UPDATE,
-    webhook::CHANNEL_DELETE,
-    "scim_token_create",
-    "scim_token_revoke",
-];
+pub use portcullis_domain::events::EVENT_TYPES;
 
 /// Records an audit event and queues a webhook delivery for each enabled channel that receives
 /// its type, all in the caller's transaction: the change, its event and its notifications commit
@@ -100,17 +63,4 @@ pub fn publish(conn: &mut DbConnection, event: &NewEvent) -> Result<EventId, Api
         )?;
     }
     Ok(id)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn event_types_are_unique() {
-        let mut sorted = EVENT_TYPES.to_vec();
-        sorted.sort_unstable();
-        sorted.dedup();
-        assert_eq!(sorted.len(), EVENT_TYPES.len());
-    }
 }

@@ -28,7 +28,7 @@ pub fn run(
                 continue;
             }
             if let Some(request) = requests::find(conn, id)?
-                && request.approval_type == ApprovalType::Manual
+                && request.approval_type() == ApprovalType::Manual
             {
                 email::reminder(conn, &request, now)?;
                 reminded += 1;

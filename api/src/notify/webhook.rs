@@ -14,9 +14,7 @@ use rand::RngCore;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-pub const CHANNEL_CREATE: &str = "webhook_channel_create";
-pub const CHANNEL_UPDATE: &str = "webhook_channel_update";
-pub const CHANNEL_DELETE: &str = "webhook_channel_delete";
+pub use portcullis_domain::events::{CHANNEL_CREATE, CHANNEL_DELETE, CHANNEL_UPDATE};
 /// The type of the test message `POST /v1/webhook-channels/{id}/test` sends.
 pub const PING: &str = "webhook_channel_ping";
 

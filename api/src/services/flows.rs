@@ -1,8 +1,6 @@
 use chrono::{DateTime, Utc};
 use portcullis_domain::directory::{User, UserKind};
-use portcullis_domain::flow::{
-    self, ApprovalFlow, ApproverSpec, Candidate, Directory, FlowDraft, ResolvedStep,
-};
+use portcullis_domain::flow::{ApprovalFlow, FlowDraft, ResolvedStep};
 use portcullis_domain::{FlowId, UserId, ValidationErrors};
 use portcullis_persistence::repo::flows::{self, FlowFilter};
 use portcullis_persistence::repo::{groups, settings, users};
@@ -13,9 +11,7 @@ use super::audit;
 use crate::error::ApiError;
 use crate::etag::IfMatch;
 
-pub const FLOW_CREATE: &str = "access_management_approval_flow_create";
-pub const FLOW_UPDATE: &str = "access_management_approval_flow_update";
-pub const FLOW_DELETE: &str = "access_management_approval_flow_delete";
+pub use portcullis_domain::events::{FLOW_CREATE, FLOW_DELETE, FLOW_UPDATE};
 
 fn not_found(id: FlowId) -> ApiError {
     ApiError::NotFound(format!("no approval flow with id {id}"))
@@ -193,60 +189,6 @@ fn check_references(conn: &mut DbConnection, flow: &ApprovalFlow) -> Result<(), 
     Ok(errors.into_result()?)
 }
 
-fn candidate(user: &User) -> Candidate {
-    Candidate {
-        id: user.id,
-        active: user.active,
-        kind: user.kind,
-        is_admin: user.is_admin,
-    }
-}
-
-/// Who would approve `flow` for `requester` today, step by step.
-pub fn resolve(
-    conn: &mut DbConnection,
-    flow: &ApprovalFlow,
-    requester: &User,
-    now: DateTime<Utc>,
-) -> Result<Vec<ResolvedStep>, ApiError> {
-    let mut directory = Directory::default();
-    // The manager and the owners in one query.
-    let mut named = flow.owner_ids().to_vec();
-    named.extend(requester.manager_id);
-    let found = users::find_many(conn, &named)?;
-    directory.manager = requester
-        .manager_id
-        .and_then(|manager| found.iter().find(|u| u.id == manager))
-        .map(candidate);
-    directory.owners = found
-        .iter()
-        .filter(|u| flow.owner_ids().contains(&u.id))
-        .map(candidate)
-        .collect();
-    for spec in flow.approvers() {
-        match spec {
-            ApproverSpec::UserGroup { group_id, .. } => {
-                let people = flows::members(conn, *group_id, now)?
-                    .iter()
-                    .map(candidate)
-                    .collect();
-                directory.group_members.push((*group_id, people));
-            }
-            ApproverSpec::Administrator { admin_ids } if admin_ids.is_empty() => {
-                directory.admins = users::active_admins(conn)?.iter().map(candidate).collect();
-            }
-            ApproverSpec::Administrator { admin_ids } => {
-                directory.admins = users::find_many(conn, admin_ids)?
-                    .iter()
-                    .map(candidate)
-                    .collect();
-            }
-            ApproverSpec::RequesterManager | ApproverSpec::ResourceOwner => {}
-        }
-    }
-    Ok(flow::resolve_approvers(flow, requester.id, &directory))
-}
-
 /// Who approves `flow` for `requester` today, with the people named (for the preview endpoint).
 pub fn preview(
     conn: &mut DbConnection,
@@ -254,7 +196,7 @@ pub fn preview(
     requester: &User,
     now: DateTime<Utc>,
 ) -> Result<(Vec<ResolvedStep>, Vec<User>), ApiError> {
-    let steps = resolve(conn, flow, requester, now)?;
+    let steps = super::approvers::resolve(conn, flow, requester, now)?;
     let mut ids: Vec<UserId> = steps
         .iter()
         .flat_map(|s| s.approver_ids.iter().copied())

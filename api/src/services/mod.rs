@@ -1,5 +1,6 @@
 //! Use cases: each runs in one transaction, applies the domain's rules, and records its audit event.
 
+pub mod approvers;
 pub mod devices;
 pub mod flows;
 pub mod groups;

@@ -9,7 +9,7 @@ use super::audit;
 use crate::error::ApiError;
 use crate::etag::IfMatch;
 
-pub const SETTINGS_UPDATE: &str = "access_management_access_request_settings_update";
+pub use portcullis_domain::events::SETTINGS_UPDATE;
 
 pub fn get(conn: &mut DbConnection) -> Result<StoredSettings, ApiError> {
     Ok(settings::get(conn)?)

@@ -177,7 +177,7 @@ pub fn update_by(
         for request in portcullis_persistence::repo::requests::pending_of_requester(conn, id)? {
             let has_manager_step = portcullis_persistence::repo::requests::find(conn, request)?
                 .is_some_and(|r| {
-                    r.steps
+                    r.steps()
                         .iter()
                         .any(|s| s.approver_type == ApproverType::RequesterManager)
                 });

@@ -364,28 +364,28 @@ const COLUMNS: [&str; 13] = [
 
 fn cells(row: &ExportRow, people: &[portcullis_domain::directory::User]) -> [String; 13] {
     let r = &row.request;
-    let requester = people.iter().find(|p| p.id == r.requester_id);
+    let requester = people.iter().find(|p| p.id == r.requester_id());
     let time = |t: Option<DateTime<Utc>>| {
         t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
             .unwrap_or_default()
     };
     [
-        r.id.to_string(),
-        r.status.to_string(),
-        r.flow_id.to_string(),
-        r.flow_name.clone(),
-        r.requester_id.to_string(),
+        r.id().to_string(),
+        r.status().to_string(),
+        r.flow_id().to_string(),
+        r.flow_name().to_owned(),
+        r.requester_id().to_string(),
         requester
             .map(|p| p.display_name.to_string())
             .unwrap_or_default(),
         requester.map(|p| p.email.to_string()).unwrap_or_default(),
-        r.approval_type.to_string(),
-        r.reason.clone(),
-        r.duration_seconds
+        r.approval_type().to_string(),
+        r.reason().to_owned(),
+        r.duration_seconds()
             .map(|d| d.to_string())
             .unwrap_or_default(),
-        time(Some(r.created_at)),
-        time(r.decided_at),
+        time(Some(r.created_at())),
+        time(r.decided_at()),
         row.decided_by.clone().unwrap_or_default(),
     ]
 }
@@ -504,7 +504,11 @@ pub async fn export_access_requests(
                     return;
                 }
             };
-            let mut ids: Vec<_> = batch.items.iter().map(|r| r.request.requester_id).collect();
+            let mut ids: Vec<_> = batch
+                .items
+                .iter()
+                .map(|r| r.request.requester_id())
+                .collect();
             ids.sort();
             ids.dedup();
             let chunk = users::find_many(&mut conn, &ids)

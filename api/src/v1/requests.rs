@@ -70,31 +70,28 @@ pub struct RequestResponse {
 
 impl RequestResponse {
     pub fn new(request: AccessRequest, hide_steps: bool) -> Self {
+        let r = request.into_stored();
         Self {
-            id: request.id.as_uuid(),
-            flow_id: request.flow_id.as_uuid(),
-            flow_name: request.flow_name,
-            flow_version: request.flow_version,
-            kind: request.kind,
-            approval_type: request.approval_type,
-            approver_requirement: request.approver_requirement,
-            requester_id: request.requester_id.as_uuid(),
-            status: request.status,
-            reason: request.reason,
-            duration_seconds: request.duration_seconds,
-            device_id: request.device_id.map(|d| d.as_uuid()),
-            steps: Steps::Parsed(if hide_steps {
-                Vec::new()
-            } else {
-                request.steps
-            }),
-            created_at: request.created_at,
-            decided_at: request.decided_at,
-            expires_at: request.expires_at,
-            decision: request.outcome,
-            error: request.error,
-            resubmitted_from: request.resubmitted_from.map(|r| r.as_uuid()),
-            version: request.version,
+            id: r.id.as_uuid(),
+            flow_id: r.flow_id.as_uuid(),
+            flow_name: r.flow_name,
+            flow_version: r.flow_version,
+            kind: r.kind,
+            approval_type: r.approval_type,
+            approver_requirement: r.approver_requirement,
+            requester_id: r.requester_id.as_uuid(),
+            status: r.status,
+            reason: r.reason,
+            duration_seconds: r.duration_seconds,
+            device_id: r.device_id.map(|d| d.as_uuid()),
+            steps: Steps::Parsed(if hide_steps { Vec::new() } else { r.steps }),
+            created_at: r.created_at,
+            decided_at: r.decided_at,
+            expires_at: r.expires_at,
+            decision: r.outcome,
+            error: r.error,
+            resubmitted_from: r.resubmitted_from.map(|r| r.as_uuid()),
+            version: r.version,
         }
     }
 }
@@ -308,7 +305,7 @@ pub struct CommentBody {
 }
 
 fn hide_steps_for(state_show: bool, request: &AccessRequest, viewer: UserId) -> bool {
-    !state_show && request.requester_id == viewer
+    !state_show && request.requester_id() == viewer
 }
 
 async fn respond(
@@ -381,7 +378,7 @@ pub async fn create_access_request(
             move |conn, plan, recheck| requests::commit_create(conn, plan, recheck, now),
         )
         .await?;
-    let location = format!("/v1/access-requests/{}", created.id);
+    let location = format!("/v1/access-requests/{}", created.id());
     let hide = hide_steps_for(ask.2.show_approval_progress, &created, principal.user().id);
     let response = RequestResponse::new(created, hide);
     Ok(HttpResponse::Created()
@@ -423,7 +420,7 @@ pub async fn get_access_request(
             };
             let mut people = users::find_many(
                 conn,
-                &[request.requester_id]
+                &[request.requester_id()]
                     .into_iter()
                     .chain(named.iter().copied())
                     .collect::<Vec<_>>(),
@@ -431,7 +428,7 @@ pub async fn get_access_request(
             let find = |people: &[portcullis_domain::directory::User], id: UserId| {
                 people.iter().find(|u| u.id == id).cloned()
             };
-            let requester = find(&people, request.requester_id);
+            let requester = find(&people, request.requester_id());
             let manager = match requester.as_ref().and_then(|r| r.manager_id) {
                 Some(manager) => match find(&people, manager) {
                     Some(found) => Some(found),
@@ -482,7 +479,7 @@ pub async fn get_access_request(
 /// The people a request's steps name, each once, in the order the steps name them.
 fn named_in_steps(request: &AccessRequest) -> Vec<UserId> {
     let mut ids: Vec<UserId> = Vec::new();
-    let named = request.steps.iter().flat_map(|step| {
+    let named = request.steps().iter().flat_map(|step| {
         let deciders = step.decisions.iter().map(|d| d.approver_id);
         step.approver_ids.iter().copied().chain(deciders)
     });
@@ -779,7 +776,7 @@ pub async fn resubmit_access_request(
     let created = state
         .write(move |conn| requests::resubmit(conn, &actor, id, body.reason, now))
         .await?;
-    let location = format!("/v1/access-requests/{}", created.id);
+    let location = format!("/v1/access-requests/{}", created.id());
     let response = respond(&state, created, principal.user().id).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", location))

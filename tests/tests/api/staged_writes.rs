@@ -110,7 +110,7 @@ both_backends! {
         assert!(!created.involves(reviewer_id));
         let stored = open_requests_of(&app, &w.requester).await;
         assert_eq!(stored.len(), 1);
-        assert_eq!(stored[0]["id"], created.id.to_string());
+        assert_eq!(stored[0]["id"], created.id().to_string());
     }
 
     async fn a_creation_prepared_before_its_flow_changed_writes_nothing(app: TestApp) {

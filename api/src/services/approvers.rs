@@ -1,0 +1,66 @@
+//! Who approves a flow for a requester today: the directory read for it (manager, owners, group
+//! members, administrators), then the domain's resolution.
+
+use chrono::{DateTime, Utc};
+use portcullis_domain::directory::User;
+use portcullis_domain::flow::{
+    self, ApprovalFlow, ApproverSpec, Candidate, Directory, ResolvedStep,
+};
+use portcullis_persistence::DbConnection;
+use portcullis_persistence::repo::{flows, users};
+
+use crate::error::ApiError;
+
+fn candidate(user: &User) -> Candidate {
+    Candidate {
+        id: user.id,
+        active: user.active,
+        kind: user.kind,
+        is_admin: user.is_admin,
+    }
+}
+
+/// Who would approve `flow` for `requester` today, step by step.
+pub fn resolve(
+    conn: &mut DbConnection,
+    flow: &ApprovalFlow,
+    requester: &User,
+    now: DateTime<Utc>,
+) -> Result<Vec<ResolvedStep>, ApiError> {
+    let mut directory = Directory::default();
+    // The manager and the owners in one query.
+    let mut named = flow.owner_ids().to_vec();
+    named.extend(requester.manager_id);
+    let found = users::find_many(conn, &named)?;
+    directory.manager = requester
+        .manager_id
+        .and_then(|manager| found.iter().find(|u| u.id == manager))
+        .map(candidate);
+    directory.owners = found
+        .iter()
+        .filter(|u| flow.owner_ids().contains(&u.id))
+        .map(candidate)
+        .collect();
+    for spec in flow.approvers() {
+        match spec {
+            ApproverSpec::UserGroup { group_id, .. } => {
+                let people = flows::members(conn, *group_id, now)?
+                    .iter()
+                    .map(candidate)
+                    .collect();
+                directory.group_members.push((*group_id, people));
+            }
+            ApproverSpec::Administrator { admin_ids } if admin_ids.is_empty() => {
+                directory.admins = users::active_admins(conn)?.iter().map(candidate).collect();
+            }
+            ApproverSpec::Administrator { admin_ids } => {
+                directory.admins = users::find_many(conn, admin_ids)?
+                    .iter()
+                    .map(candidate)
+                    .collect();
+            }
+            ApproverSpec::RequesterManager | ApproverSpec::ResourceOwner => {}
+        }
+    }
+    Ok(flow::resolve_approvers(flow, requester.id, &directory))
+}

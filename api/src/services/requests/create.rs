@@ -1,0 +1,193 @@
+//! Submitting a request, in two halves (see [`crate::state::AppState::read_then_write`]): the
+//! reading half checks the caller and the input and resolves the approvers; the writing half
+//! re-checks what it relied on (when it runs in a later transaction) and saves.
+
+use chrono::{DateTime, Utc};
+use portcullis_domain::directory::User;
+use portcullis_domain::flow::FlowKind;
+use portcullis_domain::request::{self, AccessRequest, Actor, Change, Draft, RequestError};
+use portcullis_domain::settings::Settings;
+use portcullis_domain::{DeviceId, FlowId, GroupId, RequestId, UserId};
+use portcullis_persistence::DbConnection;
+use portcullis_persistence::repo::{
+    devices, flows as flow_repo, groups, requests, settings, users,
+};
+
+use super::{not_found, refusal, store};
+use crate::error::ApiError;
+use crate::services::{Prepared, Recheck, Written, approvers};
+
+/// What the caller asked for when creating a request.
+pub struct NewRequest {
+    pub flow_id: FlowId,
+    pub reason: String,
+    pub duration_seconds: Option<i64>,
+    pub device_id: Option<DeviceId>,
+    pub requester_id: Option<UserId>,
+    pub resubmitted_from: Option<RequestId>,
+}
+
+/// A request ready to be stored, with what it was decided from (see [`prepare_create`]).
+pub struct CreatePlan {
+    principal: UserId,
+    change: Change,
+    flow_version: i64,
+    /// The requester and every approver, with the version of each as read (for a re-checking
+    /// commit only).
+    people: Vec<(String, i64)>,
+    target_group: Option<GroupId>,
+    idempotency: Option<(String, String)>,
+}
+
+/// Creates a request in one transaction. With an idempotency key, a replay of the same body returns
+/// the first request (`Ok((request, true))`) and the same key with another body is a 422.
+pub fn create(
+    conn: &mut DbConnection,
+    principal: &User,
+    input: &NewRequest,
+    idempotency: &Option<(String, String)>,
+    now: DateTime<Utc>,
+) -> Result<(AccessRequest, bool), ApiError> {
+    let settings = settings::get(conn)?.settings;
+    crate::services::read_then_write(
+        conn,
+        |conn, recheck| {
+            prepare_create(conn, principal, input, idempotency, &settings, recheck, now)
+        },
+        |conn, plan, recheck| commit_create(conn, plan, recheck, now),
+    )
+}
+
+/// The first request stored under the caller's idempotency key, if any (a 422 if the key came
+/// with another body).
+fn replay(
+    conn: &mut DbConnection,
+    principal: UserId,
+    idempotency: Option<&(String, String)>,
+) -> Result<Option<(AccessRequest, bool)>, ApiError> {
+    let Some((key, hash)) = idempotency else {
+        return Ok(None);
+    };
+    let Some((stored_hash, id)) = requests::idempotent_result(conn, principal, key)? else {
+        return Ok(None);
+    };
+    if &stored_hash != hash {
+        return Err(ApiError::invalid_field(
+            "Idempotency-Key",
+            "this key was already used with a different body; use a new key for a new request",
+        ));
+    }
+    let first = requests::find(conn, id)?.ok_or_else(|| not_found(id))?;
+    Ok(Some((first, true)))
+}
+
+/// The reading half of a creation: the aggregate checks the caller, the flow and the input under
+/// `settings` with what is read for it here, and the approvers are resolved; nothing is written.
+/// The people's versions, which only a re-checking commit compares, are read only for one.
+pub fn prepare_create(
+    conn: &mut DbConnection,
+    principal: &User,
+    input: &NewRequest,
+    idempotency: &Option<(String, String)>,
+    settings: &Settings,
+    recheck: Recheck,
+    now: DateTime<Utc>,
+) -> Result<Prepared<CreatePlan, (AccessRequest, bool)>, ApiError> {
+    if let Some(first) = replay(conn, principal.id, idempotency.as_ref())? {
+        return Ok(Prepared::Answer(first));
+    }
+    request::check_enabled(settings).map_err(refusal)?;
+    let actor = Actor::of(principal);
+    let requester = match actor.requests_for(input.requester_id).map_err(refusal)? {
+        Some(id) => request::check_requester(id, users::find(conn, id)?).map_err(refusal)?,
+        None => principal.clone(),
+    };
+    let found = flow_repo::find_for_request(conn, input.flow_id, requester.id, now)?;
+    let device = match (&found, input.device_id) {
+        (Some(f), Some(id)) if f.flow.kind() == FlowKind::DeviceAdmin => devices::find(conn, id)?,
+        _ => None,
+    };
+    let submission = Draft {
+        flow_id: input.flow_id,
+        flow: found.as_ref().map(|f| &f.flow),
+        visible: found.as_ref().is_some_and(|f| f.visible),
+        open_request: found.as_ref().and_then(|f| f.open_request),
+        requester: &requester,
+        reason: &input.reason,
+        duration_seconds: input.duration_seconds,
+        device_id: input.device_id,
+        device: device.as_ref(),
+        resubmitted_from: input.resubmitted_from,
+    }
+    .check()
+    .map_err(refusal)?;
+    let Some(flow_repo::FlowForRequest { flow, .. }) = found else {
+        return Err(refusal(RequestError::FlowUnavailable(input.flow_id)));
+    };
+    let resolved = approvers::resolve(conn, &flow, &requester, now)?;
+    let change = AccessRequest::submit(
+        RequestId::new_v7(),
+        submission,
+        resolved,
+        settings.expiry_days,
+        principal.id,
+        now,
+    )
+    .map_err(refusal)?;
+    let people = match recheck {
+        Recheck::Yes => users::versions(conn, &change.request.people())?,
+        Recheck::No => Vec::new(),
+    };
+    Ok(Prepared::Write(CreatePlan {
+        principal: principal.id,
+        change,
+        flow_version: flow.version(),
+        people,
+        target_group: flow.target_group_id(),
+        idempotency: idempotency.clone(),
+    }))
+}
+
+/// The writing half of a creation: stores the request with its events, notifications and (for an
+/// automatic flow) grant, unless the flow or the people it involves changed since it was prepared.
+pub fn commit_create(
+    conn: &mut DbConnection,
+    plan: CreatePlan,
+    recheck: Recheck,
+    now: DateTime<Utc>,
+) -> Result<Written<(AccessRequest, bool)>, ApiError> {
+    if recheck == Recheck::Yes
+        && let Some(first) = replay(conn, plan.principal, plan.idempotency.as_ref())?
+    {
+        return Ok(Written::Done(first));
+    }
+    let CreatePlan {
+        principal,
+        mut change,
+        flow_version,
+        people,
+        target_group,
+        idempotency,
+    } = plan;
+    // The flow and the people it resolved to are as read (a deactivated approver or a new manager
+    // would have moved an open request to `error`; this one is prepared again instead).
+    let unchanged = recheck == Recheck::No
+        || flow_repo::enabled_version(conn, change.request.flow_id())? == Some(flow_version)
+            && users::versions(conn, &change.request.people())? == people;
+    if !unchanged {
+        return Ok(Written::Stale);
+    }
+    if change.needs_target_group() {
+        let group = match target_group {
+            Some(group) => groups::find(conn, group)?.map(|g| g.id),
+            None => None,
+        };
+        change = change.grant_in(group, now).map_err(refusal)?;
+    }
+    let created = store(conn, change, now)?
+        .ok_or_else(|| ApiError::conflict("the request changed while it was being made; retry"))?;
+    if let Some((key, hash)) = idempotency {
+        requests::remember_idempotency_key(conn, principal, &key, &hash, created.id(), now)?;
+    }
+    Ok(Written::Done((created, false)))
+}

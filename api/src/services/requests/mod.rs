@@ -1,0 +1,148 @@
+//! The request engine's use cases. Each loads the request, lets the aggregate decide
+//! ([`portcullis_domain::request`]), saves what it decided in one transaction (the request, its
+//! approver index, what it created, its audit events and their notifications: [`store`]), and
+//! answers. Writes are version-checked, so concurrent decisions on one request are serialised: a
+//! writer that lost the race reloads and decides again on the new state (which may now refuse it).
+
+mod access;
+mod create;
+mod decide;
+mod jobs;
+mod lifecycle;
+
+use chrono::{DateTime, Utc};
+use portcullis_domain::directory::User;
+use portcullis_domain::request::{
+    AccessRequest, Actor, Change, Refusal, RequestError, RequestEvent,
+};
+use portcullis_domain::{EventId, RequestId};
+use portcullis_persistence::repo::events::NewEvent;
+use portcullis_persistence::repo::requests;
+use portcullis_persistence::{DbConnection, is_unique_violation};
+use serde_json::json;
+
+pub use self::access::{end_grant, end_session, start_session};
+pub use self::create::{CreatePlan, NewRequest, commit_create, create, prepare_create};
+pub use self::decide::{DecisionInput, DecisionPlan, commit_decision, prepare_decision};
+pub use self::jobs::run_jobs;
+pub use self::lifecycle::{cancel, cancel_for_flow, comment, fail_all, reassign, resubmit, retry};
+use crate::error::ApiError;
+use crate::notify::{self, email};
+
+/// How a refused command is answered: the one place a request rule becomes a problem document.
+pub fn refusal(error: RequestError) -> ApiError {
+    let message = error.to_string();
+    match error.refusal() {
+        Refusal::NotFound => ApiError::NotFound(message),
+        Refusal::Forbidden => ApiError::Forbidden(message),
+        Refusal::Conflict => match error {
+            RequestError::AlreadyOpen(existing) => ApiError::Conflict {
+                detail: message,
+                existing_id: existing.map(|id| id.to_string()),
+            },
+            _ => ApiError::conflict(message),
+        },
+        Refusal::Invalid => ApiError::invalid_field(error.field().unwrap_or("body"), message),
+        Refusal::Internal => ApiError::internal(message),
+    }
+}
+
+fn not_found(id: RequestId) -> ApiError {
+    refusal(RequestError::NotFound(id))
+}
+
+/// Loads a request the viewer may see (others get the same 404 as for a missing one).
+pub fn get_visible(
+    conn: &mut DbConnection,
+    id: RequestId,
+    viewer: &User,
+) -> Result<AccessRequest, ApiError> {
+    let request = requests::find(conn, id)?.ok_or_else(|| not_found(id))?;
+    request.visible_to(&Actor::of(viewer)).map_err(refusal)?;
+    Ok(request)
+}
+
+/// Saves a command's change and publishes its events, in the caller's transaction. `None` (with
+/// nothing written) when another writer changed the request first.
+fn store(
+    conn: &mut DbConnection,
+    change: Change,
+    now: DateTime<Utc>,
+) -> Result<Option<AccessRequest>, ApiError> {
+    let saved = requests::save(conn, &change).map_err(|e| {
+        // Unique indexes answer what a concurrent writer committed since the change was made.
+        if is_unique_violation(&e, "open_key") {
+            refusal(RequestError::AlreadyOpen(None))
+        } else if change.session.is_some() && is_unique_violation(&e, "request_id") {
+            ApiError::conflict("the session of this request was already started")
+        } else {
+            e.into()
+        }
+    })?;
+    if !saved {
+        return Ok(None);
+    }
+    for (index, event) in change.events.iter().enumerate() {
+        let id = record(conn, event, &change.request, now)?;
+        if index == 0 {
+            // A new request, a decided step, a retry or a reassignment hands the request to
+            // approvers who have not seen it yet.
+            email::approvers_newly_awaiting(
+                conn,
+                id,
+                change.before.as_ref(),
+                &change.request,
+                now,
+            )?;
+        }
+    }
+    Ok(Some(change.request))
+}
+
+/// [`store`] where a lost race is answered with a 409 (the client fetches the request again).
+fn store_or_conflict(
+    conn: &mut DbConnection,
+    change: Change,
+    now: DateTime<Utc>,
+) -> Result<AccessRequest, ApiError> {
+    store(conn, change, now)?.ok_or_else(|| {
+        ApiError::conflict("the request changed at the same time; fetch it again and retry")
+    })
+}
+
+/// Records a request event (and its webhook deliveries) and queues the requester's emails it
+/// causes, all in the caller's transaction.
+fn record(
+    conn: &mut DbConnection,
+    event: &RequestEvent,
+    request: &AccessRequest,
+    now: DateTime<Utc>,
+) -> Result<EventId, ApiError> {
+    let mut data = json!({
+        "request_id": request.id(),
+        "flow_id": request.flow_id(),
+        "flow_version": request.flow_version(),
+        "requester_id": request.requester_id(),
+        "status_before": event.status_before,
+        "status_after": event.status_after,
+    });
+    if let (Some(data), serde_json::Value::Object(extra)) =
+        (data.as_object_mut(), event.kind.data())
+    {
+        data.extend(extra);
+    }
+    let event_type = event.event_type();
+    let id = notify::publish(
+        conn,
+        &NewEvent {
+            event_type,
+            occurred_at: now,
+            actor_id: event.actor,
+            subject_type: "access_request",
+            subject_id: request.id().to_string(),
+            data,
+        },
+    )?;
+    email::on_request_event(conn, id, event_type, request, now)?;
+    Ok(id)
+}

@@ -1,0 +1,168 @@
+//! What a command produced: the request's next state, how a store writes it, its events, and the
+//! objects it creates (a grant, a session, a comment). A store writes all of it in one transaction.
+
+use chrono::{DateTime, Utc};
+
+use super::events::{RequestEvent, RequestEventKind};
+use super::{AccessRequest, RequestError, RequestStatus};
+use crate::access::{Grant, Session};
+use crate::flow::FlowKind;
+use crate::ids::{CommentId, GroupId, RequestId, UserId};
+
+/// How the request itself is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// A new request.
+    Insert,
+    /// A new version of a stored request, written only if the store still holds `expected_version`
+    /// (another writer who changed it first wins; this change is then made again from its state).
+    Update { expected_version: i64 },
+    /// The request does not change (a comment, a session).
+    Unchanged,
+}
+
+/// A comment on a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub id: CommentId,
+    pub request_id: RequestId,
+    pub author_id: UserId,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What one command did.
+#[derive(Debug, Clone)]
+#[must_use = "a change does nothing until it is saved"]
+pub struct Change {
+    /// The request as it is after the command.
+    pub request: AccessRequest,
+    /// The request as it was (`None` for a new one).
+    pub before: Option<AccessRequest>,
+    pub write: Write,
+    /// In the order they happened.
+    pub events: Vec<RequestEvent>,
+    pub grant: Option<Grant>,
+    pub session: Option<Session>,
+    pub comment: Option<Comment>,
+    /// An approval of a resource request, waiting for [`Change::grant_in`].
+    needs_group: bool,
+}
+
+impl Change {
+    pub(crate) fn new(before: Option<AccessRequest>, request: AccessRequest, write: Write) -> Self {
+        Self {
+            request,
+            before,
+            write,
+            events: Vec::new(),
+            grant: None,
+            session: None,
+            comment: None,
+            needs_group: false,
+        }
+    }
+
+    /// A new version of `before`: the version is bumped here, and only here.
+    pub(crate) fn update(before: &AccessRequest, mut after: AccessRequest) -> Self {
+        after.version = before.version + 1;
+        Self::new(
+            Some(before.clone()),
+            after,
+            Write::Update {
+                expected_version: before.version,
+            },
+        )
+    }
+
+    /// Records an event that left the request in its current status.
+    pub(crate) fn event(
+        self,
+        kind: RequestEventKind,
+        actor: Option<UserId>,
+        status_before: Option<RequestStatus>,
+    ) -> Self {
+        let status_after = self.request.status;
+        self.event_to(kind, actor, status_before, status_after)
+    }
+
+    pub(crate) fn event_to(
+        mut self,
+        kind: RequestEventKind,
+        actor: Option<UserId>,
+        status_before: Option<RequestStatus>,
+        status_after: RequestStatus,
+    ) -> Self {
+        self.events.push(RequestEvent {
+            kind,
+            actor,
+            status_before,
+            status_after,
+        });
+        self
+    }
+
+    /// An approval that settled the request; a resource request's then needs its flow's target group.
+    pub(crate) fn approval(mut self) -> Self {
+        self.needs_group = self.request.kind == FlowKind::ResourceRequest
+            && self.request.status == RequestStatus::Approved;
+        self
+    }
+
+    /// Whether this approval grants access and so needs to know the flow's target group.
+    pub fn needs_target_group(&self) -> bool {
+        self.needs_group
+    }
+
+    /// Completes an approval of a resource request with the flow's target group (`None` if the
+    /// flow has none or the group no longer exists): access is granted in it for the request's
+    /// duration; without a group the request goes to `error` instead (seed 001's retryable error),
+    /// with the decision that approved it not kept.
+    pub fn grant_in(
+        mut self,
+        group: Option<GroupId>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, RequestError> {
+        if !self.needs_group {
+            return Ok(self);
+        }
+        self.needs_group = false;
+        let approved = self
+            .events
+            .iter()
+            .rposition(|e| matches!(e.kind, RequestEventKind::Approved(_)))
+            .map(|at| self.events[at].clone());
+        let actor = approved.as_ref().and_then(|e| e.actor);
+        match group {
+            Some(group) => {
+                let r = &self.request;
+                let grant = Grant::new(r.id, r.requester_id, group, r.duration_seconds, now);
+                let added = RequestEventKind::AccessAdded {
+                    grant_id: grant.id,
+                    group_id: grant.group_id,
+                    user_id: grant.user_id,
+                    expires_at: grant.expires_at,
+                };
+                self.grant = Some(grant);
+                Ok(self.event(added, actor, Some(RequestStatus::Approved)))
+            }
+            None => {
+                let Some(pending) = self.before.clone() else {
+                    return Err(RequestError::conflict("an approval without a prior state"));
+                };
+                let mut failed = pending.clone();
+                failed.fail_in_place("the group access is granted through no longer exists")?;
+                failed.version = pending.version + 1;
+                let error = failed.error.clone().unwrap_or_default();
+                self.request = failed;
+                self.events
+                    .retain(|e| !matches!(e.kind, RequestEventKind::Approved(_)));
+                Ok(self.event(
+                    RequestEventKind::Failed { error },
+                    actor,
+                    Some(pending.status),
+                ))
+            }
+        }
+    }
+}

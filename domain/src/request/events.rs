@@ -1,0 +1,167 @@
+//! What a request's commands record: one [`RequestEvent`] per thing that happened, named as the
+//! audit log and webhooks name it ([`crate::events`]), with the data each carries.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::{RequestStatus, Verdict};
+use crate::access::GrantStatus;
+use crate::events as names;
+use crate::ids::{CommentId, DeviceId, GrantId, GroupId, SessionId, UserId};
+
+/// One event of a request's life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestEvent {
+    pub kind: RequestEventKind,
+    /// Who caused it; `None` when the server did (an automatic approval, an expiry).
+    pub actor: Option<UserId>,
+    pub status_before: Option<RequestStatus>,
+    pub status_after: RequestStatus,
+}
+
+/// An approver's or an administrator's decision as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRecord {
+    pub decision: Verdict,
+    pub is_override: bool,
+    pub comment: Option<String>,
+    /// Visible to administrators only (in the audit log).
+    pub internal_note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestEventKind {
+    Created {
+        reason: String,
+    },
+    StepDecided(DecisionRecord),
+    /// `None`: approved at once by an automatic flow.
+    Approved(Option<DecisionRecord>),
+    Denied {
+        decision: DecisionRecord,
+        reason: Option<String>,
+        next_steps: Option<String>,
+    },
+    Canceled {
+        cause: Option<&'static str>,
+    },
+    Expired,
+    Failed {
+        error: String,
+    },
+    Retried,
+    Reassigned {
+        from: UserId,
+        to: UserId,
+    },
+    Commented {
+        comment_id: CommentId,
+    },
+    SessionStarted {
+        session_id: SessionId,
+        device_id: DeviceId,
+        ends_at: DateTime<Utc>,
+    },
+    SessionEnded {
+        session_id: SessionId,
+        early: bool,
+    },
+    AccessAdded {
+        grant_id: GrantId,
+        group_id: GroupId,
+        user_id: UserId,
+        expires_at: Option<DateTime<Utc>>,
+    },
+    AccessRemoved {
+        grant_id: GrantId,
+        group_id: GroupId,
+        user_id: UserId,
+        grant_status: GrantStatus,
+    },
+}
+
+fn decision_data(d: &DecisionRecord) -> Value {
+    json!({
+        "decision": d.decision,
+        "override": d.is_override,
+        "comment": d.comment,
+        "internal_note": d.internal_note,
+    })
+}
+
+impl RequestEventKind {
+    /// The event's name in the audit log and webhooks.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            Self::Created { .. } => names::REQUEST_CREATED,
+            Self::StepDecided(_) => names::STEP_DECISION,
+            Self::Approved(_) => names::REQUEST_APPROVED,
+            Self::Denied { .. } => names::REQUEST_DENIED,
+            Self::Canceled { .. } => names::REQUEST_CANCELED,
+            Self::Expired => names::REQUEST_EXPIRED,
+            Self::Failed { .. } => names::REQUEST_ERROR,
+            Self::Retried => names::REQUEST_RETRIED,
+            Self::Reassigned { .. } => names::REQUEST_REASSIGNED,
+            Self::Commented { .. } => names::REQUEST_COMMENTED,
+            Self::SessionStarted { .. } => names::SESSION_START,
+            Self::SessionEnded { .. } => names::SESSION_END,
+            Self::AccessAdded { .. } | Self::AccessRemoved { .. } => names::ASSOCIATION_CHANGE,
+        }
+    }
+
+    /// What the event carries besides the request's own fields (an object).
+    pub fn data(&self) -> Value {
+        match self {
+            Self::Created { reason } => json!({ "reason": reason }),
+            Self::StepDecided(decision) | Self::Approved(Some(decision)) => decision_data(decision),
+            Self::Approved(None) => json!({ "automatic": true }),
+            Self::Denied {
+                decision,
+                reason,
+                next_steps,
+            } => {
+                let mut data = decision_data(decision);
+                data["reason"] = json!(reason);
+                data["next_steps"] = json!(next_steps);
+                data
+            }
+            Self::Canceled { cause: None } | Self::Expired | Self::Retried => json!({}),
+            Self::Canceled { cause: Some(cause) } => json!({ "cause": cause }),
+            Self::Failed { error } => json!({ "error": error }),
+            Self::Reassigned { from, to } => json!({ "from_user_id": from, "to_user_id": to }),
+            Self::Commented { comment_id } => json!({ "comment_id": comment_id }),
+            Self::SessionStarted {
+                session_id,
+                device_id,
+                ends_at,
+            } => json!({ "session_id": session_id, "device_id": device_id, "ends_at": ends_at }),
+            Self::SessionEnded { session_id, early } => {
+                json!({ "session_id": session_id, "early": early })
+            }
+            Self::AccessAdded {
+                grant_id,
+                group_id,
+                user_id,
+                expires_at,
+            } => json!({
+                "change": "added", "grant_id": grant_id, "group_id": group_id, "user_id": user_id,
+                "expires_at": expires_at,
+            }),
+            Self::AccessRemoved {
+                grant_id,
+                group_id,
+                user_id,
+                grant_status,
+            } => json!({
+                "change": "removed", "grant_id": grant_id, "group_id": group_id, "user_id": user_id,
+                "grant_status": grant_status,
+            }),
+        }
+    }
+}
+
+impl RequestEvent {
+    pub fn event_type(&self) -> &'static str {
+        self.kind.event_type()
+    }
+}

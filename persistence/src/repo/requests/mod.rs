@@ -1,0 +1,17 @@
+//! The request store. A request is one row of `access_requests` (see [`rows`]) plus its approver
+//! index (see [`approvers`]), both derived from the domain's aggregate: the store stores and does
+//! not decide. A command's [`Change`](portcullis_domain::request::Change) is written by
+//! [`save`], in the caller's transaction, with the version check in one place.
+
+mod approvers;
+mod queries;
+mod rows;
+mod writes;
+
+pub use queries::*;
+pub use rows::Listed;
+pub(crate) use rows::open_key;
+pub use writes::*;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,240 @@
+//! Writing requests: the one save of a command's change, bulk loads, comments, idempotency keys.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use portcullis_domain::request::{AccessRequest, Change, Comment, Write};
+
+use super::approvers::{ApproverRow, approver_rows, insert_approvers, reindex_approvers};
+use super::rows::{RequestRow, convert};
+use crate::repo::grants;
+use portcullis_domain::{RequestId, UserId};
+
+use crate::connection::DbConnection;
+use crate::schema::{access_requests, idempotency_keys, request_approvers, request_comments};
+use crate::time::to_db;
+
+fn insert(conn: &mut DbConnection, request: &AccessRequest) -> QueryResult<()> {
+    diesel::insert_into(access_requests::table)
+        .values(RequestRow::from(request))
+        .execute(conn)?;
+    insert_approvers(conn, &approver_rows(request))
+}
+
+/// Writes what a command did, in the caller's transaction: the request (a new one, or a new
+/// version if the stored one is still the version it was made from), its approver index, and the
+/// grant, session or comment it created. Returns `false`, having written nothing, when another
+/// writer changed the request first (the caller makes the change again from the new state). The
+/// unique indexes answer a second open request for the same flow (`open_key`) and a second
+/// session of one request (`request_id`) with a unique violation.
+pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
+    match change.write {
+        Write::Insert => insert(conn, &change.request)?,
+        Write::Update { expected_version } => {
+            if !update(conn, &change.request, expected_version)? {
+                return Ok(false);
+            }
+        }
+        Write::Unchanged => {}
+    }
+    if let Some(grant) = &change.grant {
+        grants::insert(conn, grant)?;
+    }
+    if let Some(session) = &change.session {
+        grants::insert_session(conn, session)?;
+    }
+    if let Some(comment) = &change.comment {
+        diesel::insert_into(request_comments::table)
+            .values(CommentRow::from(comment))
+            .execute(conn)?;
+    }
+    Ok(true)
+}
+
+/// Stores many requests with their approver index in few statements (bulk loads only).
+pub fn insert_many(conn: &mut DbConnection, requests: &[AccessRequest]) -> QueryResult<usize> {
+    let rows: Vec<RequestRow> = requests.iter().map(RequestRow::from).collect();
+    let approvers: Vec<ApproverRow> = requests.iter().flat_map(approver_rows).collect();
+    let inserted = crate::insert_many!(conn, access_requests::table, rows);
+    crate::insert_many!(conn, request_approvers::table, approvers);
+    Ok(inserted)
+}
+
+pub fn find(conn: &mut DbConnection, id: RequestId) -> QueryResult<Option<AccessRequest>> {
+    access_requests::table
+        .find(id.to_string())
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(convert)
+        .transpose()
+}
+
+/// `UPDATE access_requests SET … WHERE id = ? AND version = ?`, every column a request's life
+/// changes set from `row`, as a statement the connection keeps prepared. diesel marks every
+/// `UPDATE` it builds unsafe to cache (a changeset may skip `None` fields, so its text could vary),
+/// so SQLite would parse and plan this wide statement on every decision; this one's text never
+/// varies, so it is cached like a query.
+///
+/// What a request was submitted as (flow, requester, reason, kind, approval type, flow name,
+/// creation time) never changes once stored, and is not written again: SQLite rewrites an index
+/// entry whenever a column of that index is in the `SET` list, even with the value unchanged, so
+/// writing them would cost each decision two more random index pages (the requester and creation
+/// time indexes) in a large database.
+struct UpdateRequest {
+    row: RequestRow,
+    expected_version: i64,
+}
+
+impl diesel::query_builder::QueryId for UpdateRequest {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB> diesel::query_builder::QueryFragment<DB> for UpdateRequest
+where
+    DB: diesel::backend::Backend
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Text>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Timestamp>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::BigInt>,
+    String: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+    NaiveDateTime: diesel::serialize::ToSql<diesel::sql_types::Timestamp, DB>,
+    Option<String>:
+        diesel::serialize::ToSql<diesel::sql_types::Nullable<diesel::sql_types::Text>, DB>,
+    Option<NaiveDateTime>:
+        diesel::serialize::ToSql<diesel::sql_types::Nullable<diesel::sql_types::Timestamp>, DB>,
+    i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+        let row = &self.row;
+        let out = &mut out;
+        out.push_sql("UPDATE ");
+        out.push_identifier("access_requests")?;
+        push_term::<_, Text, _>(out, " SET ", "status", " = ", &row.status)?;
+        push_term::<_, Text, _>(out, ", ", "detail", " = ", &row.detail)?;
+        push_term::<_, Nullable<Timestamp>, _>(out, ", ", "decided_at", " = ", &row.decided_at)?;
+        push_term::<_, Nullable<Text>, _>(out, ", ", "decided_by", " = ", &row.decided_by)?;
+        push_term::<_, Nullable<Timestamp>, _>(out, ", ", "expires_at", " = ", &row.expires_at)?;
+        push_term::<_, BigInt, _>(out, ", ", "version", " = ", &row.version)?;
+        push_term::<_, Nullable<Text>, _>(out, ", ", "open_key", " = ", &row.open_key)?;
+        push_term::<_, Text, _>(out, ", ", "approver_kind", " = ", &row.approver_kind)?;
+        push_term::<_, Text, _>(out, " WHERE ", "id", " = ", &row.id)?;
+        push_term::<_, BigInt, _>(out, " AND ", "version", " = ", &self.expected_version)
+    }
+}
+
+/// Pushes `{before}{column}{operator}?` with `value` bound to the `?`.
+pub(super) fn push_term<'b, DB, T, U>(
+    out: &mut diesel::query_builder::AstPass<'_, 'b, DB>,
+    before: &str,
+    column: &str,
+    operator: &str,
+    value: &'b U,
+) -> QueryResult<()>
+where
+    DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<T>,
+    U: diesel::serialize::ToSql<T, DB> + ?Sized,
+{
+    out.push_sql(before);
+    out.push_identifier(column)?;
+    out.push_sql(operator);
+    out.push_bind_param::<T, U>(value)
+}
+
+impl<Conn> RunQueryDsl<Conn> for UpdateRequest {}
+
+/// Writes `request` (a new version) if the stored version is still `expected_version`.
+/// This check is what serialises concurrent decisions: only one writer of a version wins.
+pub(super) fn update(
+    conn: &mut DbConnection,
+    request: &AccessRequest,
+    expected_version: i64,
+) -> QueryResult<bool> {
+    let updated = UpdateRequest {
+        row: RequestRow::from(request),
+        expected_version,
+    }
+    .execute(conn)?;
+    if updated == 1 {
+        reindex_approvers(conn, request)?;
+    }
+    Ok(updated == 1)
+}
+
+/// A comment on a request.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = request_comments)]
+pub struct CommentRow {
+    pub id: String,
+    pub request_id: String,
+    pub author_id: String,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl From<&Comment> for CommentRow {
+    fn from(comment: &Comment) -> Self {
+        Self {
+            id: comment.id.to_string(),
+            request_id: comment.request_id.to_string(),
+            author_id: comment.author_id.to_string(),
+            body: comment.body.clone(),
+            created_at: to_db(comment.created_at),
+        }
+    }
+}
+
+/// Comments on a request, oldest first.
+pub fn comments(conn: &mut DbConnection, request: RequestId) -> QueryResult<Vec<CommentRow>> {
+    request_comments::table
+        .filter(request_comments::request_id.eq(request.to_string()))
+        .order((
+            request_comments::created_at.asc(),
+            request_comments::id.asc(),
+        ))
+        .select(CommentRow::as_select())
+        .load(conn)
+}
+
+/// The request a principal's idempotency key already created, with the hash of the body it was sent with.
+pub fn idempotent_result(
+    conn: &mut DbConnection,
+    principal: UserId,
+    key: &str,
+) -> QueryResult<Option<(String, RequestId)>> {
+    let found: Option<(String, String)> = idempotency_keys::table
+        .find((principal.to_string(), key))
+        .select((idempotency_keys::body_hash, idempotency_keys::request_id))
+        .first(conn)
+        .optional()?;
+    found
+        .map(|(hash, id)| {
+            id.parse()
+                .map(|id| (hash, id))
+                .map_err(|e: uuid::Error| diesel::result::Error::DeserializationError(Box::new(e)))
+        })
+        .transpose()
+}
+
+pub fn remember_idempotency_key(
+    conn: &mut DbConnection,
+    principal: UserId,
+    key: &str,
+    body_hash: &str,
+    request: RequestId,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::principal_id.eq(principal.to_string()),
+            idempotency_keys::key.eq(key),
+            idempotency_keys::body_hash.eq(body_hash),
+            idempotency_keys::request_id.eq(request.to_string()),
+            idempotency_keys::created_at.eq(to_db(at)),
+        ))
+        .execute(conn)
+        .map(drop)
+}
