@@ -49,6 +49,28 @@ impl AccessRequest {
             || self.involves(actor.id)
     }
 
+    /// Whether the approval progress (the steps, who is in them, what they decided) is hidden from
+    /// `viewer`: from the requester, when the organisation does not show it (`show_progress`).
+    pub fn hides_steps_from(&self, viewer: UserId, show_progress: bool) -> bool {
+        !show_progress && self.requester_id == viewer
+    }
+
+    /// The people the steps name (approvers, and whoever decided), each once, in the order the
+    /// steps name them.
+    pub fn named_in_steps(&self) -> Vec<UserId> {
+        let mut ids: Vec<UserId> = Vec::new();
+        let named = self.steps.iter().flat_map(|step| {
+            let deciders = step.decisions.iter().map(|d| d.approver_id);
+            step.approver_ids.iter().copied().chain(deciders)
+        });
+        for id in named {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
     /// Whether `user` is one of the request's approvers, in any step.
     pub fn involves(&self, user: UserId) -> bool {
         self.steps.iter().any(|s| s.approver_ids.contains(&user))

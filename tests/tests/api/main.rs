@@ -23,6 +23,7 @@ mod people;
 mod pool;
 mod queue;
 mod receivers;
+mod request_access;
 mod requests;
 mod round_trips;
 mod scim;

@@ -9,6 +9,7 @@ mod create;
 mod decide;
 mod jobs;
 mod lifecycle;
+mod view;
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
@@ -26,6 +27,7 @@ pub use self::create::{CreatePlan, NewRequest, commit_create, create, prepare_cr
 pub use self::decide::{DecisionInput, DecisionPlan, commit_decision, prepare_decision};
 pub use self::jobs::run_jobs;
 pub use self::lifecycle::{cancel, cancel_for_flow, comment, fail_all, reassign, resubmit, retry};
+pub use self::view::{RequestView, detail};
 use crate::error::ApiError;
 use crate::notify::{self, email};
 

@@ -5,10 +5,12 @@
 
 mod approvers;
 mod queries;
+mod queue;
 mod rows;
 mod writes;
 
 pub use queries::*;
+pub use queue::*;
 pub use rows::Listed;
 pub(crate) use rows::open_key;
 pub use writes::*;
