@@ -1,7 +1,7 @@
 //! `portcullis-bench ceilings`: the bare database ceilings of our stack, measured in the same run as
 //! the load benchmark so that each operation can be stated as a fraction of them.
 //!
-//! Two operations, each for `--seconds` after a short warm-up, by `--callers` threads at once (16:
+//! Each operation runs for `--seconds` after a short warm-up, by `--callers` threads at once (16:
 //! the wrk runs' connections) over the server's own pools: `Database::connect_with` with the
 //! server's pool size (`PORTCULLIS_DB_POOL_SIZE`, or its default for this machine), its pragmas and
 //! its background WAL checkpoints on SQLite, handing connections back vouched for as its handlers do.
@@ -9,10 +9,9 @@
 //! - **insert**: one row of a scratch table in its own transaction on the writer (on SQLite the one
 //!   writer connection; on PostgreSQL the shared pool), the smallest write a create commits.
 //! - **read**: one row of the scratch table by primary key on the reader pool, no transaction.
-//!
 //! - **insert_group_commit** (SQLite only, for reference): the same insert through the server's group
 //!   commit (`portcullis_api::group_commit`), which runs every write waiting at that moment in its
-//!   own savepoint of one transaction and commits once: what batching adds to the plain ceiling.
+//!   own savepoint of one transaction and commits once: what batching changes for a one-row write.
 //!
 //! The scratch table (`portcullis_bench_ceiling`, a text UUID v7 key like every product table, a
 //! timestamp and a 200-byte text) is created first, filled with `PREFILL` rows for the reads, and
@@ -37,7 +36,7 @@ use serde_json::{Value, json};
 
 const TABLE: &str = "portcullis_bench_ceiling";
 
-/// Rows the reads choose from (besides those the inserts wrote).
+/// Rows written before the measurements: the reads pick one of them at random.
 const PREFILL: usize = 100_000;
 
 /// How often the server checkpoints SQLite's WAL (`CHECKPOINT_INTERVAL` in `api/src/startup.rs`).
@@ -135,7 +134,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     });
 
     let ids = create_table(&db)?;
-    let result = measure_both(&db, options, &ids);
+    let result = measure_all(&db, options, &ids);
     let dropped = drop_table(&db);
     stop.store(true, Ordering::Relaxed);
     if let Some(checkpointer) = checkpointer {
@@ -165,7 +164,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
 
 type Results = (Measured, Measured, Option<Measured>);
 
-fn measure_both(
+fn measure_all(
     db: &Database,
     options: &Options,
     ids: &Arc<Vec<String>>,
