@@ -3,9 +3,13 @@
 # bench/.data, keyed by its size and seed), copy it for the run, and measure each operation with wrk
 # (1 thread, 16 connections, like the peer's published figures) against a release server with 2
 # workers: closed-loop peak throughput, then a paced run at half that rate (open-loop latency).
-# Every scenario gets a fresh server, so its peak RSS (VmHWM) is its own. Results: bench/results/.
+# Every scenario gets a fresh server, so its peak RSS (VmHWM) is its own. Then, in the same run, the
+# bare database ceilings of the stack (`portcullis-bench ceilings`: a single-row insert and a read by
+# id through the server's pools, 16 callers), which the report states each operation against.
+# Results: bench/results/ (or BENCH_RESULTS).
 #
 #   BENCH_BACKENDS="sqlite postgres" BENCH_REQUESTS=1000000 BENCH_SECONDS=15 bench/run.sh
+#   BENCH_SERVER=/path/to/other/portcullis BENCH_RESULTS=bench/results/before bench/run.sh   # A/B
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,9 +19,11 @@ seconds=${BENCH_SECONDS:-15}
 seed=${BENCH_SEED:-42}
 pg_admin=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
 features=${FEATURES:-}
+# The server binary measured; another build's (an A/B) is measured with this checkout's tools and data.
+server=${BENCH_SERVER:-target/release/portcullis}
+results=${BENCH_RESULTS:-bench/results}
 secret="benchmark-secret-benchmark-secret-0123456789"
 data=bench/.data
-results=bench/results
 mkdir -p "$data" "$results"
 
 if ! command -v wrk > /dev/null; then
@@ -25,7 +31,22 @@ if ! command -v wrk > /dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk > /dev/null
 fi
 # shellcheck disable=SC2086
-cargo build --release --bin portcullis --bin portcullis-bench $features
+if [[ -n "${BENCH_SERVER:-}" ]]; then
+    cargo build --release --bin portcullis-bench $features
+else
+    cargo build --release --bin portcullis --bin portcullis-bench $features
+fi
+if [[ ! -x "$server" ]]; then
+    echo "BENCH_SERVER: $server is not an executable" >&2
+    exit 1
+fi
+# What was measured with what, for the report (an A/B compares two of these).
+jq -n --arg server "$server" --arg server_sha256 "$(sha256sum "$server" | cut -c1-12)" \
+    --arg tools "$(git rev-parse --short HEAD 2> /dev/null || echo unknown)$(git diff --quiet HEAD -- bench 2> /dev/null || echo '+changes')" \
+    --arg date "$(date -u +%FT%TZ)" --argjson requests "$requests" --argjson seconds "$seconds" \
+    --arg backends "$backends" \
+    '{server: $server, server_sha256: $server_sha256, tools: $tools, date: $date, requests: $requests, seconds: $seconds, backends: $backends}' \
+    > "$results/run.json"
 
 server_pid=""
 stop_server() {
@@ -40,20 +61,20 @@ trap stop_server EXIT
 start_server() { # database_url
     DATABASE_URL="$1" PORTCULLIS_JWT_SECRET="$secret" PORTCULLIS_BIND=127.0.0.1:18080 \
         PORTCULLIS_WORKERS=2 PORTCULLIS_LOG_FORMAT=json RUST_LOG=warn PORTCULLIS_RATE_LIMIT_PER_MINUTE=0 \
-        target/release/portcullis serve > "$results/server.log" 2>&1 &
+        "$server" serve > "$data/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 1 200); do
         curl -fs http://127.0.0.1:18080/readyz > /dev/null 2>&1 && return 0
         sleep 0.1
     done
-    echo "the server did not start; see $results/server.log" >&2
+    echo "the server did not start; see $data/server.log" >&2
     exit 1
 }
 
 peak_rss_kib() { awk '/VmHWM/ { print $2 }' "/proc/$server_pid/status"; }
 
 # A data set is generated again when its size, its seed, its backend's schema or the generator changes.
-schema() { cat migrations/"$1"/*/up.sql bench/src/*.rs | sha256sum | cut -c1-10; }
+schema() { cat migrations/"$1"/*/up.sql bench/src/main.rs | sha256sum | cut -c1-10; }
 
 holds_data() { # database_url data_file → whether the database holds the data file's first request
     local id
@@ -106,6 +127,8 @@ prepare() { # backend → prints the database URL of a fresh copy of the generat
     fi
 }
 
+supply() { awk -v kind="$1" '$1 == kind { n++ } END { print n + 0 }' "$data/run.txt"; }
+
 wrk_run() { # scenario offset [rate] → one JSON line
     local rate=${3:-}
     wrk -t1 -c16 -d"${seconds}s" --timeout 10s -s bench/wrk/portcullis.lua http://127.0.0.1:18080 \
@@ -131,6 +154,10 @@ for backend in $backends; do
         [[ -n "${offset[$scenario]+x}" ]] && offset[$scenario]=$(( offset[$scenario] + used + 100 ))
         rss=$(peak_rss_kib)
         stop_server
+        if [[ -n "${offset[$scenario]+x}" ]] && (( offset[$scenario] > $(supply "$scenario") )); then
+            echo "warning: the $scenario runs used more items than the data set holds ($(supply "$scenario")):" \
+                "the last ones were answered with errors; use shorter runs or a larger data set" >&2
+        fi
         jq -cn --arg backend "$backend" --arg scenario "$scenario" --argjson closed "$closed" \
             --argjson paced "$paced" --argjson offered "$half" --argjson rss "$rss" \
             '{backend: $backend, scenario: $scenario, closed: $closed, paced: ($paced + {offered_rps: $offered}), peak_rss_kib: $rss}' \
@@ -150,6 +177,9 @@ for backend in $backends; do
     read -r seconds_total bytes <<< "$timing"
     jq -cn --arg backend "$backend" --argjson rows "$rows" --argjson s "$seconds_total" --argjson bytes "$bytes" \
         --argjson rss "$rss" '{backend: $backend, scenario: "export", rows: $rows, seconds: $s, bytes: $bytes, peak_rss_kib: $rss}' \
+        | tee -a "$out"
+    # The bare database ceilings, on the same database and machine, with no server running.
+    target/release/portcullis-bench ceilings --database-url "$url" --seconds "$seconds" --callers 16 \
         | tee -a "$out"
 done
 python3 bench/report.py "$results" > "$results/results.md"

@@ -7,6 +7,11 @@
 //! 200 flows covering every approver type, requirement and approval type, and `--requests` requests
 //! (default 1,000,000) in every status with their steps, decisions, grants and events, built with the
 //! domain's own transitions so that every row is one the server could have written.
+//!
+//! `portcullis-bench ceilings`: the bare database ceilings of our stack in the same run (see
+//! `ceilings.rs`).
+
+mod ceilings;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -49,7 +54,9 @@ const FLOWS: usize = 200;
 const BENCH_FLOWS: usize = 30;
 /// Members of the approver group of the bench flows.
 const BENCH_APPROVERS: usize = 10;
-/// Requests waiting for the approval that completes them (the approve benchmark's supply).
+/// Requests waiting for the approval that completes them (the approve benchmark's supply): this
+/// many, or two in five of a smaller data set's requests, so that a quick run (100,000 requests,
+/// 10 s per run: a closed run and a paced one at half its rate) does not run out of them.
 const READY_TO_APPROVE: usize = 60_000;
 const EXPIRY_DAYS: i64 = 30;
 const HISTORY_DAYS: i64 = 3 * 365;
@@ -57,7 +64,10 @@ const HISTORY_DAYS: i64 = 3 * 365;
 const CHUNK: usize = 5_000;
 
 #[derive(Debug, Parser)]
-#[command(name = "portcullis-bench", about = "Benchmark data for Portcullis")]
+#[command(
+    name = "portcullis-bench",
+    about = "Benchmark data and database ceilings for Portcullis"
+)]
 enum Command {
     /// Fill an empty database (migrations are applied) and write the load benchmark's data file.
     Generate {
@@ -76,17 +86,55 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Measure the bare database ceilings through the server's pools and pragmas (a single-row
+    /// insert in its own transaction, a read by primary key) in a scratch table created and
+    /// dropped here; print one JSON line.
+    Ceilings {
+        #[command(flatten)]
+        database: portcullis_api::config::DatabaseArgs,
+        /// Seconds each operation is measured for.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Seconds each operation runs before it is measured.
+        #[arg(long, default_value_t = 1)]
+        warmup_seconds: u64,
+        /// Threads calling at once (the wrk runs' connections).
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        callers: u16,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
-    let Command::Generate {
-        database_url,
-        requests,
-        seed,
-        jwt_secret,
-        out,
-    } = Command::parse();
-    let target = DatabaseTarget::parse(&database_url).map_err(anyhow::Error::msg)?;
+    match Command::parse() {
+        Command::Generate {
+            database_url,
+            requests,
+            seed,
+            jwt_secret,
+            out,
+        } => generate(&database_url, requests, seed, jwt_secret, &out),
+        Command::Ceilings {
+            database,
+            seconds,
+            warmup_seconds,
+            callers,
+        } => ceilings::run(&ceilings::Options {
+            database,
+            seconds,
+            warmup_seconds,
+            callers: usize::from(callers),
+        }),
+    }
+}
+
+fn generate(
+    database_url: &str,
+    requests: usize,
+    seed: u64,
+    jwt_secret: String,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    let target = DatabaseTarget::parse(database_url).map_err(anyhow::Error::msg)?;
     let db = Database::connect(&target, 2)?;
     db.run_migrations()?;
     let started = Instant::now();
@@ -111,7 +159,7 @@ fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     let data = generator.data_file(&SecretString::from(jwt_secret))?;
-    std::fs::write(&out, data).with_context(|| format!("cannot write {}", out.display()))?;
+    std::fs::write(out, data).with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!(
         "generated in {:.1} s; data file {}",
         started.elapsed().as_secs_f64(),
@@ -496,7 +544,7 @@ impl Generator {
         let mut batch: Vec<AccessRequest> = Vec::with_capacity(CHUNK);
         let mut history_events: Vec<EventRow> = Vec::new();
         let mut ended: Vec<Grant> = Vec::new();
-        let ready = READY_TO_APPROVE.min(total / 10);
+        let ready = READY_TO_APPROVE.min(total * 2 / 5);
         for n in 0..total {
             let request = if n < ready {
                 // Ready to approve: a bench flow, the manager's step done, the approver group's active.
