@@ -8,7 +8,7 @@ use crate::connection::DbConnection;
 use crate::schema::request_approvers;
 use crate::time::to_db;
 
-use super::writes::push_term;
+use super::sql::push_term;
 
 /// Keeps who may act on the request (the index behind "my tasks") in step with it. Most changes
 /// only move `awaiting` (a decision, a step becoming active, the request closing): those rows are

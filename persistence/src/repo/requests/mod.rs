@@ -7,6 +7,7 @@ mod approvers;
 mod queries;
 mod queue;
 mod rows;
+mod sql;
 mod writes;
 
 pub use queries::*;

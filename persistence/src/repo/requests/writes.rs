@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_domain::request::{AccessRequest, Change, Comment, Write};
 
+use super::sql::push_term;
 use super::approvers::{ApproverRow, approver_rows, insert_approvers, reindex_approvers};
 use super::rows::{RequestRow, convert};
 use crate::repo::grants;
@@ -124,24 +125,6 @@ where
         push_term::<_, Text, _>(out, " WHERE ", "id", " = ", &row.id)?;
         push_term::<_, BigInt, _>(out, " AND ", "version", " = ", &self.expected_version)
     }
-}
-
-/// Pushes `{before}{column}{operator}?` with `value` bound to the `?`.
-pub(super) fn push_term<'b, DB, T, U>(
-    out: &mut diesel::query_builder::AstPass<'_, 'b, DB>,
-    before: &str,
-    column: &str,
-    operator: &str,
-    value: &'b U,
-) -> QueryResult<()>
-where
-    DB: diesel::backend::Backend + diesel::sql_types::HasSqlType<T>,
-    U: diesel::serialize::ToSql<T, DB> + ?Sized,
-{
-    out.push_sql(before);
-    out.push_identifier(column)?;
-    out.push_sql(operator);
-    out.push_bind_param::<T, U>(value)
 }
 
 impl<Conn> RunQueryDsl<Conn> for UpdateRequest {}
