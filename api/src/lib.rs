@@ -22,6 +22,7 @@ pub mod request_id;
 pub mod scim;
 pub mod security_headers;
 pub mod services;
+pub mod spec;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

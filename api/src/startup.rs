@@ -21,10 +21,10 @@ use crate::fallback::{RouteTable, not_routed};
 use crate::group_commit::GroupCommit;
 use crate::metrics::Metrics;
 use crate::notify::dispatcher::Dispatcher;
-use crate::openapi::ApiDoc;
 use crate::rate_limit::PrincipalRateLimiter;
 use crate::request_id::request_context;
 use crate::security_headers::security_headers;
+use crate::spec::ApiDoc;
 use crate::state::AppState;
 use crate::{ops, v1};
 
@@ -40,20 +40,6 @@ const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How often principals whose allowance is full again are forgotten.
 const RATE_LIMIT_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
-
-/// The OpenAPI document built from the same registrations the server serves.
-pub(crate) fn routes_for_spec() -> utoipa::openapi::OpenApi {
-    let (_, mut spec) = App::new()
-        .into_utoipa_app()
-        .openapi(ApiDoc::openapi())
-        .service(ops::healthz)
-        .service(ops::readyz)
-        .service(ops::metrics)
-        .service(v1::scope())
-        .split_for_parts();
-    crate::openapi::document_rate_limits(&mut spec);
-    crate::openapi_rules::apply(spec)
-}
 
 /// How often SQLite's WAL is checkpointed into the database file (off the request path). Often, so
 /// that each pass, and the sync of the database file after it, is short: under steady writes the
@@ -173,7 +159,7 @@ impl Application {
             cache: Arc::default(),
         });
         let metrics = web::Data::from(metrics);
-        let spec = routes_for_spec();
+        let spec = crate::spec::spec();
         let routes = web::Data::new(RouteTable::from_spec(&spec));
         let cors_origins = Arc::new(settings.cors_origins);
 
