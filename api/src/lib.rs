@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod extractors;
 pub mod fallback;
 pub mod group_commit;
 pub mod jobs;
+pub mod jwt;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;

@@ -1,8 +1,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use portcullis_api::auth::TokenIssuer;
 use portcullis_api::config::{Cli, Command, DatabaseArgs};
+use portcullis_api::jwt::TokenIssuer;
 use portcullis_api::telemetry::{self, LogFormat};
 use portcullis_api::{Application, demo, spec};
 use portcullis_persistence::Database;

@@ -14,11 +14,11 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::JwtVerifier;
 use crate::config::ServeSettings;
 use crate::extractors::path_config;
 use crate::fallback::{RouteTable, not_routed};
 use crate::group_commit::GroupCommit;
+use crate::jwt::JwtVerifier;
 use crate::metrics::Metrics;
 use crate::notify::dispatcher::Dispatcher;
 use crate::rate_limit::PrincipalRateLimiter;

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use portcullis_api::Application;
-use portcullis_api::auth::{TokenIssuer, VerificationKey};
 use portcullis_api::config::{
     DatabaseSettings, JwtSettings, NotifySettings, ServeSettings, SmtpSettings,
 };
+use portcullis_api::jwt::{TokenIssuer, VerificationKey};
 use portcullis_persistence::{Database, DatabaseTarget};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use secrecy::SecretString;
