@@ -7,10 +7,10 @@ use portcullis_domain::Clock;
 use portcullis_persistence::repo::settings::{self, StoredSettings};
 use portcullis_persistence::{Database, DbConnection};
 
-use crate::jwt::JwtVerifier;
 use crate::cache::HotCache;
 use crate::error::ApiError;
 use crate::group_commit::GroupCommit;
+use crate::jwt::JwtVerifier;
 use crate::notify::dispatcher::Dispatcher;
 use crate::notify::email::with_email;
 use crate::notify::queued_by;

@@ -18,7 +18,7 @@ use crate::extractors::{ValidJson, ValidQuery};
 use crate::list_response;
 use crate::openapi::*;
 use crate::pagination::PageParams;
-use crate::services::{double_option, flows, users};
+use crate::services::{double_option, flow_preview, flows};
 use crate::state::AppState;
 use crate::v1::users::UserResponse;
 
@@ -469,16 +469,14 @@ pub async fn preview_approval_flow(
         .requester_id
         .map_or(principal.user().id, UserId::from);
     let preview = state
-        .read(move |conn| {
-            let flow = flows::get(conn, id)?;
-            let requester = users::get(conn, requester).map_err(|_| {
-                ApiError::invalid_field("requester_id", format!("no user with id {requester}"))
-            })?;
-            let (steps, people) = flows::preview(conn, &flow, &requester, now)?;
-            Ok(preview_response(&flow, requester.id, steps, &people))
-        })
+        .read(move |conn| flow_preview::preview(conn, id, requester, now))
         .await?;
-    Ok(web::Json(preview))
+    Ok(web::Json(preview_response(
+        &preview.flow,
+        preview.requester.id,
+        preview.steps,
+        &preview.people,
+    )))
 }
 
 pub(crate) fn preview_response(
