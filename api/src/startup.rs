@@ -142,6 +142,7 @@ impl Application {
             }
         });
         let checkpointer = tokio::spawn(checkpoint_regularly(db.clone()));
+        // SQLite takes one writer at a time, so its writes are batched; PostgreSQL's run in parallel.
         let group_commit = match db.backend() {
             Backend::Sqlite => Some(Arc::new(
                 GroupCommit::start(db.clone(), notifier.email_enabled())

@@ -178,12 +178,14 @@ impl Database {
             target: target.clone(),
         };
         let reader = builder(pool_size).build(manager())?;
+        // SQLite: one writer connection (see `Database`); PostgreSQL writes in parallel.
         let writer = match target.backend() {
             Backend::Sqlite => builder(1)
                 .connection_customizer(Box::new(WriterSetup { checkpoints }))
                 .build(manager())?,
             Backend::Postgres => reader.clone(),
         };
+        // Only SQLite's background checkpoints sync the database file themselves.
         let file = match target {
             DatabaseTarget::Sqlite { path } if checkpoints == Checkpoints::Background => {
                 Some(database_file(path)?)
@@ -237,6 +239,8 @@ impl Database {
         let names = |applied: Vec<diesel::migration::MigrationVersion<'_>>| {
             applied.iter().map(ToString::to_string).collect::<Vec<_>>()
         };
+        // Each backend has its own migrations (`migrations/README.md` says why); PostgreSQL
+        // replicas starting at once take turns on an advisory lock, SQLite has one writer anyway.
         match &mut **conn {
             DbConnection::Sqlite(c) => c
                 .run_pending_migrations(SQLITE_MIGRATIONS)
@@ -275,6 +279,7 @@ impl Database {
                 max_size: pool.max_size(),
             }
         };
+        // Two pools on SQLite (readers, the one writer), one shared pool on PostgreSQL.
         match self.backend {
             Backend::Sqlite => vec![status("read", &self.reader), status("write", &self.writer)],
             Backend::Postgres => vec![status("shared", &self.reader)],

@@ -53,6 +53,7 @@ pub(crate) fn plan<Q>(conn: &mut DbConnection, query: Q) -> QueryResult<Vec<Stri
 where
     Q: QueryFragment<MultiBackend>,
 {
+    // Each engine has its own EXPLAIN (and only PostgreSQL has a planner switch to set and reset).
     let prefix = match conn {
         DbConnection::Sqlite(_) => "EXPLAIN QUERY PLAN ",
         DbConnection::Postgres(_) => {

@@ -138,6 +138,7 @@ impl Database {
 
     /// One `PASSIVE` checkpoint on `conn`.
     pub(super) fn passive_checkpoint(conn: &mut DbConnection) -> Result<Pass, DatabaseError> {
+        // PostgreSQL has no WAL of ours to checkpoint: the server checkpoints its own.
         match conn {
             DbConnection::Sqlite(c) => {
                 use diesel::RunQueryDsl;
