@@ -64,7 +64,6 @@ pub async fn run(
 /// Analyzes the tables whose planner statistics are missing or stale, every `interval`
 /// (PostgreSQL; see [`statistics`]). Runs on a reader connection: `ANALYZE` blocks no writer.
 pub async fn keep_statistics(db: Database, interval: Duration) {
-    // SQLite's statistics are not refreshed (see `statistics::refresh`): no task to run.
     if db.backend() != Backend::Postgres {
         return;
     }

@@ -51,11 +51,8 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(50);
 /// The server's SQLite writer never checkpoints on commit (`Checkpoints::Background`): this task
 /// does, on the blocking pool, so a checkpoint's copying and fsyncs delay no request, except the
 /// short last pass the writer runs before its next batch once the WAL is long (see
-/// `Database::checkpoint`). Returns at once on PostgreSQL.
+/// `Database::checkpoint`). SQLite only.
 async fn checkpoint_regularly(db: Database) {
-    if db.backend() != Backend::Sqlite {
-        return;
-    }
     let mut ticks = tokio::time::interval(CHECKPOINT_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -75,7 +72,8 @@ pub struct Application {
     jobs: tokio::task::JoinHandle<()>,
     dispatcher: tokio::task::JoinHandle<()>,
     pruner: tokio::task::JoinHandle<()>,
-    checkpointer: tokio::task::JoinHandle<()>,
+    /// SQLite's WAL checkpoints; none on PostgreSQL.
+    checkpointer: Option<tokio::task::JoinHandle<()>>,
     statistics: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -141,14 +139,17 @@ impl Application {
                 }
             }
         });
-        let checkpointer = tokio::spawn(checkpoint_regularly(db.clone()));
-        // SQLite takes one writer at a time, so its writes are batched; PostgreSQL's run in parallel.
-        let group_commit = match db.backend() {
-            Backend::Sqlite => Some(Arc::new(
-                GroupCommit::start(db.clone(), notifier.email_enabled())
-                    .context("cannot start the database writer")?,
-            )),
-            Backend::Postgres => None,
+        // SQLite takes one writer at a time: its writes are batched, and its WAL is checkpointed
+        // off the request path. PostgreSQL's writes run in parallel, and it checkpoints itself.
+        let (group_commit, checkpointer) = match db.backend() {
+            Backend::Sqlite => (
+                Some(Arc::new(
+                    GroupCommit::start(db.clone(), notifier.email_enabled())
+                        .context("cannot start the database writer")?,
+                )),
+                Some(tokio::spawn(checkpoint_regularly(db.clone()))),
+            ),
+            Backend::Postgres => (None, None),
         };
         let state = web::Data::new(AppState {
             group_commit,
@@ -226,7 +227,9 @@ impl Application {
         self.jobs.abort();
         self.dispatcher.abort();
         self.pruner.abort();
-        self.checkpointer.abort();
+        if let Some(checkpointer) = self.checkpointer {
+            checkpointer.abort();
+        }
         if let Some(statistics) = self.statistics {
             statistics.abort();
         }

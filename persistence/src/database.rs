@@ -178,19 +178,19 @@ impl Database {
             target: target.clone(),
         };
         let reader = builder(pool_size).build(manager())?;
-        // SQLite: one writer connection (see `Database`); PostgreSQL writes in parallel.
-        let writer = match target.backend() {
-            Backend::Sqlite => builder(1)
-                .connection_customizer(Box::new(WriterSetup { checkpoints }))
-                .build(manager())?,
-            Backend::Postgres => reader.clone(),
-        };
-        // Only SQLite's background checkpoints sync the database file themselves.
-        let file = match target {
-            DatabaseTarget::Sqlite { path } if checkpoints == Checkpoints::Background => {
-                Some(database_file(path)?)
-            }
-            _ => None,
+        // SQLite: one writer connection (see `Database`), and the database file, which background
+        // checkpoints sync themselves. PostgreSQL writes in parallel through the one pool.
+        let (writer, file) = match target {
+            DatabaseTarget::Sqlite { path } => (
+                builder(1)
+                    .connection_customizer(Box::new(WriterSetup { checkpoints }))
+                    .build(manager())?,
+                match checkpoints {
+                    Checkpoints::Background => Some(database_file(path)?),
+                    Checkpoints::OnCommit => None,
+                },
+            ),
+            DatabaseTarget::Postgres { .. } => (reader.clone(), None),
         };
         Ok(Self {
             backend: target.backend(),

@@ -1,3 +1,5 @@
+//! The requester's catalog: what the caller may request through, and who would approve.
+
 use actix_web::{get, web};
 use portcullis_domain::flow::{
     ApprovalFlow, ApprovalType, ApproverType, DisplayDraft, FlowKind, TimedAccessMode,
