@@ -15,11 +15,11 @@ use portcullis_domain::{GroupId, UserId};
 use portcullis_persistence::repo;
 use portcullis_persistence::{Database, DbConnection};
 
+use crate::clock::SystemClock;
 use crate::error::ApiError;
 use crate::etag::IfMatch;
 use crate::services::users::{NewUser, UserChanges};
 use crate::services::{devices, flows, groups, users};
-use crate::state::SystemClock;
 
 /// The demo directory's people: (email, name, admin, kind, manager's email).
 const DEMO_USERS: &[(&str, &str, bool, UserKind, Option<&str>)] = &[

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod extractors;
 pub mod fallback;
 pub mod group_commit;
 pub mod jobs;
+pub mod jwt;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;
@@ -22,6 +24,7 @@ pub mod request_id;
 pub mod scim;
 pub mod security_headers;
 pub mod services;
+pub mod spec;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

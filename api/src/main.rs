@@ -1,10 +1,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use portcullis_api::auth::TokenIssuer;
 use portcullis_api::config::{Cli, Command, DatabaseArgs};
+use portcullis_api::jwt::TokenIssuer;
 use portcullis_api::telemetry::{self, LogFormat};
-use portcullis_api::{Application, demo, openapi};
+use portcullis_api::{Application, demo, spec};
 use portcullis_persistence::Database;
 
 fn main() -> ExitCode {
@@ -119,7 +119,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Openapi => {
-            print!("{}", openapi::spec_yaml().map_err(anyhow::Error::msg)?);
+            print!("{}", spec::spec_yaml().map_err(anyhow::Error::msg)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::SeedDemo(args) => {

@@ -14,17 +14,17 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::JwtVerifier;
 use crate::config::ServeSettings;
 use crate::extractors::path_config;
 use crate::fallback::{RouteTable, not_routed};
 use crate::group_commit::GroupCommit;
+use crate::jwt::JwtVerifier;
 use crate::metrics::Metrics;
 use crate::notify::dispatcher::Dispatcher;
-use crate::openapi::ApiDoc;
 use crate::rate_limit::PrincipalRateLimiter;
 use crate::request_id::request_context;
 use crate::security_headers::security_headers;
+use crate::spec::ApiDoc;
 use crate::state::AppState;
 use crate::{ops, v1};
 
@@ -41,20 +41,6 @@ const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often principals whose allowance is full again are forgotten.
 const RATE_LIMIT_PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// The OpenAPI document built from the same registrations the server serves.
-pub(crate) fn routes_for_spec() -> utoipa::openapi::OpenApi {
-    let (_, mut spec) = App::new()
-        .into_utoipa_app()
-        .openapi(ApiDoc::openapi())
-        .service(ops::healthz)
-        .service(ops::readyz)
-        .service(ops::metrics)
-        .service(v1::scope())
-        .split_for_parts();
-    crate::openapi::document_rate_limits(&mut spec);
-    crate::openapi_rules::apply(spec)
-}
-
 /// How often SQLite's WAL is checkpointed into the database file (off the request path). Often, so
 /// that each pass, and the sync of the database file after it, is short: under steady writes the
 /// disk then takes a little every few milliseconds instead of bursts that slow the writer's own
@@ -65,11 +51,8 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(50);
 /// The server's SQLite writer never checkpoints on commit (`Checkpoints::Background`): this task
 /// does, on the blocking pool, so a checkpoint's copying and fsyncs delay no request, except the
 /// short last pass the writer runs before its next batch once the WAL is long (see
-/// `Database::checkpoint`). Returns at once on PostgreSQL.
+/// `Database::checkpoint`). SQLite only.
 async fn checkpoint_regularly(db: Database) {
-    if db.backend() != Backend::Sqlite {
-        return;
-    }
     let mut ticks = tokio::time::interval(CHECKPOINT_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -89,7 +72,8 @@ pub struct Application {
     jobs: tokio::task::JoinHandle<()>,
     dispatcher: tokio::task::JoinHandle<()>,
     pruner: tokio::task::JoinHandle<()>,
-    checkpointer: tokio::task::JoinHandle<()>,
+    /// SQLite's WAL checkpoints; none on PostgreSQL.
+    checkpointer: Option<tokio::task::JoinHandle<()>>,
     statistics: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -155,13 +139,17 @@ impl Application {
                 }
             }
         });
-        let checkpointer = tokio::spawn(checkpoint_regularly(db.clone()));
-        let group_commit = match db.backend() {
-            Backend::Sqlite => Some(Arc::new(
-                GroupCommit::start(db.clone(), notifier.email_enabled())
-                    .context("cannot start the database writer")?,
-            )),
-            Backend::Postgres => None,
+        // SQLite takes one writer at a time: its writes are batched, and its WAL is checkpointed
+        // off the request path. PostgreSQL's writes run in parallel, and it checkpoints itself.
+        let (group_commit, checkpointer) = match db.backend() {
+            Backend::Sqlite => (
+                Some(Arc::new(
+                    GroupCommit::start(db.clone(), notifier.email_enabled())
+                        .context("cannot start the database writer")?,
+                )),
+                Some(tokio::spawn(checkpoint_regularly(db.clone()))),
+            ),
+            Backend::Postgres => (None, None),
         };
         let state = web::Data::new(AppState {
             group_commit,
@@ -173,7 +161,7 @@ impl Application {
             cache: Arc::default(),
         });
         let metrics = web::Data::from(metrics);
-        let spec = routes_for_spec();
+        let spec = crate::spec::spec();
         let routes = web::Data::new(RouteTable::from_spec(&spec));
         let cors_origins = Arc::new(settings.cors_origins);
 
@@ -239,7 +227,9 @@ impl Application {
         self.jobs.abort();
         self.dispatcher.abort();
         self.pruner.abort();
-        self.checkpointer.abort();
+        if let Some(checkpointer) = self.checkpointer {
+            checkpointer.abort();
+        }
         if let Some(statistics) = self.statistics {
             statistics.abort();
         }

@@ -1,31 +1,24 @@
 use std::sync::Arc;
 
 use actix_web::web;
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use diesel::Connection;
 use portcullis_domain::Clock;
 use portcullis_persistence::repo::settings::{self, StoredSettings};
 use portcullis_persistence::{Database, DbConnection};
 
-use crate::auth::JwtVerifier;
 use crate::cache::HotCache;
 use crate::error::ApiError;
 use crate::group_commit::GroupCommit;
+use crate::jwt::JwtVerifier;
 use crate::notify::dispatcher::Dispatcher;
 use crate::notify::email::with_email;
 use crate::notify::queued_by;
 use crate::rate_limit::PrincipalRateLimiter;
 use crate::services::{self, Prepared, Recheck, STALE_RETRIES, Written};
 
-/// The system clock, the only place the application reads the time. Instants are truncated to
-/// microseconds, the precision both databases store, so what a write returns equals what a read returns.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now().trunc_subsecs(6)
-    }
-}
+/// Moved to `crate::clock` (below the configuration, which names it); kept here for existing paths.
+pub use crate::clock::SystemClock;
 
 /// What every handler shares.
 #[derive(Clone)]

@@ -2,6 +2,7 @@ use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 
 use super::*;
+use crate::directory::UserKind;
 use crate::strategies::flow_draft;
 
 const LIMITS: FlowLimits = FlowLimits {

@@ -1,3 +1,7 @@
+//! The two backends, named in one place: the connection, the engine and the target a URL selects.
+//! Code elsewhere asks `backend()` or `per_value()` where the engines must be treated differently,
+//! and says why there.
+
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};

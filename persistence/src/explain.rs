@@ -53,16 +53,17 @@ pub(crate) fn plan<Q>(conn: &mut DbConnection, query: Q) -> QueryResult<Vec<Stri
 where
     Q: QueryFragment<MultiBackend>,
 {
-    let prefix = match conn {
-        DbConnection::Sqlite(_) => "EXPLAIN QUERY PLAN ",
+    // Each engine has its own EXPLAIN (and only PostgreSQL has a planner switch to set and reset).
+    let (prefix, reset) = match conn {
+        DbConnection::Sqlite(_) => ("EXPLAIN QUERY PLAN ", None),
         DbConnection::Postgres(_) => {
             conn.batch_execute("SET enable_seqscan = off")?;
-            "EXPLAIN "
+            ("EXPLAIN ", Some("RESET enable_seqscan"))
         }
     };
     let lines: Vec<PlanLine> = Explain { prefix, query }.load(conn)?;
-    if let DbConnection::Postgres(_) = conn {
-        conn.batch_execute("RESET enable_seqscan")?;
+    if let Some(reset) = reset {
+        conn.batch_execute(reset)?;
     }
     Ok(lines.into_iter().map(|l| l.0).collect())
 }

@@ -62,6 +62,7 @@ fn stale_tables(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
 /// Analyzes the tables whose statistics are missing or stale (see the module's documentation) and
 /// returns their names; nothing on SQLite, or while another replica is at it.
 pub fn refresh(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    // SQLite has no statistics views nor autovacuum to help: nothing is refreshed there.
     if !matches!(conn, DbConnection::Postgres(_)) {
         return Ok(Vec::new());
     }

@@ -1,13 +1,19 @@
 //! Use cases: each runs in one transaction, applies the domain's rules, and records its audit event.
 
+pub mod access;
 pub mod approvers;
+pub mod catalog;
 pub mod devices;
+pub mod events;
+pub mod flow_preview;
 pub mod flows;
 pub mod groups;
+pub mod queue;
 pub mod requests;
 pub mod scim;
 pub mod settings;
 pub mod users;
+pub mod views;
 pub mod webhooks;
 
 use chrono::{DateTime, Utc};

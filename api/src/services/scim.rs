@@ -29,6 +29,11 @@ fn hash(token: &str) -> String {
     format!("{:x}", Sha256::digest(token.as_bytes()))
 }
 
+/// Every token, newest first (their hashes and names; never a token itself).
+pub fn tokens(conn: &mut DbConnection) -> Result<Vec<TokenRow>, ApiError> {
+    Ok(repo::tokens(conn)?)
+}
+
 /// A new token for an identity provider: stored hashed; the token is returned this once.
 pub fn create_token(
     conn: &mut DbConnection,

@@ -2,7 +2,6 @@ use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use portcullis_domain::access::{Grant, GrantStatus, Session};
 use portcullis_domain::{GrantId, SessionId};
-use portcullis_persistence::repo::grants;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -14,7 +13,7 @@ use crate::extractors::ValidQuery;
 use crate::list_response;
 use crate::openapi::*;
 use crate::pagination::PageParams;
-use crate::services::requests;
+use crate::services::{access, requests};
 use crate::state::AppState;
 
 /// Access given by an approved resource request: a membership of the target group, possibly timed.
@@ -140,7 +139,7 @@ pub async fn list_my_grants(
     .to_request()?;
     let (me, active) = (principal.user().id, params.active.unwrap_or(false));
     let page = state
-        .read(move |conn| Ok(grants::list(conn, Some(me), active, &page)?))
+        .read(move |conn| access::grants(conn, Some(me), active, &page))
         .await?;
     Ok(web::Json(GrantList::from_page(page, GrantResponse::from)))
 }
@@ -174,7 +173,7 @@ pub async fn list_grants(
         params.active.unwrap_or(false),
     );
     let page = state
-        .read(move |conn| Ok(grants::list(conn, user, active, &page)?))
+        .read(move |conn| access::grants(conn, user, active, &page))
         .await?;
     Ok(web::Json(GrantList::from_page(page, GrantResponse::from)))
 }
@@ -237,7 +236,7 @@ pub async fn list_device_admin_sessions(
     let user = (!principal.is_admin()).then(|| principal.user().id);
     let (active, now) = (params.active, state.now());
     let page = state
-        .read(move |conn| Ok(grants::list_sessions(conn, active, user, now, &page)?))
+        .read(move |conn| access::sessions(conn, active, user, now, &page))
         .await?;
     Ok(web::Json(SessionList::from_page(
         page,

@@ -1,8 +1,9 @@
+//! The requester's catalog: what the caller may request through, and who would approve.
+
 use actix_web::{get, web};
 use portcullis_domain::flow::{
     ApprovalFlow, ApprovalType, ApproverType, DisplayDraft, FlowKind, TimedAccessMode,
 };
-use portcullis_persistence::repo::{devices, flows as flow_repo, settings};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -13,7 +14,7 @@ use crate::error::ApiError;
 use crate::extractors::ValidQuery;
 use crate::openapi::*;
 use crate::pagination::{PageParams, encode};
-use crate::services::flows;
+use crate::services::catalog::{self, CatalogItem};
 use crate::state::AppState;
 use crate::v1::devices::DeviceResponse;
 
@@ -113,66 +114,54 @@ pub async fn get_catalog(
     .to_request()?;
     let (caller, now) = (principal.0, state.now());
     let catalog = state
-        .read(move |conn| {
-            let settings = settings::get(conn)?.settings;
-            if !settings.resource_requests_enabled {
-                return Ok(Catalog {
-                    requests_enabled: false,
-                    items: Vec::new(),
-                    next_page_token: None,
-                });
-            }
-            let visible = flow_repo::visible_to(conn, caller.id, params.q.as_deref(), now, &page)?;
-            let next_page_token = visible.next.as_ref().map(encode);
-            let mut items = Vec::new();
-            for flow in visible.items {
-                let (steps, people) = flows::preview(conn, &flow, &caller, now)?;
-                let devices = match flow.kind() {
-                    FlowKind::DeviceAdmin => {
-                        let all = portcullis_persistence::PageRequest {
-                            limit: 200,
-                            after: None,
-                        };
-                        Some(
-                            devices::list(conn, Some(caller.id), &all)?
-                                .items
-                                .into_iter()
-                                .map(DeviceResponse::from)
-                                .collect(),
-                        )
-                    }
-                    FlowKind::ResourceRequest => None,
-                };
-                let approvers = steps
-                    .into_iter()
-                    .map(|step| CatalogApproverStep {
-                        approver_type: step.spec.approver_type(),
-                        require_all: step.require_all,
-                        approvers: settings.show_approval_progress.then(|| {
-                            step.approver_ids
-                                .iter()
-                                .filter_map(|id| people.iter().find(|p| p.id == *id))
-                                .map(|p| CatalogApprover {
-                                    id: p.id.as_uuid(),
-                                    display_name: p.display_name.to_string(),
-                                })
-                                .collect()
-                        }),
-                    })
-                    .collect();
-                items.push(entry(&flow, approvers, devices));
-            }
-            Ok(Catalog {
-                requests_enabled: true,
-                items,
-                next_page_token,
-            })
-        })
+        .read(move |conn| catalog::catalog(conn, &caller, params.q.as_deref(), now, &page))
         .await?;
-    Ok(web::Json(catalog))
+    let Some(catalog) = catalog else {
+        return Ok(web::Json(Catalog {
+            requests_enabled: false,
+            items: Vec::new(),
+            next_page_token: None,
+        }));
+    };
+    let show_approvers = catalog.show_approvers;
+    Ok(web::Json(Catalog {
+        requests_enabled: true,
+        next_page_token: catalog.next.as_ref().map(encode),
+        items: (catalog.items.into_iter())
+            .map(|item| entry(item, show_approvers))
+            .collect(),
+    }))
 }
 
-fn entry(
+fn entry(item: CatalogItem, show_approvers: bool) -> CatalogEntry {
+    let CatalogItem {
+        flow,
+        steps,
+        people,
+        devices,
+    } = item;
+    let approvers = steps
+        .into_iter()
+        .map(|step| CatalogApproverStep {
+            approver_type: step.spec.approver_type(),
+            require_all: step.require_all,
+            approvers: show_approvers.then(|| {
+                step.approver_ids
+                    .iter()
+                    .filter_map(|id| people.iter().find(|p| p.id == *id))
+                    .map(|p| CatalogApprover {
+                        id: p.id.as_uuid(),
+                        display_name: p.display_name.to_string(),
+                    })
+                    .collect()
+            }),
+        })
+        .collect();
+    let devices = devices.map(|devices| devices.into_iter().map(DeviceResponse::from).collect());
+    describe(&flow, approvers, devices)
+}
+
+fn describe(
     flow: &ApprovalFlow,
     approvers: Vec<CatalogApproverStep>,
     devices: Option<Vec<DeviceResponse>>,

@@ -1,7 +1,7 @@
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use portcullis_persistence::models::EventRow;
-use portcullis_persistence::repo::events::{self, EventFilter};
+use portcullis_persistence::repo::events::EventFilter;
 use portcullis_persistence::time::from_db;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,6 +14,7 @@ use crate::extractors::ValidQuery;
 use crate::list_response;
 use crate::openapi::*;
 use crate::pagination::PageParams;
+use crate::services::events;
 use crate::state::AppState;
 
 /// An audit event, written in the same transaction as the change it records.
@@ -100,7 +101,7 @@ pub async fn list_events(
         until: params.until,
     };
     let rows = state
-        .read(move |conn| Ok(events::list(conn, &filter, &page)?))
+        .read(move |conn| events::list(conn, &filter, &page))
         .await?;
     Ok(web::Json(EventList::from_page(rows, EventResponse::from)))
 }

@@ -1,248 +1,26 @@
+//! Approval flows: the handlers (the documents are in `flows/dto.rs`).
+
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use chrono::{DateTime, Utc};
-use portcullis_domain::flow::{
-    ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, DisplayDraft,
-    FlowDraft, FlowKind, TimedAccess,
-};
-use portcullis_domain::{FlowId, GroupId, UserId};
+use portcullis_domain::{FlowId, UserId};
 use portcullis_persistence::repo::flows::FlowFilter;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
-use validator::Validate;
 
 use crate::auth::Admin;
 use crate::error::ApiError;
 use crate::etag::{IfMatch, etag};
 use crate::extractors::{ValidJson, ValidQuery};
-use crate::list_response;
 use crate::openapi::*;
 use crate::pagination::PageParams;
-use crate::services::{double_option, flows, users};
+use crate::services::{flow_preview, flows};
 use crate::state::AppState;
-use crate::v1::users::UserResponse;
 
-/// An approval flow: who may request, who approves, in which order, for how long.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e90", "kind": "resource_request", "name": "GitHub Admin",
-    "description": "Admin rights on the GitHub organisation", "enabled": true, "display": { "color": "#24292f" },
-    "target_group_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e81", "owner_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e84"],
-    "visibility_group_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e85"],
-    "timed_access": { "mode": "choices", "durations_seconds": [3600, 86400] }, "session_durations_seconds": [],
-    "approval_type": "manual",
-    "approvers": [{ "type": "requester_manager" },
-                  { "type": "user_group", "group_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e86", "require_all": true }],
-    "approver_requirement": "all_in_order", "version": 1,
-    "created_at": "2026-11-23T09:30:00Z", "updated_at": "2026-11-23T09:30:00Z"
-}))]
-pub struct FlowResponse {
-    #[schema(read_only)]
-    pub id: Uuid,
-    pub kind: FlowKind,
-    pub name: String,
-    pub description: String,
-    pub enabled: bool,
-    pub display: DisplayDraft,
-    pub target_group_id: Option<Uuid>,
-    pub owner_ids: Vec<Uuid>,
-    pub visibility_group_ids: Vec<Uuid>,
-    pub timed_access: Option<TimedAccess>,
-    pub session_durations_seconds: Vec<i64>,
-    pub approval_type: ApprovalType,
-    pub approvers: Vec<ApproverDraft>,
-    pub approver_requirement: Option<ApproverRequirement>,
-    /// Increments on every change; also the `ETag`.
-    #[schema(read_only)]
-    pub version: i64,
-    #[schema(read_only)]
-    pub created_at: DateTime<Utc>,
-    #[schema(read_only)]
-    pub updated_at: DateTime<Utc>,
-}
+mod dto;
 
-impl From<ApprovalFlow> for FlowResponse {
-    fn from(flow: ApprovalFlow) -> Self {
-        let draft = flow.to_draft();
-        Self {
-            id: flow.id().as_uuid(),
-            kind: draft.kind,
-            name: draft.name,
-            description: draft.description,
-            enabled: draft.enabled,
-            display: draft.display,
-            target_group_id: draft.target_group_id.map(|g| g.as_uuid()),
-            owner_ids: draft.owner_ids.iter().map(UserId::as_uuid).collect(),
-            visibility_group_ids: draft
-                .visibility_group_ids
-                .iter()
-                .map(GroupId::as_uuid)
-                .collect(),
-            timed_access: draft.timed_access,
-            session_durations_seconds: draft.session_durations_seconds,
-            approval_type: draft.approval_type,
-            approvers: draft.approvers,
-            approver_requirement: draft.approver_requirement,
-            version: flow.version(),
-            created_at: flow.created_at(),
-            updated_at: flow.updated_at(),
-        }
-    }
-}
-
-list_response!(
-    FlowList,
-    FlowResponse,
-    "A page of approval flows, newest first."
-);
-
-/// The body of `POST /v1/approval-flows` (validated as a whole by the domain).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(transparent)]
-pub struct CreateFlowRequest(pub FlowDraft);
-
-impl Validate for CreateFlowRequest {
-    fn validate(&self) -> Result<(), validator::ValidationErrors> {
-        Ok(())
-    }
-}
-
-/// Fields to change; omitted fields stay. The whole flow is validated again after the change.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({ "enabled": false, "approver_requirement": "all" }))]
-pub struct UpdateFlowRequest {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub enabled: Option<bool>,
-    pub display: Option<DisplayDraft>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<Uuid>, nullable)]
-    pub target_group_id: Option<Option<GroupId>>,
-    #[schema(value_type = Option<Vec<Uuid>>)]
-    pub owner_ids: Option<Vec<UserId>>,
-    #[schema(value_type = Option<Vec<Uuid>>)]
-    pub visibility_group_ids: Option<Vec<GroupId>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<TimedAccess>, nullable)]
-    pub timed_access: Option<Option<TimedAccess>>,
-    pub session_durations_seconds: Option<Vec<i64>>,
-    pub approval_type: Option<ApprovalType>,
-    pub approvers: Option<Vec<ApproverDraft>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<ApproverRequirement>, nullable)]
-    pub approver_requirement: Option<Option<ApproverRequirement>>,
-    /// Read-only, ignored: the GET's own field, accepted so that a read object can be sent back.
-    #[schema(read_only)]
-    pub id: Option<Uuid>,
-    /// Read-only: a flow's kind cannot change (422 if it differs).
-    #[schema(read_only)]
-    pub kind: Option<FlowKind>,
-    /// Read-only: when given, the version this change applies to, checked as `If-Match` is (412 if
-    /// stale; with `If-Match` too, both must match).
-    #[schema(read_only)]
-    pub version: Option<i64>,
-    /// Read-only, ignored.
-    #[schema(read_only)]
-    pub created_at: Option<DateTime<Utc>>,
-    /// Read-only, ignored.
-    #[schema(read_only)]
-    pub updated_at: Option<DateTime<Utc>>,
-}
-
-impl Validate for UpdateFlowRequest {
-    fn validate(&self) -> Result<(), validator::ValidationErrors> {
-        Ok(())
-    }
-}
-
-impl UpdateFlowRequest {
-    fn apply(self, mut draft: FlowDraft) -> Result<FlowDraft, ApiError> {
-        // Accepted so that a flow read can be sent back, but a kind is for life.
-        if self.kind.is_some_and(|kind| kind != draft.kind) {
-            return Err(ApiError::invalid_field(
-                "kind",
-                "cannot change; create a flow of the other kind instead",
-            ));
-        }
-        macro_rules! set {
-            ($($field:ident),+) => {$(
-                if let Some(value) = self.$field {
-                    draft.$field = value;
-                }
-            )+};
-        }
-        set!(
-            name,
-            description,
-            enabled,
-            display,
-            target_group_id,
-            owner_ids,
-            visibility_group_ids,
-            timed_access,
-            session_durations_seconds,
-            approval_type,
-            approvers,
-            approver_requirement
-        );
-        Ok(draft)
-    }
-}
-
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct FlowListParams {
-    pub kind: Option<FlowKind>,
-    pub enabled: Option<bool>,
-    pub approval_type: Option<ApprovalType>,
-    /// Case-insensitive substring of the name or description.
-    #[validate(length(max = 200))]
-    #[param(max_length = 200)]
-    pub q: Option<String>,
-    #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
-    #[param(minimum = 1, maximum = 200, default = 50)]
-    pub limit: Option<u32>,
-    /// The `next_page_token` of the previous page.
-    pub page_token: Option<String>,
-}
-
-/// One step of a preview: an approver spec and the people it resolves to today.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PreviewStep {
-    pub position: usize,
-    #[serde(rename = "type")]
-    pub approver_type: ApproverType,
-    pub require_all: bool,
-    pub approvers: Vec<UserResponse>,
-    /// Set when nobody can approve this step for this requester (a request would be refused).
-    pub problem: Option<String>,
-}
-
-/// Who would approve a request through the flow, for one requester, today.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "flow_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e90", "requester_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80",
-    "approval_type": "manual", "approver_requirement": "all_in_order",
-    "steps": [{ "position": 0, "type": "requester_manager", "require_all": false, "problem": null,
-        "approvers": [{ "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87", "email": "manager@example.com",
-            "display_name": "Max Manager", "manager_id": null, "is_admin": false, "active": true, "kind": "person",
-            "external_id": null, "version": 1, "created_at": "2026-11-23T09:30:00Z", "updated_at": "2026-11-23T09:30:00Z" }] }]
-}))]
-pub struct FlowPreview {
-    pub flow_id: Uuid,
-    pub requester_id: Uuid,
-    pub approval_type: ApprovalType,
-    pub approver_requirement: Option<ApproverRequirement>,
-    pub steps: Vec<PreviewStep>,
-}
-
-#[derive(Debug, Deserialize, Validate, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PreviewParams {
-    /// The requester to resolve for (default: the caller). Only admins may name someone else.
-    pub requester_id: Option<Uuid>,
-}
+use dto::preview_response;
+pub use dto::{
+    CreateFlowRequest, FlowList, FlowListParams, FlowPreview, FlowResponse, PreviewParams,
+    PreviewStep, UpdateFlowRequest,
+};
 
 /// List approval flows
 ///
@@ -469,47 +247,12 @@ pub async fn preview_approval_flow(
         .requester_id
         .map_or(principal.user().id, UserId::from);
     let preview = state
-        .read(move |conn| {
-            let flow = flows::get(conn, id)?;
-            let requester = users::get(conn, requester).map_err(|_| {
-                ApiError::invalid_field("requester_id", format!("no user with id {requester}"))
-            })?;
-            let (steps, people) = flows::preview(conn, &flow, &requester, now)?;
-            Ok(preview_response(&flow, requester.id, steps, &people))
-        })
+        .read(move |conn| flow_preview::preview(conn, id, requester, now))
         .await?;
-    Ok(web::Json(preview))
-}
-
-pub(crate) fn preview_response(
-    flow: &ApprovalFlow,
-    requester: UserId,
-    steps: Vec<portcullis_domain::flow::ResolvedStep>,
-    people: &[portcullis_domain::directory::User],
-) -> FlowPreview {
-    FlowPreview {
-        flow_id: flow.id().as_uuid(),
-        requester_id: requester.as_uuid(),
-        approval_type: flow.approval_type(),
-        approver_requirement: flow.approver_requirement(),
-        steps: steps
-            .into_iter()
-            .map(|step| PreviewStep {
-                position: step.position,
-                approver_type: step.spec.approver_type(),
-                require_all: step.require_all,
-                problem: step
-                    .approver_ids
-                    .is_empty()
-                    .then(|| "nobody can approve this step for this requester".to_owned()),
-                approvers: step
-                    .approver_ids
-                    .iter()
-                    .filter_map(|id| people.iter().find(|p| p.id == *id))
-                    .cloned()
-                    .map(UserResponse::from)
-                    .collect(),
-            })
-            .collect(),
-    }
+    Ok(web::Json(preview_response(
+        &preview.flow,
+        preview.requester.id,
+        preview.steps,
+        &preview.people,
+    )))
 }

@@ -94,9 +94,7 @@ pub async fn list_scim_tokens(
     _admin: Admin,
     state: web::Data<AppState>,
 ) -> Result<web::Json<ScimTokenList>, ApiError> {
-    let rows = state
-        .read(|conn| Ok(portcullis_persistence::repo::scim::tokens(conn)?))
-        .await?;
+    let rows = state.read(scim::tokens).await?;
     Ok(web::Json(ScimTokenList {
         items: rows.iter().map(ScimTokenResponse::from).collect(),
         next_page_token: None,

@@ -1,8 +1,7 @@
 //! The requester's and approver's lists.
 
 use actix_web::{get, web};
-use portcullis_persistence::repo::requests::{self, OpenOrClosed};
-use portcullis_persistence::repo::settings;
+use portcullis_persistence::repo::requests::OpenOrClosed;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -13,6 +12,7 @@ use crate::extractors::ValidQuery;
 use crate::list_response;
 use crate::openapi::*;
 use crate::pagination::PageParams;
+use crate::services::views;
 use crate::state::AppState;
 use crate::v1::requests::RequestResponse;
 
@@ -71,10 +71,7 @@ pub async fn list_my_access_requests(
     });
     let me = principal.user().id;
     let (page, show) = state
-        .read(move |conn| {
-            let show = settings::get(conn)?.settings.show_approval_progress;
-            Ok((requests::of_requester(conn, me, filter, &page)?, show))
-        })
+        .read(move |conn| views::my_requests(conn, me, filter, &page))
         .await?;
     Ok(web::Json(RequestList::from_page(page, |r| {
         RequestResponse::listed(r, !show)
@@ -103,7 +100,7 @@ pub async fn list_my_tasks(
     let page = params.to_request()?;
     let me = principal.user().id;
     let page = state
-        .read(move |conn| Ok(requests::tasks_of(conn, me, &page)?))
+        .read(move |conn| views::my_tasks(conn, me, &page))
         .await?;
     Ok(web::Json(RequestList::from_page(
         page,

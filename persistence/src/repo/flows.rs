@@ -329,6 +329,7 @@ pub fn members(
                 .or(memberships::expires_at.gt(to_db(now))),
         )
         .select(memberships::user_id);
+    // One query would serve both, but PostgreSQL plans `IN (subquery)` as a join (see above).
     let rows: Vec<UserRow> = match conn {
         DbConnection::Postgres(conn) => users::table
             .filter(users::id.eq_any(diesel::dsl::array(member_ids)))

@@ -35,6 +35,7 @@ pub enum PeopleSearch {
 
 impl PeopleSearch {
     pub fn new(backend: Backend, text: &str) -> Self {
+        // Each engine's own trigram index (its migrations differ the same way); see the variants.
         match backend {
             Backend::Sqlite if text.chars().count() >= 3 => {
                 Self::FullText(format!("\"{}\"", text.replace('"', "\"\"")))
@@ -129,6 +130,7 @@ pub fn versions(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<Vec<(Str
         return Ok(Vec::new());
     }
     let ids = distinct(ids);
+    // SQLite: a short list as one cached statement per value (see `DbConnection::per_value`).
     if conn.per_value(ids.len()) {
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
@@ -190,6 +192,7 @@ pub fn find_many(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<Vec<Use
         return Ok(Vec::new());
     }
     let ids = distinct(ids);
+    // SQLite: a short list as one cached statement per value (see `DbConnection::per_value`).
     let rows: Vec<UserRow> = if conn.per_value(ids.len()) {
         let mut rows = Vec::with_capacity(ids.len());
         for id in ids {

@@ -1,7 +1,7 @@
 use base64_helpers::b64;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use p256::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-use portcullis_api::auth::VerificationKey;
+use portcullis_api::jwt::VerificationKey;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

@@ -13,7 +13,7 @@ fn committed_yaml() -> String {
 
 #[test]
 fn the_committed_openapi_yaml_is_what_the_code_generates() {
-    let generated = portcullis_api::openapi::spec_yaml().unwrap();
+    let generated = portcullis_api::spec::spec_yaml().unwrap();
     let committed = committed_yaml();
     if generated != committed {
         let diff: Vec<String> = generated

@@ -6,14 +6,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use portcullis_api::Application;
-use portcullis_api::auth::{TokenIssuer, VerificationKey};
 use portcullis_api::config::{
     DatabaseSettings, JwtSettings, NotifySettings, ServeSettings, SmtpSettings,
 };
+use portcullis_api::jwt::{TokenIssuer, VerificationKey};
 use portcullis_persistence::{Database, DatabaseTarget};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+
+mod assertions;
+mod database;
+mod process;
+
+pub use assertions::{error_fields, eventually, expect_problem, expect_status};
+pub use database::TestDatabase;
+pub use process::{serve_process, server_binary, wait_until_ready};
 
 pub const ISSUER: &str = "portcullis-tests";
 pub const AUDIENCE: &str = "portcullis";
@@ -72,103 +80,6 @@ macro_rules! per_backend {
             }
         }
     )+};
-}
-
-/// A fresh database that is removed when the test ends.
-pub struct TestDatabase {
-    pub url: String,
-    cleanup: Cleanup,
-}
-
-enum Cleanup {
-    SqliteFile(std::path::PathBuf),
-    PostgresDatabase { admin_url: String, name: String },
-}
-
-impl TestDatabase {
-    pub fn sqlite() -> Self {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir().join("portcullis-tests");
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!(
-            "{}-{}-{}.db",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            uuid::Uuid::now_v7().simple()
-        ));
-        Self {
-            url: path.display().to_string(),
-            cleanup: Cleanup::SqliteFile(path),
-        }
-    }
-
-    /// A new PostgreSQL database, or `None` (a skip) when none is configured outside CI.
-    pub fn postgres_if_configured() -> Option<Self> {
-        match std::env::var("TEST_DATABASE_URL") {
-            Ok(url) if !url.trim().is_empty() => Some(Self::postgres(&url)),
-            _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-                panic!("CI=true requires TEST_DATABASE_URL: the PostgreSQL tests must run in CI")
-            }
-            _ => {
-                eprintln!("skipped: set TEST_DATABASE_URL to run the PostgreSQL variant");
-                None
-            }
-        }
-    }
-
-    /// A new, empty PostgreSQL database beside the one `TEST_DATABASE_URL` names.
-    fn postgres(admin_url: &str) -> Self {
-        let name = format!("portcullis_test_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = PgConnection::establish(admin_url).unwrap_or_else(|e| {
-            panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}")
-        });
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .unwrap();
-        Self {
-            url: replace_database(admin_url, &name),
-            cleanup: Cleanup::PostgresDatabase {
-                admin_url: admin_url.to_owned(),
-                name,
-            },
-        }
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        match &self.cleanup {
-            Cleanup::SqliteFile(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            Cleanup::PostgresDatabase { admin_url, name } => {
-                if let Ok(mut conn) = PgConnection::establish(admin_url) {
-                    let _ =
-                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut conn);
-                }
-            }
-        }
-    }
-}
-
-/// `postgres://u@h:5432/test?x=y` with the database name replaced.
-fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let prefix = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{prefix}/{name}?{query}"),
-        None => format!("{prefix}/{name}"),
-    }
 }
 
 pub struct TestApp {
@@ -460,147 +371,6 @@ impl portcullis_domain::Clock for TestClock {
     }
 }
 
-/// Polls `check` until it holds (the jobs run every 300 ms), failing after 15 s.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..150 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-/// Asserts the status (printing the body when it differs) and returns the JSON body (`Null` if empty).
-pub async fn expect_status(response: Response, expected: StatusCode) -> Value {
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(status, expected, "unexpected status; body: {text}");
-    if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    }
-}
-
-/// Asserts an RFC 9457 problem document with this status, and returns it.
-pub async fn expect_problem(response: Response, expected: StatusCode) -> Value {
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let has_request_id = response.headers().contains_key("x-request-id");
-    let problem = expect_status(response, expected).await;
-    assert_eq!(
-        content_type, "application/problem+json",
-        "problem: {problem}"
-    );
-    assert!(has_request_id, "every response carries X-Request-Id");
-    assert_eq!(problem["status"], expected.as_u16(), "problem: {problem}");
-    for member in ["type", "title", "detail"] {
-        assert!(
-            problem[member].is_string(),
-            "problem lacks {member}: {problem}"
-        );
-    }
-    problem
-}
-
-/// The field names of a validation problem's `errors[]`.
-pub fn error_fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|e| e["field"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-#[test]
-fn database_names_are_replaced_in_urls() {
-    assert_eq!(
-        replace_database("postgres://postgres@127.0.0.1:5432/test", "x"),
-        "postgres://postgres@127.0.0.1:5432/x"
-    );
-    assert_eq!(
-        replace_database("postgresql://u:p@h/test?sslmode=disable", "x"),
-        "postgresql://u:p@h/x?sslmode=disable"
-    );
-    assert_eq!(replace_database("postgres://h", "x"), "postgres://h/x");
-}
-
-/// The `portcullis` binary next to the test executable (`make test` builds it first).
-pub fn server_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let binary = dir.join("portcullis");
-    assert!(
-        binary.exists(),
-        "{} is missing: build it first (`make test` does: cargo build --bin portcullis)",
-        binary.display()
-    );
-    binary
-}
-
-/// A `portcullis serve` process on `app`'s database (stop the in-process server first), with the
-/// tests' token settings, JSON logs to `log` (or nowhere) and extra environment variables.
-pub fn serve_process(
-    app: &TestApp,
-    port: u16,
-    env: &[(&str, String)],
-    log: Option<&std::path::Path>,
-) -> std::process::Child {
-    let output = || match log {
-        Some(path) => std::process::Stdio::from(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .unwrap(),
-        ),
-        None => std::process::Stdio::null(),
-    };
-    let mut command = std::process::Command::new(server_binary());
-    command
-        .arg("serve")
-        .env("DATABASE_URL", app.database_url())
-        .env("PORTCULLIS_JWT_SECRET", SECRET)
-        .env("PORTCULLIS_JWT_ISSUER", ISSUER)
-        .env("PORTCULLIS_JWT_AUDIENCE", AUDIENCE)
-        .env("PORTCULLIS_BIND", format!("127.0.0.1:{port}"))
-        .env("PORTCULLIS_LOG_FORMAT", "json")
-        .env("PORTCULLIS_JOB_INTERVAL_SECONDS", "1")
-        .env("PORTCULLIS_RATE_LIMIT_PER_MINUTE", "0");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.stdout(output()).stderr(output()).spawn().unwrap()
-}
-
-/// Waits until the server on `port` answers `/readyz`.
-pub async fn wait_until_ready(client: &reqwest::Client, port: u16) {
-    for _ in 0..300 {
-        let ready = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK);
-        if ready {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the server on port {port} did not get ready");
 }

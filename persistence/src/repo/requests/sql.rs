@@ -19,4 +19,3 @@ where
     out.push_sql(operator);
     out.push_bind_param::<T, U>(value)
 }
-

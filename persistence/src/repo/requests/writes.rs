@@ -4,9 +4,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_domain::request::{AccessRequest, Change, Comment, Write};
 
-use super::sql::push_term;
 use super::approvers::{ApproverRow, approver_rows, insert_approvers, reindex_approvers};
 use super::rows::{RequestRow, convert};
+use super::sql::push_term;
 use crate::repo::grants;
 use portcullis_domain::{RequestId, UserId};
 

@@ -1,0 +1,31 @@
+//! The requester's and approver's own lists: my access requests, my tasks.
+
+use portcullis_domain::UserId;
+use portcullis_persistence::repo::requests::{self, Listed, OpenOrClosed};
+use portcullis_persistence::repo::settings;
+use portcullis_persistence::{DbConnection, Page, PageRequest};
+
+use crate::error::ApiError;
+
+/// A page of the requester's requests, and whether the organisation shows approval progress.
+pub fn my_requests(
+    conn: &mut DbConnection,
+    me: UserId,
+    state: Option<OpenOrClosed>,
+    page: &PageRequest,
+) -> Result<(Page<Listed>, bool), ApiError> {
+    let show_progress = settings::get(conn)?.settings.show_approval_progress;
+    Ok((
+        requests::of_requester(conn, me, state, page)?,
+        show_progress,
+    ))
+}
+
+/// A page of the requests awaiting the approver's decision.
+pub fn my_tasks(
+    conn: &mut DbConnection,
+    me: UserId,
+    page: &PageRequest,
+) -> Result<Page<Listed>, ApiError> {
+    Ok(requests::tasks_of(conn, me, page)?)
+}

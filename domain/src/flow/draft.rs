@@ -1,0 +1,419 @@
+//! A flow as an admin writes it (`FlowDraft`, in the API's shape) and its validation into an
+//! [`ApprovalFlow`]: every SPEC rule on names, display, durations, references and approvers.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::*;
+use crate::directory::{Description, DisplayName};
+use crate::validation::ValidationErrors;
+
+/// The longest a flow name may be.
+const MAX_NAME_CHARS: usize = 200;
+const MAX_LOGO_CHARS: usize = 64;
+/// Upper bound on list sizes in a flow, to keep flows (and their evaluation) small.
+const MAX_LIST_ITEMS: usize = 50;
+
+/// What the flow's display shows: a logo identifier or a colour (`#rrggbb`). Exactly one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Display {
+    Logo(String),
+    Color(String),
+}
+
+/// The display as sent: `{ "logo": "github" }` or `{ "color": "#24292f" }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+// The OpenAPI schema is written by hand in `flow_schema.rs` (a tagged union).
+#[serde(deny_unknown_fields)]
+pub struct DisplayDraft {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+}
+
+/// Time-limited access: the requester picks one of `durations_seconds` (`choices`) or gets the only
+/// one (`fixed`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TimedAccess {
+    pub mode: TimedAccessMode,
+    pub durations_seconds: Vec<i64>,
+}
+
+/// One approver spec as sent: `type` plus the fields that type takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// The OpenAPI schema is written by hand in `flow_schema.rs` (a tagged union).
+#[serde(deny_unknown_fields)]
+pub struct ApproverDraft {
+    #[serde(rename = "type")]
+    pub approver_type: ApproverType,
+    /// `user_group` only: the group whose members approve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<GroupId>,
+    /// `user_group` only: every member must approve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_all: Option<bool>,
+    /// `administrator` only: these admins (default: any admin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_ids: Option<Vec<UserId>>,
+}
+
+/// Everything an admin configures about a flow, in the shape of the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FlowDraft {
+    pub kind: FlowKind,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    pub display: DisplayDraft,
+    /// `resource_request` only: the group the requester joins on approval.
+    #[serde(default)]
+    pub target_group_id: Option<GroupId>,
+    /// `resource_request` only: the resource owners (approvers of `resource_owner` specs).
+    #[serde(default)]
+    pub owner_ids: Vec<UserId>,
+    /// Members of these groups see the flow and may request through it.
+    pub visibility_group_ids: Vec<GroupId>,
+    /// `resource_request` only: time-limited access.
+    #[serde(default)]
+    pub timed_access: Option<TimedAccess>,
+    /// `device_admin` only: the session lengths the requester picks from.
+    #[serde(default)]
+    pub session_durations_seconds: Vec<i64>,
+    pub approval_type: ApprovalType,
+    /// `manual` only.
+    #[serde(default)]
+    pub approvers: Vec<ApproverDraft>,
+    /// `manual` only (default `any`).
+    #[serde(default)]
+    pub approver_requirement: Option<ApproverRequirement>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// The limits flows are validated against (from the settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowLimits {
+    pub max_duration_seconds: i64,
+}
+
+impl ApprovalFlow {
+    pub(super) fn build(
+        id: FlowId,
+        draft: FlowDraft,
+        limits: FlowLimits,
+        version: i64,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let name = errors.collect(
+            "name",
+            DisplayName::parse(&draft.name)
+                .map(|n| n.into_inner())
+                .map_err(|_| {
+                    format!("must be 1 to {MAX_NAME_CHARS} characters, without control characters")
+                }),
+        );
+        let description = errors.collect(
+            "description",
+            Description::parse(&draft.description).map(Description::into_inner),
+        );
+        let display = errors
+            .collect("display", Ok(()))
+            .and_then(|()| parse_display(&draft.display, &mut errors));
+        let device_admin = draft.kind == FlowKind::DeviceAdmin;
+
+        if device_admin {
+            if draft.target_group_id.is_some() {
+                errors.push(
+                    "target_group_id",
+                    "a device-admin flow grants no group membership",
+                );
+            }
+            if !draft.owner_ids.is_empty() {
+                errors.push("owner_ids", "a device-admin flow has no resource owners");
+            }
+            if draft.timed_access.is_some() {
+                errors.push(
+                    "timed_access",
+                    "a device-admin flow uses session_durations_seconds",
+                );
+            }
+            if draft.session_durations_seconds.is_empty() {
+                errors.push(
+                    "session_durations_seconds",
+                    "a device-admin flow needs at least one session duration",
+                );
+            }
+            check_durations(
+                "session_durations_seconds",
+                &draft.session_durations_seconds,
+                limits,
+                &mut errors,
+            );
+        } else {
+            if draft.target_group_id.is_none() {
+                errors.push(
+                    "target_group_id",
+                    "the group the requester joins on approval is required",
+                );
+            }
+            if !draft.session_durations_seconds.is_empty() {
+                errors.push(
+                    "session_durations_seconds",
+                    "only device-admin flows have sessions; use timed_access",
+                );
+            }
+            if let Some(timed) = &draft.timed_access {
+                let field = "timed_access.durations_seconds";
+                match (timed.mode, timed.durations_seconds.len()) {
+                    (_, 0) => errors.push(field, "timed access needs at least one duration"),
+                    (TimedAccessMode::Fixed, n) if n > 1 => {
+                        errors.push(field, "a fixed duration is exactly one duration")
+                    }
+                    _ => {}
+                }
+                check_durations(field, &timed.durations_seconds, limits, &mut errors);
+            }
+        }
+        check_unique_ids("owner_ids", &draft.owner_ids, &mut errors);
+        check_unique_ids(
+            "visibility_group_ids",
+            &draft.visibility_group_ids,
+            &mut errors,
+        );
+        if draft.visibility_group_ids.is_empty() {
+            errors.push(
+                "visibility_group_ids",
+                "at least one group must be able to see the flow",
+            );
+        }
+
+        let approvers = parse_approvers(&draft, &mut errors);
+        let approver_requirement = match draft.approval_type {
+            ApprovalType::Automatic => {
+                if !draft.approvers.is_empty() {
+                    errors.push("approvers", "an automatic flow has no approvers");
+                }
+                if draft.approver_requirement.is_some() {
+                    errors.push(
+                        "approver_requirement",
+                        "an automatic flow has no approver requirement",
+                    );
+                }
+                None
+            }
+            ApprovalType::Manual => {
+                if draft.approvers.is_empty() {
+                    errors.push("approvers", "a manual flow needs at least one approver");
+                }
+                Some(
+                    draft
+                        .approver_requirement
+                        .unwrap_or(ApproverRequirement::Any),
+                )
+            }
+        };
+        if approvers.contains(&ApproverSpec::ResourceOwner) && draft.owner_ids.is_empty() {
+            errors.push(
+                "owner_ids",
+                "a resource_owner approver needs at least one owner",
+            );
+        }
+        errors.into_result()?;
+        let (Some(name), Some(description), Some(display)) = (name, description, display) else {
+            return Err(ValidationErrors::single("body", "invalid flow"));
+        };
+        Ok(Self {
+            id,
+            kind: draft.kind,
+            name,
+            description,
+            enabled: draft.enabled,
+            display,
+            target_group_id: draft.target_group_id,
+            owner_ids: draft.owner_ids,
+            visibility_group_ids: draft.visibility_group_ids,
+            timed_access: draft.timed_access,
+            session_durations_seconds: draft.session_durations_seconds,
+            approval_type: draft.approval_type,
+            approvers,
+            approver_requirement,
+            version,
+            created_at,
+            updated_at,
+        })
+    }
+}
+
+fn parse_display(draft: &DisplayDraft, errors: &mut ValidationErrors) -> Option<Display> {
+    match (&draft.logo, &draft.color) {
+        (Some(logo), None) => {
+            let valid = !logo.is_empty()
+                && logo.len() <= MAX_LOGO_CHARS
+                && logo
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+                && logo
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric());
+            if valid {
+                return Some(Display::Logo(logo.clone()));
+            }
+            errors.push("display.logo", format!("must be a logo identifier like 'github' (a-z, 0-9, '-', '_', '.'; at most {MAX_LOGO_CHARS})"));
+            None
+        }
+        (None, Some(color)) => {
+            let valid = color.len() == 7
+                && color.starts_with('#')
+                && color[1..].chars().all(|c| c.is_ascii_hexdigit());
+            if valid {
+                return Some(Display::Color(color.to_ascii_lowercase()));
+            }
+            errors.push("display.color", "must be a colour like #24292f");
+            None
+        }
+        _ => {
+            errors.push("display", "give exactly one of logo and color");
+            None
+        }
+    }
+}
+
+fn check_durations(
+    field: &str,
+    durations: &[i64],
+    limits: FlowLimits,
+    errors: &mut ValidationErrors,
+) {
+    if durations.len() > MAX_LIST_ITEMS {
+        errors.push(field, format!("at most {MAX_LIST_ITEMS} durations"));
+    }
+    for (index, seconds) in durations.iter().enumerate() {
+        let item = format!("{field}[{index}]");
+        if *seconds <= 0 {
+            errors.push(item, "must be a positive number of seconds");
+        } else if *seconds > limits.max_duration_seconds {
+            errors.push(
+                item,
+                format!(
+                    "must be at most {} seconds (the configured maximum)",
+                    limits.max_duration_seconds
+                ),
+            );
+        } else if durations[..index].contains(seconds) {
+            errors.push(item, "is listed twice");
+        }
+    }
+}
+
+fn check_unique_ids<T: PartialEq>(field: &str, ids: &[T], errors: &mut ValidationErrors) {
+    if ids.len() > MAX_LIST_ITEMS {
+        errors.push(field, format!("at most {MAX_LIST_ITEMS} items"));
+    }
+    for (index, id) in ids.iter().enumerate() {
+        if ids[..index].contains(id) {
+            errors.push(format!("{field}[{index}]"), "is listed twice");
+        }
+    }
+}
+
+fn parse_approvers(draft: &FlowDraft, errors: &mut ValidationErrors) -> Vec<ApproverSpec> {
+    if draft.approvers.len() > MAX_LIST_ITEMS {
+        errors.push(
+            "approvers",
+            format!("at most {MAX_LIST_ITEMS} approver specs"),
+        );
+    }
+    let has_administrator = draft
+        .approvers
+        .iter()
+        .any(|a| a.approver_type == ApproverType::Administrator);
+    let mut specs = Vec::new();
+    let mut seen = HashSet::new();
+    for (index, approver) in draft.approvers.iter().enumerate() {
+        let at = |field: &str| format!("approvers[{index}].{field}");
+        let kind = approver.approver_type;
+        if has_administrator && kind != ApproverType::Administrator {
+            errors.push(
+                at("type"),
+                "an administrator approver must be the only approver spec",
+            );
+            continue;
+        }
+        if draft.kind == FlowKind::DeviceAdmin && kind != ApproverType::Administrator {
+            errors.push(
+                at("type"),
+                "device-admin flows are approved by administrators only",
+            );
+            continue;
+        }
+        if approver.require_all.is_some() && kind != ApproverType::UserGroup {
+            errors.push(
+                at("require_all"),
+                "only user_group approvers take require_all",
+            );
+        }
+        if approver.group_id.is_some() && kind != ApproverType::UserGroup {
+            errors.push(at("group_id"), "only user_group approvers take a group_id");
+        }
+        if approver.admin_ids.is_some() && kind != ApproverType::Administrator {
+            errors.push(
+                at("admin_ids"),
+                "only administrator approvers take admin_ids",
+            );
+        }
+        let spec = match kind {
+            ApproverType::Administrator => {
+                let admin_ids = approver.admin_ids.clone().unwrap_or_default();
+                check_unique_ids(&at("admin_ids"), &admin_ids, errors);
+                ApproverSpec::Administrator { admin_ids }
+            }
+            ApproverType::RequesterManager => ApproverSpec::RequesterManager,
+            ApproverType::ResourceOwner => ApproverSpec::ResourceOwner,
+            ApproverType::UserGroup => match approver.group_id {
+                Some(group_id) => ApproverSpec::UserGroup {
+                    group_id,
+                    require_all: approver.require_all.unwrap_or(false),
+                },
+                None => {
+                    errors.push(at("group_id"), "a user_group approver needs the group");
+                    continue;
+                }
+            },
+        };
+        let identity = match &spec {
+            ApproverSpec::UserGroup { group_id, .. } => format!("group:{group_id}"),
+            other => other.approver_type().as_str().to_owned(),
+        };
+        if !seen.insert(identity) {
+            errors.push(
+                format!("approvers[{index}]"),
+                "this approver spec is listed twice",
+            );
+            continue;
+        }
+        specs.push(spec);
+    }
+    if has_administrator && draft.approvers.len() > 1 {
+        errors.push(
+            "approvers",
+            "an administrator approver must be the only approver spec",
+        );
+    }
+    specs
+}
