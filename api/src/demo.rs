@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::etag::IfMatch;
 use crate::services::users::{NewUser, UserChanges};
 use crate::services::{devices, flows, groups, users};
+use crate::tx::Tx;
 
 /// The demo directory's people: (email, name, admin, kind, manager's email).
 const DEMO_USERS: &[(&str, &str, bool, UserKind, Option<&str>)] = &[
@@ -90,13 +91,12 @@ fn email(raw: &str) -> anyhow::Result<Email> {
     Email::parse(raw).map_err(anyhow::Error::msg)
 }
 
-fn run<T>(
-    db: &Database,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
-) -> anyhow::Result<T> {
+/// Runs `work` in one transaction of a one-shot command (which sends no email: what it records is
+/// delivered to webhooks by the server's dispatcher).
+fn run<T>(db: &Database, work: impl FnOnce(&mut Tx) -> Result<T, ApiError>) -> anyhow::Result<T> {
     let mut pooled = db.writer()?;
     let conn: &mut DbConnection = &mut pooled;
-    conn.transaction(work)
+    conn.transaction(|conn| work(&mut Tx::new(conn, false)))
         .map_err(|e| anyhow::anyhow!("{}", e.problem().detail))
 }
 
@@ -211,10 +211,10 @@ pub fn active_user_id(db: &Database, raw_email: &str) -> anyhow::Result<UserId> 
 
 /// The demo flows: an automatic one, a manual two-step timed one, and a device-admin one.
 fn demo_flows(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     id_of: &dyn Fn(&str) -> Option<UserId>,
 ) -> Result<Vec<FlowDraft>, ApiError> {
-    let group = |conn: &mut DbConnection, name: &str| -> Result<GroupId, ApiError> {
+    let group = |conn: &mut Tx, name: &str| -> Result<GroupId, ApiError> {
         let page = portcullis_persistence::PageRequest {
             limit: 10,
             after: None,

@@ -20,8 +20,7 @@ use portcullis_persistence::{Database, DbConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ApiError;
-use crate::notify::email::with_email;
-use crate::notify::queued_by;
+use crate::tx::Tx;
 
 /// The most writes one transaction carries: enough to amortise a commit over every connection a
 /// busy server has open, small enough that a batch's latency stays a few milliseconds.
@@ -34,7 +33,8 @@ type TxManager = <DbConnection as Connection>::TransactionManager;
 
 /// Called once the batch's fate is known: `Ok` after the commit, `Err` with why it did not commit.
 type Outcome = Box<dyn FnOnce(Result<(), &str>) + Send>;
-type Job = Box<dyn FnOnce(&mut DbConnection) -> Outcome + Send>;
+/// A write: it runs on the batch's connection, told whether this server sends email.
+type Job = Box<dyn FnOnce(&mut DbConnection, bool) -> Outcome + Send>;
 
 /// The handle handlers write through; cheap to share.
 pub struct GroupCommit {
@@ -56,14 +56,16 @@ impl GroupCommit {
     /// kept and its error is returned.
     pub async fn write<T, F>(&self, work: F) -> Result<(T, bool), ApiError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut Tx) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let (answer, answered) = oneshot::channel();
-        let job: Job = Box::new(move |conn| {
+        let job: Job = Box::new(move |conn, email| {
             // Nested in the batch's transaction, diesel runs this in a savepoint.
-            let (result, queued) = queued_by(|| conn.transaction(work));
-            let result = result.map(|value| (value, queued));
+            let result = conn.transaction(|conn| {
+                let mut tx = Tx::new(conn, email);
+                work(&mut tx).map(|value| (value, tx.has_queued()))
+            });
             Box::new(move |committed: Result<(), &str>| {
                 let result = match (result, committed) {
                     (Ok(_), Err(reason)) => Err(ApiError::Internal(format!(
@@ -95,13 +97,13 @@ fn run(db: &Database, email: bool, mut queue: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        with_email(email, || commit(db, batch));
+        commit(db, email, batch);
     }
 }
 
 /// Runs one batch in one transaction. Dropping a job unrun (or its outcome) tells its caller that
 /// nothing was stored.
-fn commit(db: &Database, batch: Vec<Job>) {
+fn commit(db: &Database, email: bool, batch: Vec<Job>) {
     let mut pooled = match db.writer() {
         Ok(pooled) => pooled,
         Err(error) => {
@@ -116,7 +118,7 @@ fn commit(db: &Database, batch: Vec<Job>) {
     }
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch {
-        match catch_unwind(AssertUnwindSafe(|| job(&mut *conn))) {
+        match catch_unwind(AssertUnwindSafe(|| job(&mut *conn, email))) {
             Ok(outcome) => outcomes.push(outcome),
             Err(_) => {
                 // The job's savepoint is still open: undo it alone; its caller learns that

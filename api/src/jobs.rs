@@ -13,9 +13,9 @@ use portcullis_persistence::{Backend, Database, DbConnection, statistics};
 
 use crate::error::ApiError;
 use crate::notify::dispatcher::Dispatcher;
-use crate::notify::email::with_email;
 use crate::notify::reminders;
 use crate::services::requests;
+use crate::tx::Tx;
 
 /// Items handled per job and pass; a pass ends early only when there is nothing left.
 const BATCH: i64 = 200;
@@ -34,12 +34,11 @@ pub async fn run(
         let pass = tokio::task::spawn_blocking(move || -> Result<[usize; 5], ApiError> {
             let mut pooled = db.writer()?;
             let conn: &mut DbConnection = &mut pooled;
-            with_email(email, || {
-                let (requests, grants, sessions) =
-                    conn.transaction(|conn| requests::run_jobs(conn, now, BATCH))?;
-                let (reminded, told) = conn.transaction(|conn| reminders::run(conn, now, BATCH))?;
-                Ok([requests, grants, sessions, reminded, told])
-            })
+            let (requests, grants, sessions) =
+                conn.transaction(|conn| requests::run_jobs(&mut Tx::new(conn, email), now, BATCH))?;
+            let (reminded, told) =
+                conn.transaction(|conn| reminders::run(&mut Tx::new(conn, email), now, BATCH))?;
+            Ok([requests, grants, sessions, reminded, told])
         })
         .await;
         match pass {

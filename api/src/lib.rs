@@ -29,6 +29,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod text;
+pub mod tx;
 pub mod v1;
 
 pub use startup::Application;

@@ -12,10 +12,9 @@ use crate::error::ApiError;
 use crate::group_commit::GroupCommit;
 use crate::jwt::JwtVerifier;
 use crate::notify::dispatcher::Dispatcher;
-use crate::notify::email::with_email;
-use crate::notify::queued_by;
 use crate::rate_limit::PrincipalRateLimiter;
 use crate::services::{self, Prepared, Recheck, STALE_RETRIES, Written};
+use crate::tx::Tx;
 
 /// Moved to `crate::clock` (below the configuration, which names it); kept here for existing paths.
 pub use crate::clock::SystemClock;
@@ -76,7 +75,7 @@ impl AppState {
     /// change and its audit event) commits together or not at all, before this returns.
     pub async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut Tx) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let (value, queued) = match &self.group_commit {
@@ -86,12 +85,14 @@ impl AppState {
                 web::block(move || {
                     let mut pooled = db.writer()?;
                     let conn: &mut DbConnection = &mut pooled;
-                    let (result, queued) =
-                        queued_by(|| with_email(email, || conn.transaction(work)));
+                    let result = conn.transaction(|conn| {
+                        let mut tx = Tx::new(conn, email);
+                        work(&mut tx).map(|value| (value, tx.has_queued()))
+                    });
                     if result.is_ok() {
                         pooled.vouch();
                     }
-                    result.map(|value| (value, queued))
+                    result
                 })
                 .await??
             }
@@ -118,10 +119,7 @@ impl AppState {
             + Clone
             + Send
             + 'static,
-        W: Fn(&mut DbConnection, P, Recheck) -> Result<Written<T>, ApiError>
-            + Clone
-            + Send
-            + 'static,
+        W: Fn(&mut Tx, P, Recheck) -> Result<Written<T>, ApiError> + Clone + Send + 'static,
     {
         if self.group_commit.is_none() {
             return self

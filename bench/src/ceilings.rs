@@ -218,7 +218,7 @@ fn measure_group_commit(
             .block_on(group_commit.write(move |conn| {
                 diesel::insert_into(ceiling::table)
                     .values(&row)
-                    .execute(conn)?;
+                    .execute(&mut **conn)?;
                 Ok(())
             }))
             .map_err(|error| anyhow::anyhow!("{error}"))?;

@@ -11,7 +11,6 @@ use portcullis_domain::directory::User;
 use portcullis_domain::flow::{ApproverType, FlowKind};
 use portcullis_domain::request::{AccessRequest, RequestStatus, StepState};
 use portcullis_domain::settings::Settings;
-use portcullis_persistence::DbConnection;
 use portcullis_persistence::repo::outbox::{self, NewEntry};
 use portcullis_persistence::repo::{settings, users};
 use secrecy::ExposeSecret;
@@ -20,6 +19,7 @@ use serde_json::{Value, json};
 
 use crate::config::SmtpSettings;
 use crate::error::ApiError;
+use crate::tx::Tx;
 use portcullis_domain::events::{
     REQUEST_APPROVED as APPROVED, REQUEST_CREATED as CREATED, REQUEST_DENIED as DENIED,
     REQUEST_EXPIRED as EXPIRED,
@@ -65,21 +65,6 @@ const TEMPLATES: &[(&str, &str, &str, &str)] = &[
     template!(access_ending),
 ];
 
-thread_local! {
-    /// Whether this server sends email (SMTP configured); off unless a caller turns it on.
-    static ENABLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Runs `work` (a transaction on this thread) queueing emails only if `enabled`: a server without
-/// SMTP writes no email entries at all. The server sets it around every write it runs; the use cases
-/// need not carry the flag.
-pub fn with_email<T>(enabled: bool, work: impl FnOnce() -> T) -> T {
-    let before = ENABLED.replace(enabled);
-    let result = work();
-    ENABLED.set(before);
-    result
-}
-
 /// An email as queued: one recipient, the message's name and the data its templates use.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Intent {
@@ -89,14 +74,14 @@ pub struct Intent {
 }
 
 fn queue(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     event_id: Option<EventId>,
     message: &'static str,
     to: &User,
     mut data: Value,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    if !to.active || !ENABLED.get() {
+    if !to.active || !conn.sends_email() {
         return Ok(());
     }
     if let Some(map) = data.as_object_mut() {
@@ -119,6 +104,7 @@ fn queue(
         },
         now,
     )?;
+    conn.queued();
     Ok(())
 }
 
@@ -161,13 +147,13 @@ fn with(mut data: Value, extra: Value) -> Value {
 /// The requester's emails for a request event: confirmation on submission, and the outcome
 /// (approved, denied, expired), each as the settings allow.
 pub fn on_request_event(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     event_id: EventId,
     event_type: &str,
     request: &AccessRequest,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    if !ENABLED.get() || ![CREATED, APPROVED, DENIED, EXPIRED].contains(&event_type) {
+    if !conn.sends_email() || ![CREATED, APPROVED, DENIED, EXPIRED].contains(&event_type) {
         return Ok(());
     }
     let settings = settings::get(conn)?.settings;
@@ -236,10 +222,7 @@ pub fn on_request_event(
     queue(conn, Some(event_id), message, &requester, data, now)
 }
 
-fn approver_names(
-    conn: &mut DbConnection,
-    request: &AccessRequest,
-) -> Result<Vec<String>, ApiError> {
+fn approver_names(conn: &mut Tx, request: &AccessRequest) -> Result<Vec<String>, ApiError> {
     let mut ids: Vec<_> = request
         .steps()
         .iter()
@@ -257,13 +240,13 @@ fn approver_names(
 /// done, on reassignment or retry). Steps decided by administrators send the administrators'
 /// new-request email instead, if the settings allow it.
 pub fn approvers_newly_awaiting(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     event_id: EventId,
     before: Option<&AccessRequest>,
     after: &AccessRequest,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    if !ENABLED.get() || after.status() != RequestStatus::Pending {
+    if !conn.sends_email() || after.status() != RequestStatus::Pending {
         return Ok(());
     }
     let mut recipients = Vec::new();
@@ -307,11 +290,11 @@ pub fn approvers_newly_awaiting(
 
 /// A reminder to the approvers who still have to act on a request.
 pub fn reminder(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     request: &AccessRequest,
     now: DateTime<Utc>,
 ) -> Result<usize, ApiError> {
-    if !ENABLED.get() {
+    if !conn.sends_email() {
         return Ok(0);
     }
     let Some(requester) = users::find(conn, request.requester_id())? else {
@@ -334,7 +317,7 @@ pub fn reminder(
 
 /// Tells a holder that their timed access ends soon.
 pub fn access_ending(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     request: &AccessRequest,
     ends_at: DateTime<Utc>,
     now: DateTime<Utc>,

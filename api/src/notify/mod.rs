@@ -9,28 +9,20 @@ pub mod reminders;
 pub mod webhook;
 
 use portcullis_domain::EventId;
-use portcullis_persistence::DbConnection;
 use portcullis_persistence::repo::events::{self, NewEvent};
 use portcullis_persistence::repo::outbox::{self, NewEntry};
 use portcullis_persistence::repo::{users, webhooks};
 use serde_json::json;
 
 use crate::error::ApiError;
-
-/// Runs `write` (on the thread that writes) and tells whether it queued a notification, so that
-/// the dispatcher is woken only when there is something new to deliver.
-pub fn queued_by<T>(write: impl FnOnce() -> T) -> (T, bool) {
-    let before = outbox::added_on_this_thread();
-    let result = write();
-    (result, outbox::added_on_this_thread() != before)
-}
+use crate::tx::Tx;
 
 pub use portcullis_domain::events::EVENT_TYPES;
 
 /// Records an audit event and queues a webhook delivery for each enabled channel that receives
 /// its type, all in the caller's transaction: the change, its event and its notifications commit
 /// together or not at all.
-pub fn publish(conn: &mut DbConnection, event: &NewEvent) -> Result<EventId, ApiError> {
+pub fn publish(conn: &mut Tx, event: &NewEvent) -> Result<EventId, ApiError> {
     let (id, any_channel) = events::record(conn, event)?;
     if !any_channel {
         return Ok(id);
@@ -61,6 +53,7 @@ pub fn publish(conn: &mut DbConnection, event: &NewEvent) -> Result<EventId, Api
             },
             event.occurred_at,
         )?;
+        conn.queued();
     }
     Ok(id)
 }

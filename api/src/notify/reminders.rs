@@ -4,21 +4,17 @@
 
 use chrono::{DateTime, Duration, Utc};
 use portcullis_domain::flow::ApprovalType;
-use portcullis_persistence::DbConnection;
 use portcullis_persistence::repo::{grants, outbox, requests, settings};
 
 use crate::error::ApiError;
 use crate::notify::email;
+use crate::tx::Tx;
 
 const APPROVER_REMINDER: &str = "approver_reminder";
 const ACCESS_ENDING: &str = "access_ending";
 
 /// Queues the reminders that are due; returns (requests reminded, holders told).
-pub fn run(
-    conn: &mut DbConnection,
-    now: DateTime<Utc>,
-    batch: i64,
-) -> Result<(usize, usize), ApiError> {
+pub fn run(conn: &mut Tx, now: DateTime<Utc>, batch: i64) -> Result<(usize, usize), ApiError> {
     let settings = settings::get(conn)?.settings;
     let mut reminded = 0;
     if settings.approver_reminder_days > 0 {

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::audit;
 use crate::error::ApiError;
 use crate::etag::IfMatch;
+use crate::tx::Tx;
 
 #[derive(Default)]
 pub struct DeviceChanges {
@@ -48,7 +49,7 @@ pub fn list(
 }
 
 pub fn create(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     name: DeviceName,
     os: DeviceOs,
@@ -78,7 +79,7 @@ pub fn create(
 }
 
 pub fn update(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     id: DeviceId,
     changes: DeviceChanges,
@@ -116,7 +117,7 @@ pub fn update(
 }
 
 pub fn delete(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     id: DeviceId,
     now: DateTime<Utc>,

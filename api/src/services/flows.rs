@@ -10,6 +10,7 @@ use serde_json::json;
 use super::audit;
 use crate::error::ApiError;
 use crate::etag::IfMatch;
+use crate::tx::Tx;
 
 pub use portcullis_domain::events::{FLOW_CREATE, FLOW_DELETE, FLOW_UPDATE};
 
@@ -30,7 +31,7 @@ pub fn list(
 }
 
 pub fn create(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     draft: FlowDraft,
     now: DateTime<Utc>,
@@ -53,7 +54,7 @@ pub fn create(
 
 /// Applies `change` to the current configuration and validates the whole result.
 pub fn update(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     id: FlowId,
     change: impl FnOnce(FlowDraft) -> Result<FlowDraft, ApiError>,
@@ -100,7 +101,7 @@ pub fn update(
 }
 
 pub fn delete(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     id: FlowId,
     now: DateTime<Utc>,

@@ -12,6 +12,7 @@ use serde_json::json;
 use super::{Changer, audit, audit_by};
 use crate::error::ApiError;
 use crate::etag::IfMatch;
+use crate::tx::Tx;
 
 #[derive(Default)]
 pub struct GroupChanges {
@@ -36,7 +37,7 @@ pub fn list(
 }
 
 pub fn create(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     name: GroupName,
     description: Description,
@@ -46,7 +47,7 @@ pub fn create(
 }
 
 pub fn create_by(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     name: GroupName,
     description: Description,
@@ -73,7 +74,7 @@ pub fn create_by(
 }
 
 pub fn update(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     id: GroupId,
     changes: GroupChanges,
@@ -84,7 +85,7 @@ pub fn update(
 }
 
 pub fn update_by(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     id: GroupId,
     changes: GroupChanges,
@@ -119,7 +120,7 @@ pub fn update_by(
 
 /// Deletes the group and its memberships; a group that something else still refers to is a conflict.
 pub fn delete(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     id: GroupId,
     now: DateTime<Utc>,
@@ -128,7 +129,7 @@ pub fn delete(
 }
 
 pub fn delete_by(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     id: GroupId,
     now: DateTime<Utc>,
@@ -165,7 +166,7 @@ pub fn list_members(
 
 /// Adds `user_id` to the group directly (as an admin does).
 pub fn add_member(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     group_id: GroupId,
     user_id: UserId,
@@ -213,7 +214,7 @@ pub fn add_member(
 
 /// Removes the direct membership; access from grants is revoked through the grant instead.
 pub fn remove_member(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     group_id: GroupId,
     user_id: UserId,

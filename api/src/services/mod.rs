@@ -22,6 +22,7 @@ use portcullis_persistence::DbConnection;
 use portcullis_persistence::repo::events::NewEvent;
 
 use crate::error::ApiError;
+use crate::tx::Tx;
 
 /// How many times a staged write is read again after what it read changed under it.
 pub const STALE_RETRIES: usize = 5;
@@ -56,9 +57,9 @@ pub enum Recheck {
 /// Runs a staged write's two halves on one connection in its current transaction, reading again
 /// while what was read keeps changing (on PostgreSQL, and for use cases composed of others).
 pub fn read_then_write<P, T>(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     prepare: impl Fn(&mut DbConnection, Recheck) -> Result<Prepared<P, T>, ApiError>,
-    commit: impl Fn(&mut DbConnection, P, Recheck) -> Result<Written<T>, ApiError>,
+    commit: impl Fn(&mut Tx, P, Recheck) -> Result<Written<T>, ApiError>,
 ) -> Result<T, ApiError> {
     for _ in 0..STALE_RETRIES {
         let plan = match prepare(conn, Recheck::No)? {
@@ -97,7 +98,7 @@ impl Changer {
 
 /// Records an audit event about a directory object made by `by` in the current transaction.
 pub(crate) fn audit_by(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     event_type: &'static str,
     by: &Changer,
     subject: (&'static str, String),
@@ -116,7 +117,7 @@ pub(crate) fn audit_by(
 
 /// Records an audit event about a directory object in the current transaction.
 pub(crate) fn audit(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     event_type: &'static str,
     actor: Option<UserId>,
     subject: (&'static str, String),

@@ -20,6 +20,7 @@ use super::users::{self, NewUser, UserChanges};
 use super::{Changer, audit, audit_by};
 use crate::error::ApiError;
 use crate::etag::IfMatch;
+use crate::tx::Tx;
 
 const TOKEN_PREFIX: &str = "scim_";
 /// A token's last use is written at most this often (every SCIM call would otherwise write).
@@ -36,7 +37,7 @@ pub fn tokens(conn: &mut DbConnection) -> Result<Vec<TokenRow>, ApiError> {
 
 /// A new token for an identity provider: stored hashed; the token is returned this once.
 pub fn create_token(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: UserId,
     name: String,
     now: DateTime<Utc>,
@@ -66,7 +67,7 @@ pub fn create_token(
 }
 
 pub fn revoke_token(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: UserId,
     id: &str,
     now: DateTime<Utc>,
@@ -138,7 +139,7 @@ pub fn pending_manager(conn: &mut DbConnection, id: UserId) -> Result<Option<Str
 
 /// Creates the user (or brings back one the identity provider deleted, with the same email).
 pub fn create_user(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     pushed: PushedUser,
     now: DateTime<Utc>,
@@ -193,7 +194,7 @@ pub fn create_user(
 
 /// Replaces what the identity provider owns of the user: email, name, external id, active, manager.
 pub fn replace_user(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     id: UserId,
     pushed: PushedUser,
@@ -233,7 +234,7 @@ pub fn replace_user(
 /// A DELETE from the identity provider: the user is deactivated and kept (requests, decisions and
 /// the audit log still name them), and no longer exists for SCIM.
 pub fn delete_user(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     id: UserId,
     now: DateTime<Utc>,
@@ -277,7 +278,7 @@ fn resolve_manager(
 
 /// Gives the users who named `user` as their manager before it arrived their manager.
 fn adopt_waiting_reports(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     user: &User,
     now: DateTime<Utc>,
@@ -311,7 +312,7 @@ pub fn group(conn: &mut DbConnection, id: GroupId) -> Result<(Group, Option<Stri
 }
 
 pub fn create_group(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     pushed: PushedGroup,
     now: DateTime<Utc>,
@@ -329,7 +330,7 @@ pub fn create_group(
 }
 
 pub fn replace_group(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     id: GroupId,
     pushed: PushedGroup,
@@ -356,7 +357,7 @@ pub fn replace_group(
 }
 
 pub fn delete_group(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     id: GroupId,
     now: DateTime<Utc>,
@@ -384,7 +385,7 @@ pub fn resolve_members(
 /// Makes `ids` the group's `scim` members: adds the missing, removes the others. Memberships of
 /// other sources (an admin's, a grant's) are never touched.
 pub fn set_members(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     group: GroupId,
     ids: &[UserId],
@@ -404,7 +405,7 @@ pub fn set_members(
 }
 
 pub fn add_members(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     group: GroupId,
     ids: &[UserId],
@@ -419,7 +420,7 @@ pub fn add_members(
 }
 
 pub fn remove_members(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     group: GroupId,
     ids: &[UserId],
@@ -434,7 +435,7 @@ pub fn remove_members(
 }
 
 fn member_event(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     event_type: &'static str,
     group: GroupId,

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::audit;
 use crate::error::ApiError;
 use crate::etag::IfMatch;
+use crate::tx::Tx;
 
 pub use portcullis_domain::events::SETTINGS_UPDATE;
 
@@ -16,7 +17,7 @@ pub fn get(conn: &mut DbConnection) -> Result<StoredSettings, ApiError> {
 }
 
 pub fn replace(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     new: Settings,
     if_match: &IfMatch,

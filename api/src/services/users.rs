@@ -14,6 +14,7 @@ use serde_json::json;
 use super::{Changer, audit_by};
 use crate::error::ApiError;
 use crate::etag::IfMatch;
+use crate::tx::Tx;
 
 pub struct NewUser {
     pub email: Email,
@@ -60,7 +61,7 @@ pub fn list(
 }
 
 pub fn create(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     input: NewUser,
     now: DateTime<Utc>,
@@ -69,7 +70,7 @@ pub fn create(
 }
 
 pub fn create_by(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     input: NewUser,
     now: DateTime<Utc>,
@@ -106,7 +107,7 @@ pub fn create_by(
 }
 
 pub fn update(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     id: UserId,
     changes: UserChanges,
@@ -117,7 +118,7 @@ pub fn update(
 }
 
 pub fn update_by(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     id: UserId,
     changes: UserChanges,
@@ -208,7 +209,7 @@ pub fn update_by(
 }
 
 pub fn remove(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     id: UserId,
     now: DateTime<Utc>,
@@ -217,7 +218,7 @@ pub fn remove(
 }
 
 pub fn remove_by(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     by: &Changer,
     id: UserId,
     now: DateTime<Utc>,
@@ -273,7 +274,7 @@ pub fn remove_by(
 /// removed, an admin's direct membership kept), rather than outliving them until it expires, or
 /// forever for access without a time limit.
 fn deactivated(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     id: UserId,
     actor: Option<UserId>,
     now: DateTime<Utc>,

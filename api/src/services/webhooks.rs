@@ -14,6 +14,7 @@ use crate::error::ApiError;
 use crate::etag::IfMatch;
 use crate::notify::EVENT_TYPES;
 use crate::notify::webhook::{self, CHANNEL_CREATE, CHANNEL_DELETE, CHANNEL_UPDATE, PING};
+use crate::tx::Tx;
 
 const MAX_NAME_CHARS: usize = 200;
 const MAX_URL_CHARS: usize = 2000;
@@ -104,7 +105,7 @@ fn audited(c: &Channel) -> serde_json::Value {
 }
 
 pub fn create(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     mut fields: ChannelFields,
     now: DateTime<Utc>,
@@ -142,7 +143,7 @@ pub fn list(conn: &mut DbConnection, page: &PageRequest) -> Result<Page<Channel>
 }
 
 pub fn update(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     id: ChannelId,
     mut fields: ChannelFields,
@@ -191,7 +192,7 @@ pub fn update(
 
 /// Deletes a channel with its delivery log; deliveries not yet made are dropped.
 pub fn delete(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<UserId>,
     id: ChannelId,
     now: DateTime<Utc>,

@@ -18,18 +18,6 @@ use crate::time::{from_db, to_db};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-thread_local! {
-    /// Entries added on this thread so far, committed or not (see [`added_on_this_thread`]).
-    static ADDED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-/// How many entries this thread has added so far, whether or not they committed. A writer reads it
-/// before and after a write to learn whether the write queued notifications (and so whether the
-/// dispatcher has anything new to deliver).
-pub fn added_on_this_thread() -> u64 {
-    ADDED.get()
-}
-
 pub const WEBHOOK: &str = "webhook";
 pub const EMAIL: &str = "email";
 
@@ -158,7 +146,6 @@ fn insert(
     diesel::insert_into(outbox::table)
         .values(&row)
         .execute(conn)?;
-    ADDED.set(ADDED.get() + 1);
     entry(row)
 }
 

@@ -8,6 +8,7 @@ use diesel::Connection;
 use portcullis_api::error::ApiError;
 use portcullis_api::services::requests::{self, CreatePlan, DecisionInput, NewRequest};
 use portcullis_api::services::{Prepared, Recheck, Written};
+use portcullis_api::tx::Tx;
 use portcullis_domain::request::{AccessRequest, Verdict};
 use portcullis_domain::{FlowId, RequestId, UserId};
 use portcullis_persistence::repo::{settings, users};
@@ -68,7 +69,9 @@ fn commit(
     conn: &mut DbConnection,
     plan: CreatePlan,
 ) -> Result<Written<(AccessRequest, bool)>, ApiError> {
-    conn.transaction(|conn| requests::commit_create(conn, plan, Recheck::Yes, instant()))
+    conn.transaction(|conn| {
+        requests::commit_create(&mut Tx::new(conn, false), plan, Recheck::Yes, instant())
+    })
 }
 
 async fn open_requests_of(app: &TestApp, requester: &str) -> Vec<serde_json::Value> {
@@ -149,7 +152,7 @@ both_backends! {
         let approved = expect_status(act(&app, &created["id"], "approve", &w.manager, json!({})).await, StatusCode::OK).await;
         assert_eq!(approved["status"], "approved");
 
-        let written = conn.transaction(|conn| requests::commit_decision(conn, plan, now));
+        let written = conn.transaction(|conn| requests::commit_decision(&mut Tx::new(conn, false), plan, now));
         assert!(matches!(written, Ok(Written::Stale)), "the approval read a request that has changed");
         // Prepared again, the reviewer's approval meets a decided request and is refused.
         let again = requests::prepare_decision(&mut conn, &reviewer, id, &input, now);

@@ -6,15 +6,15 @@ use portcullis_domain::access::{Grant, GrantStatus, Session};
 use portcullis_domain::directory::User;
 use portcullis_domain::request::Actor;
 use portcullis_domain::{GrantId, RequestId, SessionId};
-use portcullis_persistence::DbConnection;
 use portcullis_persistence::repo::{grants, requests};
 
 use super::{get_visible, refusal, store_or_conflict};
 use crate::error::ApiError;
+use crate::tx::Tx;
 
 /// The requester starts the session an approved device-admin request allows (once).
 pub fn start_session(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: &User,
     id: RequestId,
     now: DateTime<Utc>,
@@ -33,7 +33,7 @@ pub fn start_session(
 }
 
 pub fn end_session(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: &User,
     id: SessionId,
     now: DateTime<Utc>,
@@ -55,7 +55,7 @@ pub fn end_session(
 
 /// Ends a grant: its holder gives it up or an admin revokes it (`Revoked`), or its time is up (`Expired`).
 pub fn end_grant(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: Option<&User>,
     id: GrantId,
     status: GrantStatus,
@@ -88,7 +88,7 @@ pub fn end_grant(
 
 /// Ends a session whose time is up; whether this call ended it.
 pub(super) fn end_session_at_its_time(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     mut session: Session,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {

@@ -16,6 +16,7 @@ use portcullis_persistence::repo::{
 use super::{not_found, refusal, store};
 use crate::error::ApiError;
 use crate::services::{Prepared, Recheck, Written, approvers};
+use crate::tx::Tx;
 
 /// What the caller asked for when creating a request.
 pub struct NewRequest {
@@ -42,7 +43,7 @@ pub struct CreatePlan {
 /// Creates a request in one transaction. With an idempotency key, a replay of the same body returns
 /// the first request (`Ok((request, true))`) and the same key with another body is a 422.
 pub fn create(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     principal: &User,
     input: &NewRequest,
     idempotency: &Option<(String, String)>,
@@ -151,7 +152,7 @@ pub fn prepare_create(
 /// The writing half of a creation: stores the request with its events, notifications and (for an
 /// automatic flow) grant, unless the flow or the people it involves changed since it was prepared.
 pub fn commit_create(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     plan: CreatePlan,
     recheck: Recheck,
     now: DateTime<Utc>,

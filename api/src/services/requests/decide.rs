@@ -11,6 +11,7 @@ use portcullis_persistence::repo::{flows as flow_repo, groups};
 use super::{get_visible, refusal, store};
 use crate::error::ApiError;
 use crate::services::{Prepared, Written};
+use crate::tx::Tx;
 
 /// A decision as sent by an approver or an admin.
 pub struct DecisionInput {
@@ -72,7 +73,7 @@ pub fn prepare_decision(
 /// The writing half: stores the decided request (if nobody changed it since it was read), its
 /// events and notifications, and the grant an approval creates.
 pub fn commit_decision(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     plan: DecisionPlan,
     now: DateTime<Utc>,
 ) -> Result<Written<AccessRequest>, ApiError> {

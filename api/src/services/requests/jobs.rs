@@ -2,16 +2,16 @@
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::access::GrantStatus;
-use portcullis_persistence::DbConnection;
 use portcullis_persistence::repo::{grants, requests};
 
 use super::access::{end_grant, end_session_at_its_time};
 use super::lifecycle::store_once;
 use crate::error::ApiError;
+use crate::tx::Tx;
 
 /// One pass of the background jobs; returns how many items each job handled.
 pub fn run_jobs(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     now: DateTime<Utc>,
     batch: i64,
 ) -> Result<(usize, usize, usize), ApiError> {

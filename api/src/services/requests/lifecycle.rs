@@ -5,16 +5,16 @@ use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
 use portcullis_domain::request::{AccessRequest, Actor, RequestStatus};
 use portcullis_domain::{FlowId, RequestId, UserId};
-use portcullis_persistence::DbConnection;
 use portcullis_persistence::repo::{flows as flow_repo, requests, settings, users};
 
 use super::create::{NewRequest, create};
 use super::{get_visible, not_found, refusal, store, store_or_conflict};
 use crate::error::ApiError;
 use crate::services::approvers;
+use crate::tx::Tx;
 
 pub fn cancel(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: &User,
     id: RequestId,
     now: DateTime<Utc>,
@@ -25,7 +25,7 @@ pub fn cancel(
 }
 
 pub fn retry(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: &User,
     id: RequestId,
     now: DateTime<Utc>,
@@ -50,7 +50,7 @@ pub fn retry(
 }
 
 pub fn reassign(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: &User,
     id: RequestId,
     to: UserId,
@@ -66,7 +66,7 @@ pub fn reassign(
 
 /// A new request for a denied one, linked to it.
 pub fn resubmit(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: &User,
     id: RequestId,
     reason: String,
@@ -86,7 +86,7 @@ pub fn resubmit(
 }
 
 pub fn comment(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     actor: &User,
     id: RequestId,
     body: &str,
@@ -107,7 +107,7 @@ pub fn comment(
 
 /// Moves the open requests `ids` to `error` (skipping those no longer pending), with one event each.
 pub fn fail_all(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     ids: Vec<RequestId>,
     why: &str,
     actor: Option<UserId>,
@@ -130,7 +130,7 @@ pub fn fail_all(
 
 /// Cancels the open requests of a deleted flow.
 pub fn cancel_for_flow(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     flow: FlowId,
     actor: Option<UserId>,
     now: DateTime<Utc>,
@@ -149,7 +149,7 @@ pub fn cancel_for_flow(
 
 /// Saves a change that may lose a race silently (a job another replica ran first).
 pub(super) fn store_once(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     change: portcullis_domain::request::Change,
     now: DateTime<Utc>,
 ) -> Result<bool, ApiError> {

@@ -30,6 +30,7 @@ pub use self::lifecycle::{cancel, cancel_for_flow, comment, fail_all, reassign, 
 pub use self::view::{RequestView, detail};
 use crate::error::ApiError;
 use crate::notify::{self, email};
+use crate::tx::Tx;
 
 /// How a refused command is answered: the one place a request rule becomes a problem document.
 pub fn refusal(error: RequestError) -> ApiError {
@@ -67,7 +68,7 @@ pub fn get_visible(
 /// Saves a command's change and publishes its events, in the caller's transaction. `None` (with
 /// nothing written) when another writer changed the request first.
 fn store(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     change: Change,
     now: DateTime<Utc>,
 ) -> Result<Option<AccessRequest>, ApiError> {
@@ -103,7 +104,7 @@ fn store(
 
 /// [`store`] where a lost race is answered with a 409 (the client fetches the request again).
 fn store_or_conflict(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     change: Change,
     now: DateTime<Utc>,
 ) -> Result<AccessRequest, ApiError> {
@@ -115,7 +116,7 @@ fn store_or_conflict(
 /// Records a request event (and its webhook deliveries) and queues the requester's emails it
 /// causes, all in the caller's transaction.
 fn record(
-    conn: &mut DbConnection,
+    conn: &mut Tx,
     event: &RequestEvent,
     request: &AccessRequest,
     now: DateTime<Utc>,
