@@ -4,6 +4,7 @@
 //! describes; they name only `crate::openapi`.
 
 use actix_web::App;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -75,16 +76,34 @@ step is audited, notified and exportable.\n\nAll errors are RFC 9457 problem doc
 )]
 pub struct ApiDoc;
 
-/// The whole specification, as served at `/api-docs/openapi.json` and committed as `openapi.yaml`.
-pub fn spec() -> utoipa::openapi::OpenApi {
-    let (_, mut spec) = App::new()
+/// A new app with every operation this document describes, and their document as the
+/// annotations give it: the server serves this app (adding what the document leaves out, such as
+/// SCIM and Swagger UI), and [`spec`] completes the document, so routes and docs cannot drift.
+pub(crate) fn documented_app() -> (
+    App<
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    >,
+    utoipa::openapi::OpenApi,
+) {
+    App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics)
         .service(v1::scope())
-        .split_for_parts();
+        .split_for_parts()
+}
+
+/// The whole specification, as served at `/api-docs/openapi.json` and committed as `openapi.yaml`.
+pub fn spec() -> utoipa::openapi::OpenApi {
+    let (_, mut spec) = documented_app();
     document_rate_limits(&mut spec);
     crate::openapi_rules::apply(spec)
 }

@@ -7,11 +7,9 @@ use std::time::Duration;
 use actix_cors::Cors;
 use actix_web::dev::Server;
 use actix_web::middleware::{Condition, from_fn};
-use actix_web::{App, HttpServer, http, web};
+use actix_web::{HttpServer, http, web};
 use anyhow::Context;
 use portcullis_persistence::{Backend, Checkpoints, Database};
-use utoipa::OpenApi;
-use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::ServeSettings;
@@ -24,9 +22,7 @@ use crate::notify::dispatcher::Dispatcher;
 use crate::rate_limit::PrincipalRateLimiter;
 use crate::request_id::request_context;
 use crate::security_headers::security_headers;
-use crate::spec::ApiDoc;
 use crate::state::AppState;
-use crate::{ops, v1};
 
 /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
 const SHUTDOWN_GRACE_SECONDS: u64 = 15;
@@ -169,14 +165,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let server = HttpServer::new(move || {
-            let (app, _) = App::new()
-                .into_utoipa_app()
-                .openapi(ApiDoc::openapi())
-                .service(ops::healthz)
-                .service(ops::readyz)
-                .service(ops::metrics)
-                .service(v1::scope())
-                .split_for_parts();
+            let (app, _) = crate::spec::documented_app();
             app.app_data(state.clone())
                 .app_data(metrics.clone())
                 .app_data(routes.clone())

@@ -16,7 +16,7 @@ use crate::openapi::*;
 use crate::pagination::{PageParams, encode};
 use crate::services::catalog::{self, CatalogItem};
 use crate::state::AppState;
-use crate::v1::devices::DeviceResponse;
+use crate::v1::devices::dto::DeviceResponse;
 
 /// Someone who would approve the caller's request.
 #[derive(Debug, Serialize, ToSchema)]

@@ -8,7 +8,7 @@ use crate::openapi::*;
 use crate::services::users;
 use crate::state::AppState;
 use crate::v1::people::{PersonSummary, summary};
-use crate::v1::users::UserResponse;
+use crate::v1::users::dto::UserResponse;
 
 /// The caller's own record, and their manager as a picker shows them.
 #[derive(Debug, Serialize, ToSchema)]

@@ -14,7 +14,7 @@ use validator::Validate;
 use crate::error::ApiError;
 use crate::list_response;
 use crate::services::double_option;
-use crate::v1::users::UserResponse;
+use crate::v1::users::dto::UserResponse;
 
 /// An approval flow: who may request, who approves, in which order, for how long.
 #[derive(Debug, Serialize, ToSchema)]
