@@ -116,8 +116,14 @@ async fn a_write_tells_whether_it_queued_a_notification() {
         topic: "request_received".to_owned(),
         payload: "{}".to_owned(),
     };
+    // The code that queues says so on the write's Tx (as `notify::publish` and the email queue do);
+    // the group commit hands it back with the answer, after the commit.
     let (_, queued) = writer
-        .write(move |conn| Ok(outbox::enqueue(conn, &entry, now)?))
+        .write(move |conn| {
+            let entry = outbox::enqueue(conn, &entry, now)?;
+            conn.queued();
+            Ok(entry)
+        })
         .await
         .unwrap();
     assert!(queued, "a write that added an outbox entry");
