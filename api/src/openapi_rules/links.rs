@@ -112,6 +112,33 @@ fn links() -> Vec<LinkSpec> {
             None,
         ));
     }
+    // A page of the admin queue leads to the counts and the export of the same view: its filters, as sent.
+    let filters: serde_json::Map<String, Value> = [
+        "tab",
+        "status",
+        "approval_type",
+        "requester",
+        "flow_id",
+        "created_after",
+        "created_before",
+        "q",
+    ]
+    .into_iter()
+    .map(|name| (name.to_owned(), json!(format!("$request.query.{name}"))))
+    .collect();
+    for (name, target) in [
+        ("Counts", "count_access_requests"),
+        ("Export", "export_access_requests"),
+    ] {
+        links.push((
+            "list_access_requests",
+            "200",
+            name,
+            target,
+            Value::Object(filters.clone()),
+            None,
+        ));
+    }
     let objects = [
         (
             "create_user",
@@ -194,6 +221,76 @@ fn links() -> Vec<LinkSpec> {
         json!({}),
         None,
     ));
+    // Read-modify-write: the settings just read go back, with their entity tag as the precondition.
+    links.push((
+        "get_settings",
+        "200",
+        "Replace",
+        "replace_settings",
+        json!({ "If-Match": "$response.header.ETag" }),
+        Some(json!("$response.body")),
+    ));
+    // The caller's own record leads to what every signed-in person does next: find a colleague in the
+    // people picker (an email always holds two characters that are not spaces: `local@domain`) and
+    // read the organisation's settings.
+    links.push((
+        "get_me",
+        "200",
+        "SearchPeople",
+        "search_people",
+        json!({ "q": "$response.body#/email" }),
+        None,
+    ));
+    links.push(("get_me", "200", "Settings", "get_settings", json!({}), None));
+    // A person found leads to their full record (administrators).
+    links.push((
+        "search_people",
+        "200",
+        "GetUser",
+        "get_user",
+        from("$response.body#/items/0/id"),
+        None,
+    ));
+    // A person (the caller, or one listed) leads to what is made for them: a new report whose manager
+    // they are, a device assigned to them.
+    for (source, id) in [
+        ("get_me", "$response.body#/id"),
+        ("list_users", "$response.body#/items/0/id"),
+    ] {
+        links.push((
+            source,
+            "200",
+            "CreateReport",
+            "create_user",
+            json!({}),
+            Some(json!({ "manager_id": id })),
+        ));
+        links.push((
+            source,
+            "200",
+            "CreateDevice",
+            "create_device",
+            json!({}),
+            Some(json!({ "assigned_user_ids": [id] })),
+        ));
+    }
+    // A group leads to a flow through which requesters join it.
+    for (source, status, id) in [
+        ("create_group", "201", "$response.body#/id"),
+        ("list_groups", "200", "$response.body#/items/0/id"),
+    ] {
+        links.push((
+            source,
+            status,
+            "CreateFlow",
+            "create_approval_flow",
+            json!({}),
+            Some(json!({ "kind": "resource_request", "target_group_id": id })),
+        ));
+    }
+    // The operations endpoints, in the order a probe or an operator reads them: alive, ready, metrics.
+    links.push(("healthz", "200", "Readiness", "readyz", json!({}), None));
+    links.push(("readyz", "200", "Metrics", "metrics", json!({}), None));
     for (source, status, id) in [
         ("create_scim_token", "201", "$response.body#/id"),
         ("list_scim_tokens", "200", "$response.body#/items/0/id"),
@@ -304,6 +401,44 @@ fn link_name(target: &str) -> &'static str {
     }
 }
 
+/// "`get_user` with `id` = `$response.body#/id`": the target and what each parameter and body field
+/// is taken from.
+fn describe(target: &str, parameters: &Value, body: Option<&Value>) -> String {
+    let show = |value: &Value| match value {
+        Value::String(text) => format!("`{text}`"),
+        other => format!("`{other}`"),
+    };
+    let parameters = parameters.as_object().into_iter().flatten();
+    // Parameters passed on as the source's request had them: named once, not one expression each.
+    let (forwarded, own): (Vec<_>, Vec<_>) = parameters
+        .partition(|(name, value)| value.as_str() == Some(&format!("$request.query.{name}")));
+    let mut taken: Vec<String> = own
+        .into_iter()
+        .map(|(name, value)| format!("`{name}` = {}", show(value)))
+        .collect();
+    if !forwarded.is_empty() {
+        let names: Vec<String> = forwarded
+            .iter()
+            .map(|(name, _)| format!("`{name}`"))
+            .collect();
+        taken.push(format!("the query's own {} (as sent)", names.join(", ")));
+    }
+    match body {
+        Some(Value::Object(fields)) => taken.extend(
+            fields
+                .iter()
+                .map(|(name, value)| format!("body `{name}` = {}", show(value))),
+        ),
+        Some(whole) => taken.push(format!("the body = {}", show(whole))),
+        None => {}
+    }
+    if taken.is_empty() {
+        format!("`{target}`")
+    } else {
+        format!("`{target}` with {}", taken.join(", "))
+    }
+}
+
 /// utoipa 5 writes its own `Link` objects with snake_case keys (`operation_id`), which no tool
 /// reads: the links go in as the response's extension member `links`, spelled as OpenAPI says.
 pub(super) fn add_links(spec: &mut utoipa::openapi::OpenApi) {
@@ -328,11 +463,7 @@ pub(super) fn add_links(spec: &mut utoipa::openapi::OpenApi) {
             tracing::warn!(source, status, "a link starts at no response");
             continue;
         };
-        let description = match (parameters.get("id"), &body) {
-            (Some(id), _) => format!("`{target}` with `id` = `{}`", id.as_str().unwrap_or("")),
-            (None, Some(_)) => format!("`{target}` for a flow this response names"),
-            (None, None) => format!("`{target}`"),
-        };
+        let description = describe(target, &parameters, body.as_ref());
         let mut link = json!({ "operationId": target, "description": description });
         if parameters.as_object().is_some_and(|p| !p.is_empty()) {
             link["parameters"] = parameters;
