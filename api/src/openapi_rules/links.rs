@@ -231,14 +231,14 @@ fn links() -> Vec<LinkSpec> {
         Some(json!("$response.body")),
     ));
     // The caller's own record leads to what every signed-in person does next: find a colleague in the
-    // people picker (an email always holds two characters that are not spaces: `local@domain`) and
-    // read the organisation's settings.
+    // people picker, their manager first (by email: always two characters or more that are not spaces,
+    // `local@domain`; with no manager, any search), and read the organisation's settings.
     links.push((
         "get_me",
         "200",
         "SearchPeople",
         "search_people",
-        json!({ "q": "$response.body#/email" }),
+        json!({ "q": "$response.body#/manager/email" }),
         None,
     ));
     links.push(("get_me", "200", "Settings", "get_settings", json!({}), None));
@@ -286,6 +286,47 @@ fn links() -> Vec<LinkSpec> {
             "create_approval_flow",
             json!({}),
             Some(json!({ "kind": "resource_request", "target_group_id": id })),
+        ));
+    }
+    // A flow named by what a requester sees (a catalog entry) or by a request leads to the flow and to
+    // who would approve through it (for that request's requester); a listed flow (which has its `Get`
+    // already) to its preview.
+    for (source, id, requester, get) in [
+        ("get_catalog", "$response.body#/items/0/flow_id", None, true),
+        (
+            "get_access_request",
+            "$response.body#/flow_id",
+            Some("$response.body#/requester_id"),
+            true,
+        ),
+        (
+            "list_approval_flows",
+            "$response.body#/items/0/id",
+            None,
+            false,
+        ),
+    ] {
+        if get {
+            links.push((
+                source,
+                "200",
+                "GetFlow",
+                "get_approval_flow",
+                from(id),
+                None,
+            ));
+        }
+        let mut parameters = from(id);
+        if let Some(requester) = requester {
+            parameters["requester_id"] = json!(requester);
+        }
+        links.push((
+            source,
+            "200",
+            "PreviewFlow",
+            "preview_approval_flow",
+            parameters,
+            None,
         ));
     }
     // The operations endpoints, in the order a probe or an operator reads them: alive, ready, metrics.
