@@ -3,6 +3,7 @@
 #   make lint-api        openapi-spec-validator + Spectral (contract/spectral.yaml) on openapi.yaml
 #   make contract-test   lint-api, then both generated clients and Swagger UI in Chromium against a live server
 #   make fuzz-api        Schemathesis against a live server and openapi.yaml (zero 5xx, every response conforms)
+#   make fuzz-reach      Schemathesis's stateful phase alone, then a check that it reached every operation
 #   make contract-deps   install the tools: npm packages (contract/package-lock.json), a Python venv
 #                        (contract/python/requirements.txt) and Debian's Chromium
 #
@@ -44,7 +45,7 @@ contract-test: lint-api contract-deps build
 
 ## Schema fuzzing: Schemathesis against a live server and openapi.yaml (see contract/fuzz.sh for the budget).
 FUZZ := $(CONTRACT)/fuzz
-.PHONY: fuzz-api fuzz-deps
+.PHONY: fuzz-api fuzz-reach fuzz-deps
 
 fuzz-deps: $(FUZZ)/.venv/.installed
 
@@ -55,3 +56,10 @@ $(FUZZ)/.venv/.installed: $(FUZZ)/requirements.txt
 
 fuzz-api: fuzz-deps build
 	$(CONTRACT)/fuzz.sh target/debug/portcullis
+
+## The stateful phase alone, along the contract's links, for FUZZ_MAX_TIME seconds (default 90: suites of
+## FUZZ_MAX_EXAMPLES scenarios, default 100, repeat with new seeds until then); then contract/fuzz/reach.py reads the
+## server's log and fails unless every operation of openapi.yaml got an answer other than 401 and 404.
+fuzz-reach: fuzz-deps build
+	FUZZ_PHASES=stateful FUZZ_REACH=1 FUZZ_MAX_TIME=$${FUZZ_MAX_TIME:-90} FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-100} \
+		$(CONTRACT)/fuzz.sh target/debug/portcullis

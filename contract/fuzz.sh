@@ -5,10 +5,16 @@
 # no use after delete) and every phase, the stateful one along the links between operations. Called by
 # `make fuzz-api`. No `--checks` on the command line: it would override the per-operation exceptions of
 # fuzz/schemathesis.toml (a deleted user that others refer to is deactivated and still readable).
+# `make fuzz-reach` runs the stateful phase alone with FUZZ_REACH=1 (see below).
 #
 #   FUZZ_MAX_EXAMPLES   examples per operation and phase (default 25)
 #   FUZZ_TIME_LIMIT     seconds before the run is stopped and fails (default 300)
 #   FUZZ_SEED           Hypothesis seed (default: random; the report names the one used)
+#   FUZZ_PHASES         the phases to run (default: all of them), e.g. `stateful`
+#   FUZZ_MAX_TIME       seconds of testing: the fuzzing and stateful phases repeat, each time with a new seed derived
+#                       from FUZZ_SEED, until they are spent (Schemathesis's --max-time; default: one pass)
+#   FUZZ_REACH          1: after the run, fuzz/reach.py reads the server's log and fails unless every operation of the
+#                       contract was reached (`make fuzz-reach`: the stateful phase alone, so the count is its own)
 set -euo pipefail
 
 binary=$(realpath "${1:?usage: contract/fuzz.sh path/to/portcullis}")
@@ -31,6 +37,9 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 export DATABASE_URL="$workdir/portcullis.db" PORTCULLIS_BIND="127.0.0.1:$port" PORTCULLIS_LOG_FORMAT=json
 # The fuzzer is one principal sending thousands of requests: not what the rate limit is for.
 export PORTCULLIS_RATE_LIMIT_PER_MINUTE=0
+# A channel's test ping (`POST …/test`) answers after its one attempt, which may wait the whole delivery timeout (10 s
+# by default) for the made-up hosts the fuzzer's channels name: as long as Schemathesis waits for an answer.
+export PORTCULLIS_DELIVERY_TIMEOUT_SECONDS=2
 PORTCULLIS_JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
 export PORTCULLIS_JWT_SECRET
 "$binary" migrate > /dev/null
@@ -59,6 +68,8 @@ id_of() {
         python3 -c "import json, sys; print(next(i['id'] for i in json.load(sys.stdin)['items'] if i[sys.argv[1]] == sys.argv[2]))" "$2" "$3"
 }
 admin_id=$(call "$token" "$base/me" | field id)
+# fuzz/hooks.py: the fuzzer sends no request that would delete, deactivate or demote its own user.
+export SCHEMATHESIS_HOOKS="$PWD/fuzz/hooks.py" FUZZ_SELF_ID="$admin_id"
 requester_id=$(id_of users email requester@example.com)
 device_id=$(call "$token" "$base/devices" | python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["id"])')
 call "$token" -X PATCH -d "{\"manager_id\": \"$(id_of users email manager@example.com)\"}" "$base/users/$admin_id" > /dev/null
@@ -73,23 +84,34 @@ approved() {
 approved "{\"flow_id\": \"$(id_of approval-flows name 'GitHub Admin')\", \"reason\": \"Review the release branch\", \"duration_seconds\": 3600, \"requester_id\": \"$requester_id\"}" > /dev/null
 session_request=$(approved "{\"flow_id\": \"$(id_of approval-flows name 'Laptop admin')\", \"reason\": \"Install the release tooling\", \"duration_seconds\": 900, \"device_id\": \"$device_id\", \"requester_id\": \"$requester_id\"}")
 call "$("$binary" token --email requester@example.com --ttl 3600)" -X POST "$base/access-requests/$session_request/start-session" > /dev/null
+# The demo admin holds a grant too (GitHub Read is approved automatically), so that their own grants lead to one.
+call "$token" -X POST -d "{\"flow_id\": \"$(id_of approval-flows name 'GitHub Read')\", \"reason\": \"Read the release notes\"}" "$base/access-requests" > /dev/null
 # ...and pending requests: the requester's, first in the admin's queue, and the admin's own.
 github_admin=$(id_of approval-flows name 'GitHub Admin')
 call "$token" -X POST -d "{\"flow_id\": \"$github_admin\", \"reason\": \"Tag the release\", \"duration_seconds\": 3600, \"requester_id\": \"$requester_id\"}" "$base/access-requests" > /dev/null
 call "$token" -X POST -d "{\"flow_id\": \"$github_admin\", \"reason\": \"Rotate the deploy keys\", \"duration_seconds\": 3600}" "$base/access-requests" > /dev/null
 
-seed_args=()
-[[ -n ${FUZZ_SEED:-} ]] && seed_args=(--seed "$FUZZ_SEED")
+run_args=()
+[[ -n ${FUZZ_SEED:-} ]] && run_args=(--seed "$FUZZ_SEED")
+[[ -n ${FUZZ_PHASES:-} ]] && run_args+=(--phases "$FUZZ_PHASES")
+[[ -n ${FUZZ_MAX_TIME:-} ]] && run_args+=(--max-time "$FUZZ_MAX_TIME")
+# The requests above are fixtures: the reach count starts at the first line Schemathesis causes.
+curl -fsS "http://127.0.0.1:$port/api-docs/openapi.json" > "$workdir/openapi.json"
+first_line=$(($(wc -l < "$workdir/server.log") + 1))
 status=0
 timeout --signal=INT "${FUZZ_TIME_LIMIT:-300}" fuzz/.venv/bin/schemathesis --config-file fuzz/schemathesis.toml run ../openapi.yaml \
     --url "http://127.0.0.1:$port" \
     --header "Authorization: Bearer $token" \
     --max-examples "${FUZZ_MAX_EXAMPLES:-25}" \
     --report junit --report-dir "$artifacts/schemathesis" \
-    "${seed_args[@]}" || status=$?
+    "${run_args[@]}" || status=$?
 if grep -q '"status":5[0-9][0-9]' "$workdir/server.log"; then
     echo "the server answered 5xx:" >&2
     grep '"status":5[0-9][0-9]' "$workdir/server.log" | head -20 >&2
     status=1
+fi
+if [[ ${FUZZ_REACH:-} == 1 ]]; then
+    cp "$workdir/server.log" "$artifacts/fuzz-reach-server.log"
+    python3 fuzz/reach.py "$workdir/openapi.json" "$workdir/server.log" --from-line "$first_line" || status=1
 fi
 exit "$status"

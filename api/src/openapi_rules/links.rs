@@ -2,7 +2,9 @@
 //! on it, so that a client (and a stateful fuzzer) can follow an object with real ids.
 
 use serde_json::{Value, json};
-use utoipa::openapi::RefOr;
+
+mod document;
+pub(super) use document::add_links;
 
 /// `(operation, status, link name, target operation, parameters, request body)`.
 type LinkSpec = (
@@ -112,6 +114,33 @@ fn links() -> Vec<LinkSpec> {
             None,
         ));
     }
+    // A page of the admin queue leads to the counts and the export of the same view: its filters, as sent.
+    let filters: serde_json::Map<String, Value> = [
+        "tab",
+        "status",
+        "approval_type",
+        "requester",
+        "flow_id",
+        "created_after",
+        "created_before",
+        "q",
+    ]
+    .into_iter()
+    .map(|name| (name.to_owned(), json!(format!("$request.query.{name}"))))
+    .collect();
+    for (name, target) in [
+        ("Counts", "count_access_requests"),
+        ("Export", "export_access_requests"),
+    ] {
+        links.push((
+            "list_access_requests",
+            "200",
+            name,
+            target,
+            Value::Object(filters.clone()),
+            None,
+        ));
+    }
     let objects = [
         (
             "create_user",
@@ -194,6 +223,117 @@ fn links() -> Vec<LinkSpec> {
         json!({}),
         None,
     ));
+    // Read-modify-write: the settings just read go back, with their entity tag as the precondition.
+    links.push((
+        "get_settings",
+        "200",
+        "Replace",
+        "replace_settings",
+        json!({ "If-Match": "$response.header.ETag" }),
+        Some(json!("$response.body")),
+    ));
+    // The caller's own record leads to what every signed-in person does next: find a colleague in the
+    // people picker, their manager first (by email: always two characters or more that are not spaces,
+    // `local@domain`; with no manager, any search), and read the organisation's settings.
+    links.push((
+        "get_me",
+        "200",
+        "SearchPeople",
+        "search_people",
+        json!({ "q": "$response.body#/manager/email" }),
+        None,
+    ));
+    links.push(("get_me", "200", "Settings", "get_settings", json!({}), None));
+    // A person found leads to their full record (administrators).
+    links.push((
+        "search_people",
+        "200",
+        "GetUser",
+        "get_user",
+        from("$response.body#/items/0/id"),
+        None,
+    ));
+    // A person (the caller, or one listed) leads to what is made for them: a new report whose manager
+    // they are, a device assigned to them.
+    for (source, id) in [
+        ("get_me", "$response.body#/id"),
+        ("list_users", "$response.body#/items/0/id"),
+    ] {
+        links.push((
+            source,
+            "200",
+            "CreateReport",
+            "create_user",
+            json!({}),
+            Some(json!({ "manager_id": id })),
+        ));
+        links.push((
+            source,
+            "200",
+            "CreateDevice",
+            "create_device",
+            json!({}),
+            Some(json!({ "assigned_user_ids": [id] })),
+        ));
+    }
+    // A group leads to a flow through which requesters join it.
+    for (source, status, id) in [
+        ("create_group", "201", "$response.body#/id"),
+        ("list_groups", "200", "$response.body#/items/0/id"),
+    ] {
+        links.push((
+            source,
+            status,
+            "CreateFlow",
+            "create_approval_flow",
+            json!({}),
+            Some(json!({ "kind": "resource_request", "target_group_id": id })),
+        ));
+    }
+    // A flow named by what a requester sees (a catalog entry) or by a request leads to the flow and to
+    // who would approve through it (for that request's requester); a listed flow (which has its `Get`
+    // already) to its preview.
+    for (source, id, requester, get) in [
+        ("get_catalog", "$response.body#/items/0/flow_id", None, true),
+        (
+            "get_access_request",
+            "$response.body#/flow_id",
+            Some("$response.body#/requester_id"),
+            true,
+        ),
+        (
+            "list_approval_flows",
+            "$response.body#/items/0/id",
+            None,
+            false,
+        ),
+    ] {
+        if get {
+            links.push((
+                source,
+                "200",
+                "GetFlow",
+                "get_approval_flow",
+                from(id),
+                None,
+            ));
+        }
+        let mut parameters = from(id);
+        if let Some(requester) = requester {
+            parameters["requester_id"] = json!(requester);
+        }
+        links.push((
+            source,
+            "200",
+            "PreviewFlow",
+            "preview_approval_flow",
+            parameters,
+            None,
+        ));
+    }
+    // The operations endpoints, in the order a probe or an operator reads them: alive, ready, metrics.
+    links.push(("healthz", "200", "Readiness", "readyz", json!({}), None));
+    links.push(("readyz", "200", "Metrics", "metrics", json!({}), None));
     for (source, status, id) in [
         ("create_scim_token", "201", "$response.body#/id"),
         ("list_scim_tokens", "200", "$response.body#/items/0/id"),
@@ -301,49 +441,5 @@ fn link_name(target: &str) -> &'static str {
         Some("update") => "Update",
         Some("delete") => "Delete",
         _ => "Follow",
-    }
-}
-
-/// utoipa 5 writes its own `Link` objects with snake_case keys (`operation_id`), which no tool
-/// reads: the links go in as the response's extension member `links`, spelled as OpenAPI says.
-pub(super) fn add_links(spec: &mut utoipa::openapi::OpenApi) {
-    for (source, status, name, target, parameters, body) in links() {
-        let operation = spec.paths.paths.values_mut().find_map(|item| {
-            [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            .find(|operation| operation.operation_id.as_deref() == Some(source))
-        });
-        let Some(operation) = operation else {
-            tracing::warn!(source, "a link starts at no operation");
-            continue;
-        };
-        let Some(RefOr::T(response)) = operation.responses.responses.get_mut(status) else {
-            tracing::warn!(source, status, "a link starts at no response");
-            continue;
-        };
-        let description = match (parameters.get("id"), &body) {
-            (Some(id), _) => format!("`{target}` with `id` = `{}`", id.as_str().unwrap_or("")),
-            (None, Some(_)) => format!("`{target}` for a flow this response names"),
-            (None, None) => format!("`{target}`"),
-        };
-        let mut link = json!({ "operationId": target, "description": description });
-        if parameters.as_object().is_some_and(|p| !p.is_empty()) {
-            link["parameters"] = parameters;
-        }
-        if let Some(body) = body {
-            link["requestBody"] = body;
-        }
-        let extensions = response.extensions.get_or_insert_with(Default::default);
-        let links = extensions
-            .entry("links".to_owned())
-            .or_insert_with(|| json!({}));
-        links[name] = link;
     }
 }

@@ -17,6 +17,7 @@ mod group_commit;
 mod groups;
 mod indexes;
 mod limits;
+mod links;
 mod notifications;
 mod operations;
 mod people;
