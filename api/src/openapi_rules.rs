@@ -135,6 +135,21 @@ pub fn apply(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     spec
 }
 
+/// The operations of a path (every method the API uses), to edit each.
+pub(crate) fn operations_mut(
+    item: &mut utoipa::openapi::path::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
 fn yaml(value: Value) -> Yaml {
     serde_yaml::to_value(value).unwrap_or(Yaml::Null)
 }
@@ -174,14 +189,7 @@ fn constrain_inputs(spec: &mut utoipa::openapi::OpenApi) {
     let mut pending: Vec<String> = Vec::new();
     let headers = header_rules();
     for item in spec.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in operations_mut(item) {
             for parameter in operation.parameters.iter_mut().flatten() {
                 edit(parameter, |parameter| {
                     let name = parameter

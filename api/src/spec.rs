@@ -119,14 +119,7 @@ fn document_rate_limits(spec: &mut utoipa::openapi::OpenApi) {
         if !path.starts_with("/v1/") {
             continue;
         }
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in crate::openapi_rules::operations_mut(item) {
             operation.responses.responses.insert(
                 "429".to_owned(),
                 RefOr::Ref(utoipa::openapi::Ref::from_response_name("TooManyRequests")),

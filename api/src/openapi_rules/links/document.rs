@@ -49,16 +49,8 @@ fn describe(target: &str, parameters: &Value, body: Option<&Value>) -> String {
 pub(in crate::openapi_rules) fn add_links(spec: &mut utoipa::openapi::OpenApi) {
     for (source, status, name, target, parameters, body) in links() {
         let operation = spec.paths.paths.values_mut().find_map(|item| {
-            [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            .find(|operation| operation.operation_id.as_deref() == Some(source))
+            crate::openapi_rules::operations_mut(item)
+                .find(|operation| operation.operation_id.as_deref() == Some(source))
         });
         let Some(operation) = operation else {
             tracing::warn!(source, "a link starts at no operation");
