@@ -13,6 +13,7 @@ pub mod filter;
 mod groups;
 mod list;
 mod patch;
+mod user_document;
 mod users;
 
 pub use list::{ListParams, list_response};

@@ -44,6 +44,15 @@ struct Path {
 
 fn parse_path(raw: &str, resource: Resource) -> Result<Path, ScimError> {
     let raw = raw.trim();
+    // The enterprise extension as a whole: an attribute of the document named by its URN.
+    if raw.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) && resource == Resource::User {
+        return Ok(Path {
+            extension: false,
+            attribute: ENTERPRISE_SCHEMA.to_owned(),
+            selector: None,
+            sub_attribute: None,
+        });
+    }
     let (extension, rest) = if let Some(rest) = raw
         .get(..ENTERPRISE_SCHEMA.len())
         .filter(|prefix| prefix.eq_ignore_ascii_case(ENTERPRISE_SCHEMA))
@@ -187,9 +196,17 @@ fn set(document: &mut Value, path: &Path, op: Op, value: Value) -> Result<(), Sc
     match (&path.selector, &path.sub_attribute) {
         (None, None) => {
             let slot = object.entry(key).or_insert(Value::Null);
-            match (op, slot.is_array()) {
-                (Op::Add, true) => append(slot, value),
-                _ => *slot = value,
+            if op == Op::Add && slot.is_array() {
+                append(slot, value);
+            } else if let (Some(existing), Value::Object(fields)) = (slot.as_object_mut(), &value) {
+                // A complex attribute: the sub-attributes given replace theirs, the others stay
+                // (RFC 7644 §3.5.2.1, §3.5.2.3).
+                for (name, sub) in fields {
+                    let sub_key = key_of(existing, name);
+                    existing.insert(sub_key, sub.clone());
+                }
+            } else {
+                *slot = value;
             }
         }
         (None, Some(sub)) => {
@@ -412,6 +429,32 @@ mod tests {
             Resource::User,
         );
         assert!(removed[ENTERPRISE_SCHEMA].get("manager").is_none());
+    }
+
+    #[test]
+    fn complex_values_merge_and_the_extension_is_a_path() {
+        let document = patch(
+            json!({ "userName": "a", "name": { "formatted": "A B", "givenName": "A" } }),
+            json!([
+                { "op": "replace", "path": "name", "value": { "givenName": "Ann" } },
+                { "op": "add", "path": ENTERPRISE_SCHEMA, "value": { "manager": { "value": "m-1" } } }
+            ]),
+            Resource::User,
+        );
+        assert_eq!(
+            document["name"],
+            json!({ "formatted": "A B", "givenName": "Ann" })
+        );
+        assert_eq!(
+            document[ENTERPRISE_SCHEMA]["manager"]["value"],
+            json!("m-1")
+        );
+        let removed = patch(
+            document,
+            json!([{ "op": "remove", "path": ENTERPRISE_SCHEMA }]),
+            Resource::User,
+        );
+        assert!(removed.get(ENTERPRISE_SCHEMA).is_none());
     }
 
     #[test]

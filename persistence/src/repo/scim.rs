@@ -10,7 +10,8 @@ use super::{convert, lower};
 use crate::connection::{DbConnection, MultiBackend};
 use crate::models::{GroupRow, UserRow};
 use crate::schema::{
-    memberships, scim_deleted_users, scim_pending_managers, scim_tokens, user_groups, users,
+    memberships, scim_deleted_users, scim_pending_managers, scim_tokens, scim_users, user_groups,
+    users,
 };
 use crate::time::{from_db, to_db};
 
@@ -93,7 +94,10 @@ pub enum Filter {
 pub enum Attribute {
     Id,
     ExternalId,
-    /// Users: `userName` and `emails.value` (both are the email, compared ignoring case).
+    /// Users: `userName`, compared ignoring case (a user the identity provider never named has their
+    /// email as userName).
+    UserName,
+    /// Users: `emails.value`, the email, compared ignoring case.
     Email,
     /// Users: the display name; groups: the name.
     DisplayName,
@@ -111,6 +115,20 @@ fn user_condition(filter: &Filter) -> UserCondition {
             Box::new(users::external_id.eq(value.clone()).assume_not_null())
         }
         Filter::Eq(Attribute::Email, value) => Box::new(users::email.eq(value.to_lowercase())),
+        Filter::Eq(Attribute::UserName, value) => {
+            let key = value.trim().to_lowercase();
+            let named = scim_users::table
+                .filter(scim_users::user_name_key.eq(key.clone()))
+                .select(scim_users::user_id);
+            let unnamed = diesel::dsl::not(diesel::dsl::exists(
+                scim_users::table.filter(scim_users::user_id.eq(users::id)),
+            ));
+            Box::new(
+                users::id
+                    .eq_any(named)
+                    .or(users::email.eq(key).and(unnamed)),
+            )
+        }
         Filter::Eq(Attribute::DisplayName, value) => {
             Box::new(lower(users::display_name).eq(value.to_lowercase()))
         }
@@ -126,8 +144,10 @@ fn group_condition(filter: &Filter) -> GroupCondition {
             Box::new(user_groups::external_id.eq(value.clone()).assume_not_null())
         }
         Filter::Eq(Attribute::DisplayName, value) => Box::new(user_groups::name.eq(value.clone())),
-        // Groups have no email: nothing matches.
-        Filter::Eq(Attribute::Email, _) => Box::new(user_groups::id.ne(user_groups::id)),
+        // Groups have neither userName nor email: nothing matches.
+        Filter::Eq(Attribute::Email | Attribute::UserName, _) => {
+            Box::new(user_groups::id.ne(user_groups::id))
+        }
         Filter::And(a, b) => Box::new(group_condition(a).and(group_condition(b))),
         Filter::Or(a, b) => Box::new(group_condition(a).or(group_condition(b))),
     }
@@ -405,4 +425,103 @@ pub fn lock_references(conn: &mut DbConnection, references: &[&str]) -> QueryRes
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// What an identity provider pushed of a user beyond the directory's fields: its `userName` and the
+/// optional attributes of the SCIM document it last sent (JSON), so they read back as written.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = scim_users)]
+pub struct ScimUserRow {
+    pub user_id: String,
+    pub user_name: String,
+    /// The lower-cased userName: unique, compared ignoring case.
+    pub user_name_key: String,
+    pub attributes: String,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+pub fn scim_user(conn: &mut DbConnection, user: UserId) -> QueryResult<Option<ScimUserRow>> {
+    scim_users::table
+        .find(user.to_string())
+        .select(ScimUserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The rows of these users (those who have one), for a page of a list.
+pub fn scim_users_of(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<Vec<ScimUserRow>> {
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    scim_users::table
+        .filter(scim_users::user_id.eq_any(ids))
+        .select(ScimUserRow::as_select())
+        .load(conn)
+}
+
+/// Writes the user's row, replacing the one there was.
+pub fn save_scim_user(conn: &mut DbConnection, row: &ScimUserRow) -> QueryResult<()> {
+    let updated = diesel::update(scim_users::table.find(&row.user_id))
+        .set((
+            scim_users::user_name.eq(&row.user_name),
+            scim_users::user_name_key.eq(&row.user_name_key),
+            scim_users::attributes.eq(&row.attributes),
+            scim_users::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(scim_users::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn delete_scim_user(conn: &mut DbConnection, user: UserId) -> QueryResult<()> {
+    diesel::delete(scim_users::table.find(user.to_string()))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The user (not deleted by an identity provider) whose userName is `key` (lower-cased): the one
+/// whose row names it, else one without a row whose email it is.
+pub fn user_name_holder(conn: &mut DbConnection, key: &str) -> QueryResult<Option<UserId>> {
+    let named: Option<String> = scim_users::table
+        .filter(scim_users::user_name_key.eq(key))
+        .select(scim_users::user_id)
+        .first(conn)
+        .optional()?;
+    let holder = match named {
+        Some(id) => Some(id),
+        None => users::table
+            .filter(users::email.eq(key))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                scim_users::table.filter(scim_users::user_id.eq(users::id)),
+            )))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                scim_deleted_users::table.filter(scim_deleted_users::user_id.eq(users::id)),
+            )))
+            .select(users::id)
+            .first(conn)
+            .optional()?,
+    };
+    holder
+        .map(|id| {
+            id.parse()
+                .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
+        })
+        .transpose()
+}
+
+/// The manager references still waiting for these users, for a page of a list.
+pub fn pending_managers_of(
+    conn: &mut DbConnection,
+    ids: &[UserId],
+) -> QueryResult<Vec<(String, String)>> {
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    scim_pending_managers::table
+        .filter(scim_pending_managers::user_id.eq_any(ids))
+        .select((
+            scim_pending_managers::user_id,
+            scim_pending_managers::reference,
+        ))
+        .load(conn)
 }
