@@ -151,14 +151,9 @@ fn schema_list(base: &str) -> Vec<Value> {
                         "uniqueness": "none", "description": "The member's SCIM id",
                     }),
                     json!({
-                        "name": "display", "type": "string", "multiValued": false, "required": false,
-                        "caseExact": false, "mutability": "readOnly", "returned": "default",
-                        "uniqueness": "none", "description": "The member's display name",
-                    }),
-                    json!({
                         "name": "$ref", "type": "reference", "referenceTypes": ["User"], "multiValued": false,
-                        "required": false, "caseExact": true, "mutability": "readOnly", "returned": "default",
-                        "uniqueness": "none", "description": "The member's URI",
+                        "required": false, "caseExact": true, "mutability": "immutable", "returned": "default",
+                        "uniqueness": "none", "description": "The member's URI (a member may be named by it instead of value)",
                     }),
                 ]),
             ],
