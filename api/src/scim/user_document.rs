@@ -266,6 +266,50 @@ mod tests {
         assert!(derive("bo", &none).is_err(), "no email at all");
     }
 
+    fn user(email: &str, display_name: &str, active: bool) -> User {
+        User {
+            id: portcullis_domain::UserId::new_v7(),
+            email: Email::parse(email).unwrap(),
+            display_name: DisplayName::parse(display_name).unwrap(),
+            manager_id: None,
+            is_admin: false,
+            active,
+            kind: portcullis_domain::directory::UserKind::Person,
+            external_id: None,
+            version: 1,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn the_directory_shows_only_where_it_changed_since() {
+        let written = attributes(
+            &json!({ "name": { "givenName": "Lin" }, "emails": [{ "value": "Lin@example.org", "type": "work" }] }),
+            "lin",
+        )
+        .unwrap();
+        let same = reconciled(
+            &user("lin@example.org", "Lin", true),
+            "lin",
+            written.clone(),
+        );
+        assert_eq!(
+            same, written,
+            "nothing changed: as written, without displayName or active"
+        );
+        let changed = reconciled(&user("chen@example.org", "Lin Chen", false), "lin", written);
+        assert_eq!(
+            Value::Object(changed),
+            json!({
+                "name": { "givenName": "Lin" },
+                "displayName": "Lin Chen",
+                "emails": [{ "value": "chen@example.org", "type": "work" }],
+                "active": false
+            })
+        );
+    }
+
     #[test]
     fn bad_attribute_types_are_refused() {
         for body in [
