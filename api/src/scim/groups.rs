@@ -22,7 +22,7 @@ use crate::state::AppState;
 
 /// A group as SCIM shows it. Its members are shown as written, `value` and `$ref`: no `display`,
 /// which RFC 7643's Group schema (§8.7.1) does not define and a client would read back as a change.
-fn resource(
+pub(super) fn resource(
     base: &str,
     group: &Group,
     external_id: Option<&str>,

@@ -130,4 +130,22 @@ both_backends! {
         assert_eq!(removed["members"], json!([]));
         assert!(memberships(&app, &group_id).await.is_empty());
     }
+
+    async fn one_search_lists_users_then_groups(app: TestApp) {
+        let idp = Idp::connect(&app, "Okta").await;
+        let user = idp.ok(Method::POST, "/Users", Some(&json!({ "userName": "ops@example.org", "displayName": "Ops" })), StatusCode::CREATED).await;
+        let group = idp.ok(Method::POST, "/Groups", Some(&json!({ "displayName": "Ops" })), StatusCode::CREATED).await;
+        let search = |start: u32, count: u32| json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "displayName eq \"Ops\"", "startIndex": start, "count": count
+        });
+        let both = idp.ok(Method::POST, "/.search", Some(&search(1, 10)), StatusCode::OK).await;
+        let ids: Vec<&Value> = both["Resources"].as_array().unwrap().iter().map(|r| &r["id"]).collect();
+        assert_eq!((&both["totalResults"], ids), (&json!(2), vec![&user["id"], &group["id"]]));
+        let second = idp.ok(Method::POST, "/.search", Some(&search(2, 1)), StatusCode::OK).await;
+        assert_eq!((&second["totalResults"], &second["Resources"][0]["meta"]["resourceType"]), (&json!(2), &json!("Group")));
+        let by_user_name = json!({ "filter": "userName eq \"ops@example.org\"" });
+        let only_user = idp.ok(Method::POST, "/.search", Some(&by_user_name), StatusCode::OK).await;
+        assert_eq!((&only_user["totalResults"], &only_user["Resources"][0]["id"]), (&json!(1), &user["id"]), "groups have no userName");
+    }
 }
