@@ -11,7 +11,7 @@ else
 FEATURES := --features portcullis-api/vendored-openssl
 endif
 
-.PHONY: run build release test fmt clippy openapi clean venv
+.PHONY: run build release test fmt clippy openapi clean venv scim-test
 
 # Contract tooling (lint, generated clients, browser test) and benchmarks live in their own makefiles.
 include contract/contract.mk bench/bench.mk
@@ -41,6 +41,12 @@ test: venv
 	# The multi-process tests start the real binary, which `cargo test` alone does not build.
 	$(CARGO) build --bin portcullis $(FEATURES)
 	$(CARGO) test --workspace $(FEATURES)
+
+## SCIM conformance: scim2-tester against a live server with a fresh SQLite database, and with a fresh database on
+## TEST_DATABASE_URL's PostgreSQL server too when it is set (see tests/support/scim_test.sh).
+scim-test: venv build
+	tests/support/scim_test.sh target/debug/portcullis
+	$(if $(TEST_DATABASE_URL),tests/support/scim_test.sh target/debug/portcullis "$(TEST_DATABASE_URL)")
 
 fmt:
 	$(CARGO) fmt --all

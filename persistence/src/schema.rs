@@ -44,6 +44,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    scim_users (user_id) {
+        user_id -> Text,
+        user_name -> Text,
+        user_name_key -> Text,
+        attributes -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     scim_tokens (id) {
         id -> Text,
         name -> Text,
@@ -306,6 +316,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     scim_tokens,
     scim_pending_managers,
     scim_deleted_users,
+    scim_users,
     devices,
     device_assignments,
     events,

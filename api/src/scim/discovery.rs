@@ -94,13 +94,20 @@ fn complex(name: &str, multi_valued: bool, sub_attributes: Vec<Value>) -> Value 
     })
 }
 
+/// The attribute, required.
+fn required(mut attribute: Value) -> Value {
+    attribute["required"] = json!(true);
+    attribute
+}
+
 fn schema_list(base: &str) -> Vec<Value> {
     let meta =
         |id: &str| json!({ "resourceType": "Schema", "location": format!("{base}/Schemas/{id}") });
     vec![
         json!({
             "schemas": [SCHEMA_SCHEMA],
-            "id": USER_SCHEMA, "name": "User", "description": "A person (email, name, active, external id)",
+            "id": USER_SCHEMA, "name": "User",
+            "description": "A person. Every person needs an email address: emails is required, unless userName is an email address, which then stands for it.",
             "attributes": [
                 attribute("userName", "string", true, "readWrite", "server"),
                 complex("name", false, vec![
@@ -110,11 +117,11 @@ fn schema_list(base: &str) -> Vec<Value> {
                 ]),
                 attribute("displayName", "string", false, "readWrite", "none"),
                 attribute("active", "boolean", false, "readWrite", "none"),
-                complex("emails", true, vec![
-                    attribute("value", "string", false, "readWrite", "none"),
+                required(complex("emails", true, vec![
+                    attribute("value", "string", true, "readWrite", "none"),
                     attribute("type", "string", false, "readWrite", "none"),
                     attribute("primary", "boolean", false, "readWrite", "none"),
-                ]),
+                ])),
             ],
             "meta": meta(USER_SCHEMA),
         }),
@@ -144,14 +151,9 @@ fn schema_list(base: &str) -> Vec<Value> {
                         "uniqueness": "none", "description": "The member's SCIM id",
                     }),
                     json!({
-                        "name": "display", "type": "string", "multiValued": false, "required": false,
-                        "caseExact": false, "mutability": "readOnly", "returned": "default",
-                        "uniqueness": "none", "description": "The member's display name",
-                    }),
-                    json!({
                         "name": "$ref", "type": "reference", "referenceTypes": ["User"], "multiValued": false,
-                        "required": false, "caseExact": true, "mutability": "readOnly", "returned": "default",
-                        "uniqueness": "none", "description": "The member's URI",
+                        "required": false, "caseExact": true, "mutability": "immutable", "returned": "default",
+                        "uniqueness": "none", "description": "The member's URI (a member may be named by it instead of value)",
                     }),
                 ]),
             ],

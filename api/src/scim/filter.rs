@@ -174,7 +174,8 @@ fn attribute(path: &str, resource: Resource) -> Result<Attribute, String> {
         ("id", _) => Ok(Attribute::Id),
         ("externalid", _) => Ok(Attribute::ExternalId),
         ("displayname", _) => Ok(Attribute::DisplayName),
-        ("username" | "emails" | "emails.value", Resource::User) => Ok(Attribute::Email),
+        ("username", Resource::User) => Ok(Attribute::UserName),
+        ("emails" | "emails.value", Resource::User) => Ok(Attribute::Email),
         _ => Err(format!("filtering on `{path}` is not supported")),
     }
 }
@@ -191,7 +192,7 @@ mod tests {
     fn the_filters_identity_providers_send_parse() {
         assert_eq!(
             parse(r#"userName eq "ada@example.com""#, Resource::User),
-            Ok(eq(Attribute::Email, "ada@example.com"))
+            Ok(eq(Attribute::UserName, "ada@example.com"))
         );
         assert_eq!(
             parse(
@@ -221,7 +222,7 @@ mod tests {
                 r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a\"b""#,
                 Resource::User
             ),
-            Ok(eq(Attribute::Email, "a\"b"))
+            Ok(eq(Attribute::UserName, "a\"b"))
         );
     }
 

@@ -20,7 +20,9 @@ use super::{
 use crate::services::scim::{self as service, PushedGroup};
 use crate::state::AppState;
 
-fn resource(
+/// A group as SCIM shows it. Its members are shown as written, `value` and `$ref`: no `display`,
+/// which RFC 7643's Group schema (§8.7.1) does not define and a client would read back as a change.
+pub(super) fn resource(
     base: &str,
     group: &Group,
     external_id: Option<&str>,
@@ -38,10 +40,25 @@ fn resource(
     if let Some(members) = members {
         body["members"] = members
             .iter()
-            .map(|(id, name)| json!({ "value": id.to_string(), "display": name, "$ref": format!("{base}/Users/{id}") }))
+            .map(|(id, _)| json!({ "value": id.to_string(), "$ref": format!("{base}/Users/{id}") }))
             .collect();
     }
     body
+}
+
+/// Who a member element names: its `value`, else the id at the end of its `$ref` (the member's
+/// URI, `…/Users/{id}`).
+fn member_reference(member: &Value) -> Option<String> {
+    let text = |name: &str| {
+        member
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    text("value")
+        .or_else(|| text("$ref").and_then(|r| r.trim_end_matches('/').rsplit('/').next()))
+        .map(str::to_owned)
 }
 
 fn pushed(body: &Value) -> Result<PushedGroup, ScimError> {
@@ -68,12 +85,11 @@ fn pushed(body: &Value) -> Result<PushedGroup, ScimError> {
             items
                 .iter()
                 .map(|m| {
-                    m.get("value")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned)
-                        .ok_or_else(|| {
-                            ScimError::invalid_value("each member needs a value (the user's id)")
-                        })
+                    member_reference(m).ok_or_else(|| {
+                        ScimError::invalid_value(
+                            "each member needs a value (the user's id or externalId) or a $ref",
+                        )
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         ),
@@ -235,12 +251,7 @@ pub async fn patch(
     let members = |doc: &Value| -> Vec<String> {
         doc["members"]
             .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|m| m["value"].as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|items| items.iter().filter_map(member_reference).collect())
             .unwrap_or_default()
     };
     let (before, after) = (

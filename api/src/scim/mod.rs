@@ -13,6 +13,8 @@ pub mod filter;
 mod groups;
 mod list;
 mod patch;
+mod search;
+mod user_document;
 mod users;
 
 pub use list::{ListParams, list_response};
@@ -66,15 +68,7 @@ pub fn scope() -> actix_web::Scope {
         .service(resource("/ResourceTypes/{name}").route(web::get().to(discovery::resource_type)))
         .service(resource("/Schemas").route(web::get().to(discovery::schemas)))
         .service(resource("/Schemas/{id}").route(web::get().to(discovery::schema)))
-        // Searching several resource types at once is not supported (RFC 7644 §3.4.3: 501).
-        .service(resource("/.search").route(web::post().to(|| async {
-            ScimError::new(
-                StatusCode::NOT_IMPLEMENTED,
-                None,
-                "search one resource type: /Users/.search or /Groups/.search",
-            )
-            .error_response()
-        })))
+        .service(resource("/.search").route(web::post().to(search::search)))
         .service(resource("/Users/.search").route(web::post().to(users::search)))
         .service(
             resource("/Users")

@@ -9,13 +9,9 @@ use serde_json::{Map, Value};
 use super::filter::Resource;
 use super::{ENTERPRISE_SCHEMA, PATCH_SCHEMA, ScimError};
 
-fn invalid_path(detail: impl Into<String>) -> ScimError {
-    ScimError::new(
-        actix_web::http::StatusCode::BAD_REQUEST,
-        Some("invalidPath"),
-        detail,
-    )
-}
+mod path;
+
+use path::{Path, invalid_path, parse_path};
 
 fn no_target(detail: impl Into<String>) -> ScimError {
     ScimError::new(
@@ -30,92 +26,6 @@ enum Op {
     Add,
     Replace,
     Remove,
-}
-
-/// Where a path points: an attribute of the document or of the enterprise extension, possibly a
-/// sub-attribute, possibly only the elements of a multi-valued one that match `attr eq "value"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Path {
-    extension: bool,
-    attribute: String,
-    selector: Option<(String, String)>,
-    sub_attribute: Option<String>,
-}
-
-fn parse_path(raw: &str, resource: Resource) -> Result<Path, ScimError> {
-    let raw = raw.trim();
-    let (extension, rest) = if let Some(rest) = raw
-        .get(..ENTERPRISE_SCHEMA.len())
-        .filter(|prefix| prefix.eq_ignore_ascii_case(ENTERPRISE_SCHEMA))
-        .map(|_| &raw[ENTERPRISE_SCHEMA.len()..])
-    {
-        if resource != Resource::User {
-            return Err(invalid_path(format!(
-                "{raw}: groups have no enterprise extension"
-            )));
-        }
-        (true, rest.trim_start_matches(':'))
-    } else if raw.to_ascii_lowercase().starts_with("urn:") {
-        // A core schema URN before the attribute: `urn:…:core:2.0:User:userName`.
-        let core = match resource {
-            Resource::User => super::USER_SCHEMA,
-            Resource::Group => super::GROUP_SCHEMA,
-        };
-        match raw
-            .get(..core.len())
-            .filter(|p| p.eq_ignore_ascii_case(core))
-        {
-            Some(_) => (false, raw[core.len()..].trim_start_matches(':')),
-            None => return Err(invalid_path(format!("{raw}: unknown schema"))),
-        }
-    } else {
-        (false, raw)
-    };
-    let (attribute, selector, after) = match rest.find('[') {
-        Some(open) => {
-            let close = rest[open..]
-                .find(']')
-                .map(|i| open + i)
-                .ok_or_else(|| invalid_path(format!("{raw}: the filter is not closed")))?;
-            let filter = &rest[open + 1..close];
-            let (attr, value) = filter
-                .split_once(char::is_whitespace)
-                .and_then(|(attr, rest)| {
-                    let rest = rest.trim_start();
-                    let value = rest
-                        .get(..2)
-                        .filter(|op| op.eq_ignore_ascii_case("eq"))
-                        .map(|_| rest[2..].trim())?;
-                    let value = value.strip_prefix('"')?.strip_suffix('"')?;
-                    Some((attr.trim().to_owned(), value.replace("\\\"", "\"")))
-                })
-                .ok_or_else(|| {
-                    invalid_path(format!(
-                        "{raw}: only `[attribute eq \"value\"]` filters are supported"
-                    ))
-                })?;
-            (&rest[..open], Some((attr, value)), &rest[close + 1..])
-        }
-        None => (rest, None, ""),
-    };
-    let (attribute, mut sub_attribute) = match attribute.split_once('.') {
-        Some((a, sub)) => (a.to_owned(), Some(sub.to_owned())),
-        None => (attribute.to_owned(), None),
-    };
-    if let Some(sub) = after.strip_prefix('.') {
-        sub_attribute = Some(sub.to_owned());
-    } else if !after.is_empty() {
-        return Err(invalid_path(format!("{raw}: unexpected {after:?}")));
-    }
-    if attribute.is_empty() {
-        return Err(invalid_path(format!("{raw}: no attribute")));
-    }
-    Ok(Path {
-        extension,
-        attribute,
-        selector,
-        sub_attribute,
-    })
 }
 
 /// The key of `name` in `object`, matched ignoring case (SCIM attribute names are), or `name`.
@@ -187,9 +97,17 @@ fn set(document: &mut Value, path: &Path, op: Op, value: Value) -> Result<(), Sc
     match (&path.selector, &path.sub_attribute) {
         (None, None) => {
             let slot = object.entry(key).or_insert(Value::Null);
-            match (op, slot.is_array()) {
-                (Op::Add, true) => append(slot, value),
-                _ => *slot = value,
+            if op == Op::Add && slot.is_array() {
+                append(slot, value);
+            } else if let (Some(existing), Value::Object(fields)) = (slot.as_object_mut(), &value) {
+                // A complex attribute: the sub-attributes given replace theirs, the others stay
+                // (RFC 7644 §3.5.2.1, §3.5.2.3).
+                for (name, sub) in fields {
+                    let sub_key = key_of(existing, name);
+                    existing.insert(sub_key, sub.clone());
+                }
+            } else {
+                *slot = value;
             }
         }
         (None, Some(sub)) => {
@@ -412,6 +330,32 @@ mod tests {
             Resource::User,
         );
         assert!(removed[ENTERPRISE_SCHEMA].get("manager").is_none());
+    }
+
+    #[test]
+    fn complex_values_merge_and_the_extension_is_a_path() {
+        let document = patch(
+            json!({ "userName": "a", "name": { "formatted": "A B", "givenName": "A" } }),
+            json!([
+                { "op": "replace", "path": "name", "value": { "givenName": "Ann" } },
+                { "op": "add", "path": ENTERPRISE_SCHEMA, "value": { "manager": { "value": "m-1" } } }
+            ]),
+            Resource::User,
+        );
+        assert_eq!(
+            document["name"],
+            json!({ "formatted": "A B", "givenName": "Ann" })
+        );
+        assert_eq!(
+            document[ENTERPRISE_SCHEMA]["manager"]["value"],
+            json!("m-1")
+        );
+        let removed = patch(
+            document,
+            json!([{ "op": "remove", "path": ENTERPRISE_SCHEMA }]),
+            Resource::User,
+        );
+        assert!(removed.get(ENTERPRISE_SCHEMA).is_none());
     }
 
     #[test]

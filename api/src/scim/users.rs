@@ -1,41 +1,62 @@
 //! `/scim/v2/Users`: people as SCIM Users (core schema and the enterprise extension's manager).
 //!
-//! Mapping: `userName` and the primary email are the user's email (one value: when both are sent
-//! the primary email wins); `displayName`, else `name.formatted`, else given and family names, is the
-//! display name; `externalId`, `active`, and the enterprise extension's `manager.value` (a SCIM id or
-//! an externalId, possibly of someone pushed later) map to the same fields.
+//! Mapping (see `user_document`): `userName` is the identity provider's own name for the person,
+//! kept as written (it need not be the email); the primary email (else a `userName` that is an email
+//! address) is the user's email; `displayName`, else `name.formatted`, else given and family names, is
+//! the display name; `externalId`, `active`, and the enterprise extension's `manager.value` (a SCIM
+//! id or an externalId, possibly of someone pushed later) map to the same fields. What the identity
+//! provider wrote reads back as written, removals included.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use portcullis_domain::UserId;
-use portcullis_domain::directory::{DisplayName, Email, ExternalId, User};
-use portcullis_persistence::repo::scim as repo;
-use serde_json::{Value, json};
+use portcullis_domain::directory::{ExternalId, User};
+use portcullis_persistence::repo::scim::{self as repo, ScimUserRow};
+use portcullis_persistence::time::from_db;
+use serde_json::{Map, Value, json};
 
 use super::filter::Resource;
 use super::patch::apply_patch;
+use super::user_document::{self as document, field};
 use super::{
     ENTERPRISE_SCHEMA, IdentityProvider, ListParams, ScimBody, ScimError, USER_SCHEMA, base_url,
-    boolean, list_response, meta, parse_id, scim_json,
+    list_response, meta, parse_id, scim_json,
 };
 use crate::error::ApiError;
 use crate::etag::IfMatch;
 use crate::services::scim::{self as service, PushedUser};
 use crate::state::AppState;
 
-/// The SCIM representation of a user. `pending_manager`: a manager reference not resolved yet.
-pub fn resource(base: &str, user: &User, pending_manager: Option<&str>) -> Value {
+/// The SCIM representation of a user: what the identity provider wrote (`scim`; the directory's
+/// fields for a user it never wrote), with the directory's values where they changed since.
+/// `pending_manager`: a manager reference not resolved yet.
+pub fn resource(
+    base: &str,
+    user: &User,
+    scim: Option<&ScimUserRow>,
+    pending_manager: Option<&str>,
+) -> Value {
+    let written = scim.and_then(|row| {
+        serde_json::from_str::<Map<String, Value>>(&row.attributes)
+            .ok()
+            .map(|attributes| (row.user_name.clone(), attributes))
+    });
+    let (user_name, attributes) = written.unwrap_or_else(|| document::from_directory(user));
+    let attributes = document::reconciled(user, &user_name, attributes);
+    let modified = scim
+        .map(|row| from_db(row.updated_at))
+        .filter(|at| *at > user.updated_at)
+        .unwrap_or(user.updated_at);
     let location = format!("{base}/Users/{}", user.id);
     let mut body = json!({
-        "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
+        "schemas": [USER_SCHEMA],
         "id": user.id.to_string(),
-        "userName": user.email.as_str(),
-        "name": { "formatted": user.display_name.as_str() },
-        "displayName": user.display_name.as_str(),
-        "emails": [{ "value": user.email.as_str(), "type": "work", "primary": true }],
-        "active": user.active,
-        "meta": meta("User", location, user.created_at, user.updated_at, user.version),
+        "userName": user_name,
+        "meta": meta("User", location, user.created_at, modified, user.version),
     });
+    if let Some(fields) = body.as_object_mut() {
+        fields.extend(attributes);
+    }
     if let Some(external_id) = &user.external_id {
         body["externalId"] = json!(external_id.as_str());
     }
@@ -43,59 +64,20 @@ pub fn resource(base: &str, user: &User, pending_manager: Option<&str>) -> Value
         .manager_id
         .map(|m| m.to_string())
         .or(pending_manager.map(str::to_owned));
-    body[ENTERPRISE_SCHEMA] = match manager {
-        Some(manager) => json!({ "manager": { "value": manager } }),
-        None => json!({}),
-    };
+    // The extension only when it holds something: an empty one would read as assigned.
+    if let Some(manager) = manager {
+        body["schemas"] = json!([USER_SCHEMA, ENTERPRISE_SCHEMA]);
+        body[ENTERPRISE_SCHEMA] = json!({ "manager": { "value": manager } });
+    }
     body
 }
 
 /// Reads a SCIM User document into what Portcullis keeps of it.
 pub fn pushed(body: &Value) -> Result<PushedUser, ScimError> {
-    let text = |value: &Value| {
-        value
-            .as_str()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    let user_name = body.get("userName").and_then(text);
-    let emails = body.get("emails").and_then(Value::as_array);
-    let primary_email = emails.and_then(|emails| {
-        emails
-            .iter()
-            .find(|e| e.get("primary").and_then(boolean) == Some(true))
-            .or_else(|| emails.first())
-            .and_then(|e| e.get("value"))
-            .and_then(text)
-    });
-    let email = primary_email
-        .or(user_name.clone())
-        .ok_or_else(|| ScimError::invalid_value("userName is required"))?;
-    if user_name.is_none() {
-        return Err(ScimError::invalid_value("userName is required"));
-    }
-    let email =
-        Email::parse(&email).map_err(|e| ScimError::invalid_value(format!("emails: {e}")))?;
-    let name = body.get("name");
-    let given_family = name.map(|n| {
-        [n.get("givenName"), n.get("familyName")]
-            .into_iter()
-            .flatten()
-            .filter_map(text)
-            .collect::<Vec<_>>()
-            .join(" ")
-    });
-    let display_name = body
-        .get("displayName")
-        .and_then(text)
-        .or_else(|| name.and_then(|n| n.get("formatted")).and_then(text))
-        .or(given_family.filter(|n| !n.is_empty()))
-        .or(user_name)
-        .unwrap_or_default();
-    let display_name = DisplayName::parse(&display_name)
-        .map_err(|e| ScimError::invalid_value(format!("displayName: {e}")))?;
-    let external_id = match body.get("externalId") {
+    let user_name = document::user_name(body)?;
+    let attributes = document::attributes(body, &user_name)?;
+    let derived = document::derive(&user_name, &attributes)?;
+    let external_id = match field(body, "externalId") {
         None | Some(Value::Null) => None,
         Some(value) => Some(
             value
@@ -107,36 +89,48 @@ pub fn pushed(body: &Value) -> Result<PushedUser, ScimError> {
                 })?,
         ),
     };
-    let active = match body.get("active") {
-        None | Some(Value::Null) => true,
-        Some(value) => {
-            boolean(value).ok_or_else(|| ScimError::invalid_value("active must be a boolean"))?
-        }
-    };
-    let manager = match body.get(ENTERPRISE_SCHEMA).and_then(|e| e.get("manager")) {
+    let manager = match body
+        .get(ENTERPRISE_SCHEMA)
+        .and_then(|e| field(e, "manager"))
+    {
         None | Some(Value::Null) => None,
         // Entra ID sends the manager's id as the value itself; the RFC, an object with `value`.
         Some(Value::String(id)) => Some(id.clone()),
-        Some(object) => object.get("value").and_then(text),
+        Some(object) => field(object, "value")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
     };
     Ok(PushedUser {
-        email,
-        display_name,
+        user_name,
+        attributes,
+        email: derived.email,
+        display_name: derived.display_name,
         external_id,
-        active,
+        active: derived.active,
         manager,
     })
 }
 
-async fn representation(state: &AppState, base: String, id: UserId) -> Result<Value, ScimError> {
-    let (user, pending) = state
+/// The user, what the identity provider wrote of them, and their pending manager.
+type Stored = (User, Option<ScimUserRow>, Option<String>);
+
+async fn stored(state: &AppState, id: UserId) -> Result<Stored, ScimError> {
+    Ok(state
         .read(move |conn| {
-            let user = service::visible_user(conn, id)?;
-            let pending = service::pending_manager(conn, id)?;
-            Ok((user, pending))
+            Ok((
+                service::visible_user(conn, id)?,
+                service::scim_user(conn, id)?,
+                service::pending_manager(conn, id)?,
+            ))
         })
-        .await?;
-    Ok(resource(&base, &user, pending.as_deref()))
+        .await?)
+}
+
+async fn representation(state: &AppState, base: String, id: UserId) -> Result<Value, ScimError> {
+    let (user, scim, pending) = stored(state, id).await?;
+    Ok(resource(&base, &user, scim.as_ref(), pending.as_deref()))
 }
 
 pub async fn list(
@@ -165,14 +159,24 @@ async fn listed(
 ) -> Result<HttpResponse, ScimError> {
     let (offset, count) = params.window()?;
     let filter = params.filter(Resource::User)?;
-    let listed = state
-        .read(move |conn| Ok(repo::list_users(conn, filter.as_ref(), offset, count)?))
+    let (listed, scim, pending) = state
+        .read(move |conn| {
+            let listed = repo::list_users(conn, filter.as_ref(), offset, count)?;
+            let ids: Vec<UserId> = listed.items.iter().map(|u| u.id).collect();
+            let (scim, pending) = service::scim_details(conn, &ids)?;
+            Ok((listed, scim, pending))
+        })
         .await?;
     let base = base_url(req);
     let resources = listed
         .items
         .iter()
-        .map(|u| resource(&base, u, None))
+        .map(|u| {
+            let id = u.id.to_string();
+            let row = scim.iter().find(|r| r.user_id == id);
+            let manager = pending.iter().find(|(user, _)| *user == id);
+            params.project(resource(&base, u, row, manager.map(|(_, m)| m.as_str())))
+        })
         .collect();
     Ok(list_response(listed.total, offset, resources))
 }
@@ -226,7 +230,9 @@ pub async fn replace(
     let pushed = pushed(&body)?;
     let now = state.now();
     state
-        .write(move |conn| service::replace_user(conn, &by, id, pushed, &IfMatch::Absent, now))
+        .write(move |conn| {
+            service::replace_user(conn, &by, id, pushed, &IfMatch::Absent, None, now)
+        })
         .await?;
     state.cache.users_changed();
     let body = representation(&state, base_url(&req), id).await?;
@@ -246,22 +252,9 @@ pub async fn patch(
     // provided it is still the version read (else read again: a concurrent change is not lost).
     let mut attempts = 0;
     loop {
-        let (user, pending) = state
-            .read(move |conn| {
-                Ok((
-                    service::visible_user(conn, id)?,
-                    service::pending_manager(conn, id)?,
-                ))
-            })
-            .await?;
-        let mut document = resource(&base, &user, pending.as_deref());
-        let (user_name, emails) = (document["userName"].clone(), document["emails"].clone());
+        let (user, scim, pending) = stored(&state, id).await?;
+        let mut document = resource(&base, &user, scim.as_ref(), pending.as_deref());
         apply_patch(&mut document, &body, Resource::User)?;
-        // `userName` is the email too: a new one alone changes the email.
-        if document["userName"] != user_name && document["emails"] == emails {
-            document["emails"] =
-                json!([{ "value": document["userName"], "type": "work", "primary": true }]);
-        }
         let pushed = pushed(&document)?;
         let (by, now, version) = (by.clone(), state.now(), user.version);
         let written = state
@@ -272,6 +265,7 @@ pub async fn patch(
                     id,
                     pushed,
                     &IfMatch::Versions(vec![version]),
+                    Some(&scim),
                     now,
                 )
             })

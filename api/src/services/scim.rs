@@ -5,9 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use portcullis_domain::directory::{
-    Description, DisplayName, Email, ExternalId, Group, GroupName, User, UserKind,
-};
+use portcullis_domain::directory::{Description, Group, GroupName};
 use portcullis_domain::{GroupId, UserId};
 use portcullis_persistence::DbConnection;
 use portcullis_persistence::repo::scim::{self as repo, TokenRow};
@@ -16,11 +14,17 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::groups::{self, GroupChanges};
-use super::users::{self, NewUser, UserChanges};
 use super::{Changer, audit, audit_by};
 use crate::error::ApiError;
 use crate::etag::IfMatch;
 use crate::tx::Tx;
+
+mod users;
+
+pub use users::{
+    PushedUser, ScimDetails, create_user, delete_user, pending_manager, replace_user, scim_details,
+    scim_user, visible_user,
+};
 
 const TOKEN_PREFIX: &str = "scim_";
 /// A token's last use is written at most this often (every SCIM call would otherwise write).
@@ -106,194 +110,6 @@ pub fn authenticate(
 
 pub fn touch(conn: &mut DbConnection, id: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
     Ok(repo::touch_token(conn, id, now)?)
-}
-
-/// A user as an identity provider describes them (a SCIM User, mapped).
-#[derive(Debug, Clone)]
-pub struct PushedUser {
-    pub email: Email,
-    pub display_name: DisplayName,
-    pub external_id: Option<ExternalId>,
-    pub active: bool,
-    /// The manager's SCIM id or externalId; `None`: no manager.
-    pub manager: Option<String>,
-}
-
-fn user_not_found() -> ApiError {
-    ApiError::NotFound("no user with this id".to_owned())
-}
-
-/// A user the identity provider may see: not deleted by it.
-pub fn visible_user(conn: &mut DbConnection, id: UserId) -> Result<User, ApiError> {
-    let user = portcullis_persistence::repo::users::find(conn, id)?.ok_or_else(user_not_found)?;
-    if repo::is_deleted(conn, id)? {
-        return Err(user_not_found());
-    }
-    Ok(user)
-}
-
-/// The manager reference still waiting for its user, if any (shown as the manager meanwhile).
-pub fn pending_manager(conn: &mut DbConnection, id: UserId) -> Result<Option<String>, ApiError> {
-    Ok(repo::pending_manager(conn, id)?)
-}
-
-/// Creates the user (or brings back one the identity provider deleted, with the same email).
-pub fn create_user(
-    conn: &mut Tx,
-    by: &Changer,
-    pushed: PushedUser,
-    now: DateTime<Utc>,
-) -> Result<User, ApiError> {
-    let external_id = pushed.external_id.as_ref().map(|e| e.as_str().to_owned());
-    let references: Vec<&str> = [pushed.manager.as_deref(), external_id.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect();
-    repo::lock_references(conn, &references)?;
-    if let Some(existing) = portcullis_persistence::repo::users::find_by_email(conn, &pushed.email)?
-        && repo::is_deleted(conn, existing.id)?
-    {
-        repo::set_deleted(conn, existing.id, None)?;
-        return replace_user(conn, by, existing.id, pushed, &IfMatch::Absent, now);
-    }
-    let (manager_id, pending) = resolve_manager(conn, None, pushed.manager.as_deref())?;
-    let user = users::create_by(
-        conn,
-        by,
-        NewUser {
-            email: pushed.email,
-            display_name: pushed.display_name,
-            manager_id,
-            is_admin: false,
-            kind: UserKind::Person,
-            external_id: pushed.external_id,
-        },
-        now,
-    )?;
-    if let Some(reference) = pending {
-        repo::set_pending_manager(conn, user.id, &reference, now)?;
-    }
-    let user = if pushed.active {
-        user
-    } else {
-        users::update_by(
-            conn,
-            by,
-            user.id,
-            UserChanges {
-                active: Some(false),
-                ..UserChanges::default()
-            },
-            &IfMatch::Absent,
-            now,
-        )?
-    };
-    adopt_waiting_reports(conn, by, &user, now)?;
-    Ok(user)
-}
-
-/// Replaces what the identity provider owns of the user: email, name, external id, active, manager.
-pub fn replace_user(
-    conn: &mut Tx,
-    by: &Changer,
-    id: UserId,
-    pushed: PushedUser,
-    if_match: &IfMatch,
-    now: DateTime<Utc>,
-) -> Result<User, ApiError> {
-    let external_id = pushed.external_id.as_ref().map(|e| e.as_str().to_owned());
-    let own_id = id.to_string();
-    let references: Vec<&str> = [
-        pushed.manager.as_deref(),
-        external_id.as_deref(),
-        Some(&own_id),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    repo::lock_references(conn, &references)?;
-    visible_user(conn, id)?;
-    let (manager_id, pending) = resolve_manager(conn, Some(id), pushed.manager.as_deref())?;
-    let changes = UserChanges {
-        email: Some(pushed.email),
-        display_name: Some(pushed.display_name),
-        manager_id: Some(manager_id),
-        active: Some(pushed.active),
-        external_id: Some(pushed.external_id),
-        ..UserChanges::default()
-    };
-    let user = users::update_by(conn, by, id, changes, if_match, now)?;
-    match pending {
-        Some(reference) => repo::set_pending_manager(conn, id, &reference, now)?,
-        None => repo::clear_pending_manager(conn, id)?,
-    }
-    adopt_waiting_reports(conn, by, &user, now)?;
-    Ok(user)
-}
-
-/// A DELETE from the identity provider: the user is deactivated and kept (requests, decisions and
-/// the audit log still name them), and no longer exists for SCIM.
-pub fn delete_user(
-    conn: &mut Tx,
-    by: &Changer,
-    id: UserId,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    visible_user(conn, id)?;
-    users::update_by(
-        conn,
-        by,
-        id,
-        UserChanges {
-            active: Some(false),
-            ..UserChanges::default()
-        },
-        &IfMatch::Absent,
-        now,
-    )?;
-    repo::clear_pending_manager(conn, id)?;
-    repo::set_deleted(conn, id, Some(now))?;
-    Ok(())
-}
-
-/// The manager a reference names: a known user (`Some(id)`, none pending), or one not pushed yet
-/// (no manager for now, the reference kept to be resolved when they arrive).
-fn resolve_manager(
-    conn: &mut DbConnection,
-    user: Option<UserId>,
-    reference: Option<&str>,
-) -> Result<(Option<UserId>, Option<String>), ApiError> {
-    let Some(reference) = reference.map(str::trim).filter(|r| !r.is_empty()) else {
-        return Ok((None, None));
-    };
-    match repo::user_by_reference(conn, reference)? {
-        Some(manager) if Some(manager.id) == user => Err(ApiError::invalid_field(
-            "manager",
-            "a user cannot be their own manager",
-        )),
-        Some(manager) => Ok((Some(manager.id), None)),
-        None => Ok((None, Some(reference.to_owned()))),
-    }
-}
-
-/// Gives the users who named `user` as their manager before it arrived their manager.
-fn adopt_waiting_reports(
-    conn: &mut Tx,
-    by: &Changer,
-    user: &User,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let mut references = vec![user.id.to_string()];
-    references.extend(user.external_id.as_ref().map(|e| e.as_str().to_owned()));
-    for report in repo::waiting_for_manager(conn, &references)? {
-        repo::clear_pending_manager(conn, report)?;
-        let changes = UserChanges {
-            manager_id: Some(Some(user.id)),
-            ..UserChanges::default()
-        };
-        users::update_by(conn, by, report, changes, &IfMatch::Absent, now)?;
-    }
-    Ok(())
 }
 
 /// A group as an identity provider describes it.

@@ -10,9 +10,17 @@ use super::{convert, lower};
 use crate::connection::{DbConnection, MultiBackend};
 use crate::models::{GroupRow, UserRow};
 use crate::schema::{
-    memberships, scim_deleted_users, scim_pending_managers, scim_tokens, user_groups, users,
+    memberships, scim_deleted_users, scim_pending_managers, scim_tokens, scim_users, user_groups,
+    users,
 };
 use crate::time::{from_db, to_db};
+
+mod user_names;
+
+pub use user_names::{
+    ScimUserRow, delete_scim_user, pending_managers_of, save_scim_user, scim_user, scim_users_of,
+    user_name_holder,
+};
 
 /// An identity provider's bearer token, as stored (its SHA-256, never the token).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -93,7 +101,10 @@ pub enum Filter {
 pub enum Attribute {
     Id,
     ExternalId,
-    /// Users: `userName` and `emails.value` (both are the email, compared ignoring case).
+    /// Users: `userName`, compared ignoring case (a user the identity provider never named has their
+    /// email as userName).
+    UserName,
+    /// Users: `emails.value`, the email, compared ignoring case.
     Email,
     /// Users: the display name; groups: the name.
     DisplayName,
@@ -111,6 +122,20 @@ fn user_condition(filter: &Filter) -> UserCondition {
             Box::new(users::external_id.eq(value.clone()).assume_not_null())
         }
         Filter::Eq(Attribute::Email, value) => Box::new(users::email.eq(value.to_lowercase())),
+        Filter::Eq(Attribute::UserName, value) => {
+            let key = value.trim().to_lowercase();
+            let named = scim_users::table
+                .filter(scim_users::user_name_key.eq(key.clone()))
+                .select(scim_users::user_id);
+            let unnamed = diesel::dsl::not(diesel::dsl::exists(
+                scim_users::table.filter(scim_users::user_id.eq(users::id)),
+            ));
+            Box::new(
+                users::id
+                    .eq_any(named)
+                    .or(users::email.eq(key).and(unnamed)),
+            )
+        }
         Filter::Eq(Attribute::DisplayName, value) => {
             Box::new(lower(users::display_name).eq(value.to_lowercase()))
         }
@@ -126,8 +151,10 @@ fn group_condition(filter: &Filter) -> GroupCondition {
             Box::new(user_groups::external_id.eq(value.clone()).assume_not_null())
         }
         Filter::Eq(Attribute::DisplayName, value) => Box::new(user_groups::name.eq(value.clone())),
-        // Groups have no email: nothing matches.
-        Filter::Eq(Attribute::Email, _) => Box::new(user_groups::id.ne(user_groups::id)),
+        // Groups have neither userName nor email: nothing matches.
+        Filter::Eq(Attribute::Email | Attribute::UserName, _) => {
+            Box::new(user_groups::id.ne(user_groups::id))
+        }
         Filter::And(a, b) => Box::new(group_condition(a).and(group_condition(b))),
         Filter::Or(a, b) => Box::new(group_condition(a).or(group_condition(b))),
     }
