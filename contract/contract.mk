@@ -54,8 +54,10 @@ $(FUZZ)/.venv/.installed: $(FUZZ)/requirements.txt
 	$(FUZZ)/.venv/bin/pip install --quiet --disable-pip-version-check -r $(FUZZ)/requirements.txt
 	touch $@
 
+## Every phase with every default check, then the stateful phase's reach check (fuzz-reach, its own budget).
 fuzz-api: fuzz-deps build
 	$(CONTRACT)/fuzz.sh target/debug/portcullis
+	FUZZ_MAX_EXAMPLES=100 FUZZ_MAX_TIME=$${FUZZ_REACH_SECONDS:-90} $(MAKE) --no-print-directory fuzz-reach
 
 ## The stateful phase alone, along the contract's links, for FUZZ_MAX_TIME seconds (default 90: suites of
 ## FUZZ_MAX_EXAMPLES scenarios, default 100, repeat with new seeds until then); then contract/fuzz/reach.py reads the
