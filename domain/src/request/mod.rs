@@ -327,6 +327,47 @@ accessors!(
     version: i64,
 );
 
+/// `restore` and `into_stored`: a store's copy of a request, field for field (each named once here;
+/// a field missing from either struct does not compile).
+macro_rules! stored_fields {
+    ($($field:ident),* $(,)?) => {
+        impl AccessRequest {
+            /// A request as stored, with no rule run.
+            pub fn restore(stored: StoredRequest) -> Self {
+                Self { $($field: stored.$field),* }
+            }
+
+            /// Every field, moved out (to render or store the request without copying it).
+            pub fn into_stored(self) -> StoredRequest {
+                StoredRequest { $($field: self.$field),* }
+            }
+        }
+    };
+}
+
+stored_fields!(
+    id,
+    flow_id,
+    flow_name,
+    flow_version,
+    kind,
+    approval_type,
+    approver_requirement,
+    requester_id,
+    status,
+    reason,
+    duration_seconds,
+    device_id,
+    steps,
+    outcome,
+    error,
+    resubmitted_from,
+    created_at,
+    decided_at,
+    expires_at,
+    version,
+);
+
 impl AccessRequest {
     /// The flow's name when the request was made.
     pub fn flow_name(&self) -> &str {
@@ -348,102 +389,6 @@ impl AccessRequest {
     /// Why the request is in `error`.
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
-    }
-
-    /// A request as stored, with no rule run.
-    pub fn restore(stored: StoredRequest) -> Self {
-        let StoredRequest {
-            id,
-            flow_id,
-            flow_name,
-            flow_version,
-            kind,
-            approval_type,
-            approver_requirement,
-            requester_id,
-            status,
-            reason,
-            duration_seconds,
-            device_id,
-            steps,
-            outcome,
-            error,
-            resubmitted_from,
-            created_at,
-            decided_at,
-            expires_at,
-            version,
-        } = stored;
-        Self {
-            id,
-            flow_id,
-            flow_name,
-            flow_version,
-            kind,
-            approval_type,
-            approver_requirement,
-            requester_id,
-            status,
-            reason,
-            duration_seconds,
-            device_id,
-            steps,
-            outcome,
-            error,
-            resubmitted_from,
-            created_at,
-            decided_at,
-            expires_at,
-            version,
-        }
-    }
-
-    /// Every field, moved out (to render or store the request without copying it).
-    pub fn into_stored(self) -> StoredRequest {
-        let Self {
-            id,
-            flow_id,
-            flow_name,
-            flow_version,
-            kind,
-            approval_type,
-            approver_requirement,
-            requester_id,
-            status,
-            reason,
-            duration_seconds,
-            device_id,
-            steps,
-            outcome,
-            error,
-            resubmitted_from,
-            created_at,
-            decided_at,
-            expires_at,
-            version,
-        } = self;
-        StoredRequest {
-            id,
-            flow_id,
-            flow_name,
-            flow_version,
-            kind,
-            approval_type,
-            approver_requirement,
-            requester_id,
-            status,
-            reason,
-            duration_seconds,
-            device_id,
-            steps,
-            outcome,
-            error,
-            resubmitted_from,
-            created_at,
-            decided_at,
-            expires_at,
-            version,
-        }
     }
 
     /// The same request with `steps` in place of its own (a store that keeps the steps apart).

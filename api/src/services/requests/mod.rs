@@ -27,7 +27,7 @@ pub use self::create::{CreatePlan, NewRequest, commit_create, create, prepare_cr
 pub use self::decide::{DecisionInput, DecisionPlan, commit_decision, prepare_decision};
 pub use self::jobs::run_jobs;
 pub use self::lifecycle::{cancel, cancel_for_flow, comment, fail_all, reassign, resubmit, retry};
-pub use self::view::{RequestView, detail};
+pub use self::view::{RequestView, comments, detail};
 use crate::error::ApiError;
 use crate::notify::{self, email};
 use crate::tx::Tx;

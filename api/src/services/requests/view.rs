@@ -75,3 +75,13 @@ pub fn detail(
         approvers: people,
     })
 }
+
+/// The comments on request `id`, oldest first, for a viewer who may see it (a 404 otherwise).
+pub fn comments(
+    conn: &mut DbConnection,
+    id: RequestId,
+    viewer: &User,
+) -> Result<Vec<requests::CommentRow>, ApiError> {
+    get_visible(conn, id, viewer)?;
+    Ok(requests::comments(conn, id)?)
+}

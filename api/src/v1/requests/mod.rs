@@ -6,9 +6,10 @@ mod dto;
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use portcullis_domain::directory::User;
 use portcullis_domain::request::{self, AccessRequest, Verdict};
 use portcullis_domain::{DeviceId, FlowId, RequestId, UserId};
-use portcullis_persistence::repo::requests as request_repo;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -18,6 +19,7 @@ use crate::extractors::{OptionalJson, ValidJson};
 use crate::openapi::*;
 use crate::services::requests::{self, DecisionInput, NewRequest};
 use crate::state::AppState;
+use crate::tx::Tx;
 use crate::v1::access::SessionResponse;
 
 pub use self::dto::*;
@@ -182,6 +184,11 @@ async fn decide(
     ))
 }
 
+/// A decision's optional text, checked and trimmed (a problem names `field`).
+fn text(field: &str, value: Option<&str>) -> Result<Option<String>, ApiError> {
+    request::parse_text(value).map_err(|m| ApiError::invalid_field(field, m))
+}
+
 /// Approve an access request
 ///
 /// An eligible approver of an active step approves; the request is approved when the flow's
@@ -213,13 +220,11 @@ pub async fn approve_access_request(
     let body = body_of(&state, &principal, *id, body).await?;
     let input = DecisionInput {
         verdict: Verdict::Approve,
-        comment: request::parse_text(body.comment.as_deref())
-            .map_err(|m| ApiError::invalid_field("comment", m))?,
+        comment: text("comment", body.comment.as_deref())?,
         reason: None,
         next_steps: None,
         is_override: body.is_override,
-        internal_note: request::parse_text(body.internal_note.as_deref())
-            .map_err(|m| ApiError::invalid_field("internal_note", m))?,
+        internal_note: text("internal_note", body.internal_note.as_deref())?,
         duration_seconds: body.duration_seconds,
     };
     decide(state, principal, id.into_inner(), input).await
@@ -253,9 +258,6 @@ pub async fn deny_access_request(
     body: Result<OptionalJson<DenyBody>, ApiError>,
 ) -> Result<web::Json<RequestResponse>, ApiError> {
     let body = body_of(&state, &principal, *id, body).await?;
-    let text = |field: &str, value: Option<&str>| {
-        request::parse_text(value).map_err(|m| ApiError::invalid_field(field, m))
-    };
     let input = DecisionInput {
         verdict: Verdict::Deny,
         comment: text("comment", body.comment.as_deref())?,
@@ -266,6 +268,24 @@ pub async fn deny_access_request(
         duration_seconds: None,
     };
     decide(state, principal, id.into_inner(), input).await
+}
+
+/// Runs a use case on request `id` as the caller, in one write, and renders the request it returns.
+async fn change_request(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: Uuid,
+    use_case: impl FnOnce(&mut Tx, &User, RequestId, DateTime<Utc>) -> Result<AccessRequest, ApiError>
+    + Send
+    + 'static,
+) -> Result<web::Json<RequestResponse>, ApiError> {
+    let (actor, now, id) = (principal.0.clone(), state.now(), RequestId::from(id));
+    let request = state
+        .write(move |conn| use_case(conn, &actor, id, now))
+        .await?;
+    Ok(web::Json(
+        respond(&state, request, principal.user().id).await?,
+    ))
 }
 
 /// Cancel an access request
@@ -288,17 +308,7 @@ pub async fn cancel_access_request(
     principal: Principal,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<RequestResponse>, ApiError> {
-    let (actor, now, id) = (
-        principal.0.clone(),
-        state.now(),
-        RequestId::from(id.into_inner()),
-    );
-    let request = state
-        .write(move |conn| requests::cancel(conn, &actor, id, now))
-        .await?;
-    Ok(web::Json(
-        respond(&state, request, principal.user().id).await?,
-    ))
+    change_request(state, principal, id.into_inner(), requests::cancel).await
 }
 
 /// Retry a failed access request
@@ -322,17 +332,7 @@ pub async fn retry_access_request(
     principal: Principal,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<RequestResponse>, ApiError> {
-    let (actor, now, id) = (
-        principal.0.clone(),
-        state.now(),
-        RequestId::from(id.into_inner()),
-    );
-    let request = state
-        .write(move |conn| requests::retry(conn, &actor, id, now))
-        .await?;
-    Ok(web::Json(
-        respond(&state, request, principal.user().id).await?,
-    ))
+    change_request(state, principal, id.into_inner(), requests::retry).await
 }
 
 /// Reassign your approval
@@ -362,18 +362,14 @@ pub async fn reassign_access_request(
     body: Result<ValidJson<ReassignBody>, ApiError>,
 ) -> Result<web::Json<RequestResponse>, ApiError> {
     let body = body_of(&state, &principal, *id, body).await?;
-    let (actor, now, id, to) = (
-        principal.0.clone(),
-        state.now(),
-        RequestId::from(id.into_inner()),
-        UserId::from(body.to_user_id),
-    );
-    let request = state
-        .write(move |conn| requests::reassign(conn, &actor, id, to, now))
-        .await?;
-    Ok(web::Json(
-        respond(&state, request, principal.user().id).await?,
-    ))
+    let to = UserId::from(body.to_user_id);
+    change_request(
+        state,
+        principal,
+        id.into_inner(),
+        move |conn, actor, id, now| requests::reassign(conn, actor, id, to, now),
+    )
+    .await
 }
 
 /// Resubmit a denied request
@@ -439,10 +435,7 @@ pub async fn list_access_request_comments(
 ) -> Result<web::Json<Vec<CommentResponse>>, ApiError> {
     let (viewer, id) = (principal.0, RequestId::from(id.into_inner()));
     let comments = state
-        .read(move |conn| {
-            requests::get_visible(conn, id, &viewer)?;
-            Ok(request_repo::comments(conn, id)?)
-        })
+        .read(move |conn| requests::comments(conn, id, &viewer))
         .await?;
     Ok(web::Json(
         comments.into_iter().map(CommentResponse::from).collect(),
