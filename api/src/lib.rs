@@ -24,6 +24,7 @@ pub mod request_id;
 pub mod scim;
 pub mod security_headers;
 pub mod services;
+pub mod slack;
 pub mod spec;
 pub mod startup;
 pub mod state;

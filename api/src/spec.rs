@@ -68,6 +68,7 @@ step is audited, notified and exportable.\n\nAll errors are RFC 9457 problem doc
         (name = "settings", description = "Organisation-wide settings of access requests."),
         (name = "audit", description = "The audit log."),
         (name = "directory-sync", description = "Tokens for identity providers that push people and groups through SCIM 2.0 at `/scim/v2` (its own protocol: discovery at `/scim/v2/ServiceProviderConfig`, `/scim/v2/ResourceTypes`, `/scim/v2/Schemas`)."),
+        (name = "slack", description = "Slack approvals: the connection to a Slack app, the delivery log of its messages, and the interactions endpoint Slack calls when approvers click Approve or Deny."),
         (name = "webhooks", description = "Webhook channels: signed event notifications (Standard Webhooks), delivered from an outbox with retries, and their delivery log."),
         (name = "access-requests", description = "Requests for access, their approval and decisions."),
         (name = "access", description = "Grants and device-admin sessions: the access approvals give."),

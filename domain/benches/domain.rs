@@ -51,6 +51,7 @@ fn draft() -> FlowDraft {
             },
         ],
         approver_requirement: Some(ApproverRequirement::AllInOrder),
+        slack: None,
     }
 }
 
@@ -97,6 +98,7 @@ fn approval() -> DecisionCommand {
         next_steps: None,
         is_override: false,
         internal_note: None,
+        via: portcullis_domain::request::Via::Api,
         duration_seconds: None,
     }
 }

@@ -45,6 +45,10 @@ pub const CHANNEL_UPDATE: &str = "webhook_channel_update";
 pub const CHANNEL_DELETE: &str = "webhook_channel_delete";
 pub const SCIM_TOKEN_CREATE: &str = "scim_token_create";
 pub const SCIM_TOKEN_REVOKE: &str = "scim_token_revoke";
+/// The Slack connection (bot token, signing secret, channels) was set or changed.
+pub const SLACK_CONNECTION_UPDATE: &str = "slack_connection_update";
+/// A click or form in Slack was refused (not an approver, the requester, unknown to Portcullis…).
+pub const SLACK_INTERACTION_REFUSED: &str = "slack_interaction_refused";
 
 /// Every event type the server records, which is what a webhook channel may subscribe to.
 pub const EVENT_TYPES: &[&str] = &[
@@ -82,6 +86,8 @@ pub const EVENT_TYPES: &[&str] = &[
     CHANNEL_DELETE,
     SCIM_TOKEN_CREATE,
     SCIM_TOKEN_REVOKE,
+    SLACK_CONNECTION_UPDATE,
+    SLACK_INTERACTION_REFUSED,
 ];
 
 #[cfg(test)]

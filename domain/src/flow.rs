@@ -10,9 +10,13 @@ use crate::validation::ValidationErrors;
 
 mod draft;
 mod resolution;
+mod slack;
 
 pub use draft::{ApproverDraft, Display, DisplayDraft, FlowDraft, FlowLimits, TimedAccess};
 pub use resolution::{Candidate, Directory, ResolvedStep, resolve_approvers};
+pub use slack::{
+    AdministratorDelivery, MAX_CHANNELS as MAX_SLACK_CHANNELS, SlackApprovals, SlackChannelId,
+};
 
 text_enum!(
     /// `resource_request`: access to an application through a group; `device_admin`: temporary admin
@@ -109,6 +113,7 @@ pub struct ApprovalFlow {
     approval_type: ApprovalType,
     approvers: Vec<ApproverSpec>,
     approver_requirement: Option<ApproverRequirement>,
+    slack: Option<SlackApprovals>,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -191,6 +196,7 @@ impl ApprovalFlow {
             approval_type: self.approval_type,
             approvers: self.approvers.iter().map(ApproverSpec::to_draft).collect(),
             approver_requirement: self.approver_requirement,
+            slack: self.slack.clone(),
         }
     }
 

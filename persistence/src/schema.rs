@@ -293,6 +293,49 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    slack_connection (id) {
+        id -> Integer,
+        bot_token -> Text,
+        signing_secret -> Text,
+        default_channel_ids -> Text,
+        notify_requester -> Bool,
+        team_name -> Nullable<Text>,
+        verified_at -> Nullable<Timestamp>,
+        verification_error -> Nullable<Text>,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    slack_messages (id) {
+        id -> Text,
+        request_id -> Text,
+        recipient_id -> Nullable<Text>,
+        channel -> Text,
+        ts -> Text,
+        closed -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    slack_users (user_id) {
+        user_id -> Text,
+        email -> Text,
+        slack_user_id -> Nullable<Text>,
+        looked_up_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    slack_interactions (id) {
+        id -> Text,
+        received_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(outbox -> webhook_channels (channel_id));
 diesel::joinable!(delivery_attempts -> outbox (outbox_id));
 diesel::joinable!(request_approvers -> access_requests (request_id));
@@ -324,4 +367,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     delivery_attempts,
     notification_marks,
+    slack_connection,
+    slack_messages,
+    slack_users,
+    slack_interactions,
 );

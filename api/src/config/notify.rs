@@ -28,7 +28,13 @@ pub struct NotifyArgs {
     /// Time limit of one webhook call or SMTP session, in seconds (default 10).
     #[arg(long, env = "PORTCULLIS_DELIVERY_TIMEOUT_SECONDS")]
     pub delivery_timeout_seconds: Option<String>,
+    /// Base URL of the Slack Web API (default https://slack.com/api; tests point it at a local server).
+    #[arg(long, env = "PORTCULLIS_SLACK_API_URL")]
+    pub slack_api_url: Option<String>,
 }
+
+/// Slack's own Web API.
+pub const SLACK_API_URL: &str = "https://slack.com/api";
 
 /// Email over SMTP.
 pub struct SmtpSettings {
@@ -46,6 +52,8 @@ pub struct NotifySettings {
     pub timeout: std::time::Duration,
     /// How often the dispatcher looks for due entries besides being woken by writes.
     pub poll_interval: std::time::Duration,
+    /// The Slack Web API's base URL, without a trailing slash.
+    pub slack_api_url: String,
 }
 
 impl NotifyArgs {
@@ -121,6 +129,18 @@ impl NotifyArgs {
         )
         .map_err(|e| errors.push(e))
         .unwrap_or(1);
+        let slack_api_url = match non_empty(self.slack_api_url.as_ref()) {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                url.trim_end_matches('/').to_owned()
+            }
+            Some(url) => {
+                errors.push(format!(
+                    "PORTCULLIS_SLACK_API_URL: '{url}' is not an http(s) URL"
+                ));
+                String::new()
+            }
+            None => SLACK_API_URL.to_owned(),
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -131,6 +151,7 @@ impl NotifyArgs {
             backoff: std::time::Duration::from_secs(backoff as u64),
             timeout: std::time::Duration::from_secs(timeout as u64),
             poll_interval: std::time::Duration::from_secs(1),
+            slack_api_url,
         })
     }
 }

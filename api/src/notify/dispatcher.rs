@@ -56,6 +56,8 @@ pub struct Dispatcher {
     poll_interval: Duration,
     metrics: Arc<Metrics>,
     wakeup: Arc<Notify>,
+    /// Does the work of Slack entries.
+    slack: crate::services::slack::worker::Worker,
 }
 
 impl Dispatcher {
@@ -72,6 +74,15 @@ impl Dispatcher {
         // An entry is held for its call's time limit plus a margin; then another dispatcher may
         // take it over (the holder is presumed dead).
         let lease = chrono::Duration::from_std(settings.timeout * 3)?;
+        let wakeup = Arc::new(Notify::new());
+        let slack = crate::services::slack::worker::Worker::new(
+            db.clone(),
+            clock.clone(),
+            crate::slack::SlackClient::new(&settings.slack_api_url, settings.timeout)?,
+            settings.portal_url.clone(),
+            mailer.is_some(),
+            wakeup.clone(),
+        );
         Ok(Self {
             db,
             clock,
@@ -84,13 +95,19 @@ impl Dispatcher {
             lease,
             poll_interval: settings.poll_interval,
             metrics,
-            wakeup: Arc::new(Notify::new()),
+            wakeup,
+            slack,
         })
     }
 
     /// Whether emails are sent (SMTP configured).
     pub fn email_enabled(&self) -> bool {
         self.mailer.is_some()
+    }
+
+    /// The Slack Web API client (the connection's `auth.test`).
+    pub fn slack(&self) -> &crate::slack::SlackClient {
+        self.slack.client()
     }
 
     /// Wakes the dispatcher: something was just written to the outbox.
@@ -169,6 +186,7 @@ impl Dispatcher {
     async fn deliver(&self, entry: Entry, token: &str) -> Result<(), ApiError> {
         let (result, next) = match entry.kind.as_str() {
             outbox::WEBHOOK => self.send_webhook(&entry).await?,
+            outbox::SLACK => self.send_slack(&entry).await,
             _ => self.send_email(&entry).await,
         };
         let outcome = match next {
@@ -241,6 +259,48 @@ impl Dispatcher {
             self.after_failure(entry, self.clock.now())
         };
         Ok((result, next))
+    }
+
+    /// Slack's work: a call that Slack rate-limits is tried again when its `Retry-After` says; one
+    /// Slack refuses is not tried again; one that fails otherwise backs off like every delivery.
+    async fn send_slack(&self, entry: &Entry) -> (AttemptResult, Next) {
+        use crate::services::slack::worker::{Done, Failure};
+        use crate::slack::SlackError;
+        let attempted_at = self.clock.now();
+        let started = std::time::Instant::now();
+        let outcome = self.slack.run(entry).await;
+        let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let now = self.clock.now();
+        let (status_code, error, next) = match outcome {
+            Ok(Done::Sent) => (Some(200), None, Next::Delivered),
+            Ok(Done::Skipped(why)) => (None, Some(why), Next::Skipped),
+            Err(Failure::Slack(error @ SlackError::RateLimited(wait))) => {
+                let attempts = u32::try_from(entry.attempts + 1).unwrap_or(u32::MAX);
+                let next = if attempts >= self.max_attempts {
+                    Next::Failed
+                } else {
+                    let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                    Next::RetryAt(now + wait)
+                };
+                (Some(429), Some(error.to_string()), next)
+            }
+            Err(Failure::Slack(error @ SlackError::Refused(_))) => {
+                (None, Some(error.to_string()), Next::Failed)
+            }
+            Err(Failure::Slack(error)) => (
+                error.status_code().map(i32::from),
+                Some(error.to_string()),
+                self.after_failure(entry, now),
+            ),
+            Err(Failure::Internal(error)) => (None, Some(error), self.after_failure(entry, now)),
+        };
+        let result = AttemptResult {
+            attempted_at,
+            status_code: status_code.map(i32::from),
+            latency_ms,
+            error,
+        };
+        (result, next)
     }
 
     async fn send_email(&self, entry: &Entry) -> (AttemptResult, Next) {

@@ -12,6 +12,7 @@ pub mod queue;
 pub mod requests;
 pub mod scim;
 pub mod settings;
+pub mod slack;
 pub mod users;
 pub mod views;
 pub mod webhooks;

@@ -13,6 +13,7 @@ pub mod queue;
 pub mod requests;
 pub mod scim_tokens;
 pub mod settings;
+pub mod slack;
 pub mod users;
 pub mod views;
 pub mod webhooks;
@@ -60,6 +61,10 @@ pub fn scope() -> Scope<
         .service(catalog::get_catalog)
         .service(settings::get_settings)
         .service(settings::replace_settings)
+        .service(slack::get_slack_connection)
+        .service(slack::connect_slack)
+        .service(slack::list_slack_deliveries)
+        .service(slack::receive_slack_interaction)
         .service(events::list_events)
         .service(scim_tokens::list_scim_tokens)
         .service(scim_tokens::create_scim_token)

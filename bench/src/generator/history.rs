@@ -92,6 +92,7 @@ impl Generator {
             next_steps: denial("Ask your manager"),
             is_override: false,
             internal_note: None,
+            via: portcullis_domain::request::Via::Api,
             duration_seconds: None,
         };
         let actor = Actor {

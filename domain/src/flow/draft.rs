@@ -97,6 +97,9 @@ pub struct FlowDraft {
     /// `manual` only (default `any`).
     #[serde(default)]
     pub approver_requirement: Option<ApproverRequirement>,
+    /// Slack approvals (seed 003): approvers are asked, and decide, in Slack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<SlackApprovals>,
 }
 
 fn enabled_by_default() -> bool {
@@ -233,6 +236,9 @@ impl ApprovalFlow {
                 "a resource_owner approver needs at least one owner",
             );
         }
+        if let Some(slack) = &draft.slack {
+            slack.check(&approvers, &mut errors);
+        }
         errors.into_result()?;
         let (Some(name), Some(description), Some(display)) = (name, description, display) else {
             return Err(ValidationErrors::single("body", "invalid flow"));
@@ -252,6 +258,7 @@ impl ApprovalFlow {
             approval_type: draft.approval_type,
             approvers,
             approver_requirement,
+            slack: draft.slack,
             version,
             created_at,
             updated_at,

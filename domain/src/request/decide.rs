@@ -26,7 +26,14 @@ pub struct DecisionCommand {
     pub internal_note: Option<String>,
     /// The approval that completes the request may shorten its duration.
     pub duration_seconds: Option<i64>,
+    /// Where the decision was made (recorded in its event).
+    pub via: Via,
 }
+
+crate::text_enum!(
+    /// Where a decision was made: through the API (the portal) or with Slack's buttons.
+    Via { Api => "api", Slack => "slack" }
+);
 
 impl AccessRequest {
     /// Decides on the request. Integration accounts never decide; only administrators override.
@@ -73,6 +80,7 @@ impl AccessRequest {
             is_override: command.is_override,
             comment: command.comment.clone(),
             internal_note: command.internal_note.clone(),
+            via: command.via,
         };
         let change = Change::update(self, after);
         let kind = match (settled, change.request.status) {

@@ -27,6 +27,8 @@ pub struct DecisionRecord {
     pub comment: Option<String>,
     /// Visible to administrators only (in the audit log).
     pub internal_note: Option<String>,
+    /// Where the decision was made.
+    pub via: super::Via,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +88,7 @@ fn decision_data(d: &DecisionRecord) -> Value {
         "override": d.is_override,
         "comment": d.comment,
         "internal_note": d.internal_note,
+        "via": d.via,
     })
 }
 

@@ -16,7 +16,7 @@ mod lifecycle;
 pub use actor::{Actor, Role};
 pub use change::{Change, Comment, Write};
 pub use create::{Draft, check_enabled, check_requester, choose_device, choose_duration};
-pub use decide::DecisionCommand;
+pub use decide::{DecisionCommand, Via};
 pub use events::{DecisionRecord, RequestEvent, RequestEventKind};
 pub use index::{ApproverEntry, QueueTab};
 pub use lifecycle::Resubmission;

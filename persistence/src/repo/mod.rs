@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod requests;
 pub mod scim;
 pub mod settings;
+pub mod slack;
 pub mod users;
 pub mod webhooks;
 

@@ -20,6 +20,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub const WEBHOOK: &str = "webhook";
 pub const EMAIL: &str = "email";
+/// Slack Web API calls: messages to approvers, their updates, and the work interactions ask for.
+pub const SLACK: &str = "slack";
 
 pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";
@@ -306,6 +308,29 @@ pub fn list_for_channel(
 ) -> QueryResult<Page<Entry>> {
     let mut query = outbox::table
         .filter(outbox::channel_id.eq(channel.to_string()))
+        .select(EntryRow::as_select())
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(outbox::status.eq(status.to_owned()));
+    }
+    let rows: Vec<EntryRow> =
+        crate::keyset_page!(query, outbox::created_at, outbox::id, page).load(conn)?;
+    Page::from_rows(rows, page.limit, |row| Cursor {
+        created_at: row.created_at,
+        id: row.id.clone(),
+    })
+    .try_map(entry)
+}
+
+/// The entries of one kind (Slack's), newest first, optionally of one status.
+pub fn list_for_kind(
+    conn: &mut DbConnection,
+    kind: &str,
+    status: Option<&str>,
+    page: &PageRequest,
+) -> QueryResult<Page<Entry>> {
+    let mut query = outbox::table
+        .filter(outbox::kind.eq(kind.to_owned()))
         .select(EntryRow::as_select())
         .into_boxed();
     if let Some(status) = status {

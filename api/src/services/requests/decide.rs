@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
-use portcullis_domain::request::{AccessRequest, Actor, Change, DecisionCommand, Verdict};
+use portcullis_domain::request::{AccessRequest, Actor, Change, DecisionCommand, Verdict, Via};
 use portcullis_domain::{GroupId, RequestId};
 use portcullis_persistence::DbConnection;
 use portcullis_persistence::repo::{flows as flow_repo, groups};
@@ -22,6 +22,7 @@ pub struct DecisionInput {
     pub is_override: bool,
     pub internal_note: Option<String>,
     pub duration_seconds: Option<i64>,
+    pub via: Via,
 }
 
 /// A decision the aggregate made on the request as read, ready to be stored (see [`prepare_decision`]).
@@ -59,6 +60,7 @@ pub fn prepare_decision(
         is_override: input.is_override,
         internal_note: input.internal_note.clone(),
         duration_seconds: input.duration_seconds,
+        via: input.via,
     };
     let mut change = before
         .decide(&command, &Actor::of(actor), now)

@@ -85,9 +85,11 @@ fn store(
     if !saved {
         return Ok(None);
     }
+    let mut first_event = None;
     for (index, event) in change.events.iter().enumerate() {
         let id = record(conn, event, &change.request, now)?;
         if index == 0 {
+            first_event = Some(id);
             // A new request, a decided step, a retry or a reassignment hands the request to
             // approvers who have not seen it yet.
             email::approvers_newly_awaiting(
@@ -99,6 +101,13 @@ fn store(
             )?;
         }
     }
+    crate::services::slack::queue::on_request_change(
+        conn,
+        first_event,
+        change.before.as_ref(),
+        &change.request,
+        now,
+    )?;
     Ok(Some(change.request))
 }
 

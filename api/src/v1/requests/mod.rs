@@ -226,6 +226,7 @@ pub async fn approve_access_request(
         is_override: body.is_override,
         internal_note: text("internal_note", body.internal_note.as_deref())?,
         duration_seconds: body.duration_seconds,
+        via: request::Via::Api,
     };
     decide(state, principal, id.into_inner(), input).await
 }
@@ -266,6 +267,7 @@ pub async fn deny_access_request(
         is_override: body.is_override,
         internal_note: text("internal_note", body.internal_note.as_deref())?,
         duration_seconds: None,
+        via: request::Via::Api,
     };
     decide(state, principal, id.into_inner(), input).await
 }

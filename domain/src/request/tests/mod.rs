@@ -102,6 +102,7 @@ fn command(verdict: Verdict) -> DecisionCommand {
         next_steps: None,
         is_override: false,
         internal_note: None,
+        via: crate::request::Via::Api,
         duration_seconds: None,
     }
 }
@@ -191,6 +192,7 @@ fn flow(approval_type: ApprovalType) -> ApprovalFlow {
             Vec::new()
         },
         approver_requirement: manual.then_some(ApproverRequirement::Any),
+        slack: None,
     };
     ApprovalFlow::new(FlowId::new_v7(), draft, LIMITS, now()).unwrap()
 }

@@ -22,6 +22,7 @@ fn approval(comment: Option<String>) -> DecisionCommand {
         next_steps: None,
         is_override: false,
         internal_note: None,
+        via: portcullis_domain::request::Via::Api,
         duration_seconds: None,
     }
 }
