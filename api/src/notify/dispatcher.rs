@@ -284,9 +284,11 @@ impl Dispatcher {
                 };
                 (Some(429), Some(error.to_string()), next)
             }
-            Err(Failure::Slack(error @ SlackError::Refused(_))) => {
-                (None, Some(error.to_string()), Next::Failed)
-            }
+            Err(Failure::Slack(error @ SlackError::Refused(_))) => (
+                error.status_code().map(i32::from),
+                Some(error.to_string()),
+                Next::Failed,
+            ),
             Err(Failure::Slack(error)) => (
                 error.status_code().map(i32::from),
                 Some(error.to_string()),

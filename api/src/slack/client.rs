@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 pub enum SlackError {
     /// Rate-limited (HTTP 429 or `ratelimited`): try again after this long.
     RateLimited(Duration),
-    /// Slack is unreachable or failing (transport error, 5xx): try again later.
-    Unavailable(String),
+    /// Slack is unreachable or failing (transport error, 5xx with its status): try again later.
+    Unavailable(Option<u16>, String),
     /// Slack refused the call (`{"ok": false, "error": …}`): trying again gives the same answer.
     Refused(String),
 }
@@ -24,7 +24,8 @@ impl SlackError {
     pub fn status_code(&self) -> Option<u16> {
         match self {
             Self::RateLimited(_) => Some(429),
-            _ => None,
+            Self::Unavailable(status, _) => *status,
+            Self::Refused(_) => Some(200),
         }
     }
 }
@@ -35,7 +36,7 @@ impl std::fmt::Display for SlackError {
             Self::RateLimited(wait) => {
                 write!(f, "rate-limited by Slack: retry after {}s", wait.as_secs())
             }
-            Self::Unavailable(why) => write!(f, "Slack unavailable: {why}"),
+            Self::Unavailable(_, why) => write!(f, "Slack unavailable: {why}"),
             Self::Refused(error) => write!(f, "Slack refused the call: {error}"),
         }
     }
@@ -121,7 +122,7 @@ impl SlackClient {
         let response = request
             .send()
             .await
-            .map_err(|e| SlackError::Unavailable(describe(&e)))?;
+            .map_err(|e| SlackError::Unavailable(None, describe(&e)))?;
         let status = response.status();
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             let wait = response
@@ -133,14 +134,14 @@ impl SlackClient {
             return Err(SlackError::RateLimited(wait));
         }
         if !status.is_success() {
-            return Err(SlackError::Unavailable(format!("HTTP {}", status.as_u16())));
+            let code = status.as_u16();
+            return Err(SlackError::Unavailable(Some(code), format!("HTTP {code}")));
         }
-        let value: Value = response
-            .json()
-            .await
-            .map_err(|_| SlackError::Unavailable("an answer that is not JSON".to_owned()))?;
+        let value: Value = response.json().await.map_err(|_| {
+            SlackError::Unavailable(Some(200), "an answer that is not JSON".to_owned())
+        })?;
         let envelope: Envelope = serde_json::from_value(value.clone())
-            .map_err(|_| SlackError::Unavailable("an answer without `ok`".to_owned()))?;
+            .map_err(|_| SlackError::Unavailable(Some(200), "an answer without `ok`".to_owned()))?;
         if !envelope.ok {
             let error = envelope.error.unwrap_or_else(|| "unknown_error".to_owned());
             return Err(if error == "ratelimited" {
@@ -149,8 +150,9 @@ impl SlackClient {
                 SlackError::Refused(error)
             });
         }
-        serde_json::from_value(value)
-            .map_err(|e| SlackError::Unavailable(format!("an unexpected answer to {method}: {e}")))
+        serde_json::from_value(value).map_err(|e| {
+            SlackError::Unavailable(Some(200), format!("an unexpected answer to {method}: {e}"))
+        })
     }
 
     /// `auth.test`: whether the token works, and for which workspace.

@@ -146,6 +146,12 @@ fn table() -> Vec<Row> {
         row("GET",    "/v1/catalog",                                           Nothing,       None,                    SIGNED_IN),
         row("GET",    "/v1/settings",                                          Nothing,       None,                    admin_only(200)),
         row("PUT",    "/v1/settings",                                          Nothing,       Some(default_settings),  admin_only(200)),
+        // Slack: the connection and its log are for administrators; Slack's own calls carry no
+        // bearer token and, unsigned, are refused whoever sends them.
+        row("GET",    "/v1/settings/slack",                                    Nothing,       None,                    admin_only(200)),
+        row("PUT",    "/v1/settings/slack",                                    Nothing,       Some(slack_connection),  admin_only(200)),
+        row("GET",    "/v1/settings/slack/deliveries",                         Nothing,       None,                    admin_only(200)),
+        row("POST",   "/v1/integrations/slack/interactions",                   Nothing,       Some(slack_payload),     [401; 7]),
         row("GET",    "/v1/events",                                            Nothing,       None,                    admin_only(200)),
         row("GET",    "/v1/scim-tokens",                                       Nothing,       None,                    admin_only(200)),
         row("POST",   "/v1/scim-tokens",                                       Nothing,       Some(new_scim_token),    admin_only(201)),
@@ -240,6 +246,13 @@ fn default_settings(_: &Params) -> Value {
         "max_access_duration_seconds": 604800, "resource_requests_enabled": true,
         "show_approval_progress": false
     })
+}
+fn slack_connection(_: &Params) -> Value {
+    json!({ "bot_token": "xoxb-authz-matrix", "signing_secret": "matrix-secret", "notify_requester": true })
+}
+fn slack_payload(p: &Params) -> Value {
+    json!({ "payload": json!({ "type": "block_actions", "user": { "id": "U0MATRIX" }, "trigger_id": "t",
+        "actions": [{ "action_id": "approve", "value": p["n"], "action_ts": "1.1" }] }).to_string() })
 }
 fn new_scim_token(p: &Params) -> Value {
     json!({ "name": format!("Identity provider {}", p["n"]) })

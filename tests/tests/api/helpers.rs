@@ -115,6 +115,8 @@ pub struct Options {
     pub rate_limit_per_minute: u32,
     /// How often the server refreshes stale planner statistics (PostgreSQL); `None`: never.
     pub analyze_interval: Option<std::time::Duration>,
+    /// The Slack Web API's base URL (a fake Slack's); `None`: Slack's own.
+    pub slack_api_url: Option<String>,
 }
 
 pub const MAIL_FROM: &str = "Portcullis <access@portcullis.test>";
@@ -130,6 +132,7 @@ impl Default for Options {
             backoff: std::time::Duration::from_secs(30),
             rate_limit_per_minute: 0,
             analyze_interval: Some(std::time::Duration::from_secs(1)),
+            slack_api_url: None,
         }
     }
 }
@@ -216,6 +219,10 @@ impl TestApp {
                 backoff: options.backoff,
                 timeout: std::time::Duration::from_secs(5),
                 poll_interval: std::time::Duration::from_millis(200),
+                // No test calls the real Slack: by default, a loopback port nothing listens on.
+                slack_api_url: options
+                    .slack_api_url
+                    .unwrap_or_else(|| "http://127.0.0.1:9/api".to_owned()),
             },
             rate_limit_per_minute: options.rate_limit_per_minute,
             clock: clock.clone(),

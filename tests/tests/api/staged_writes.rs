@@ -142,6 +142,7 @@ both_backends! {
             is_override: false,
             internal_note: None,
             duration_seconds: None,
+            via: portcullis_domain::request::Via::Api,
         };
         let now = instant();
         let Ok(Prepared::Write(plan)) = requests::prepare_decision(&mut conn, &reviewer, id, &input, now) else {
