@@ -40,6 +40,8 @@ export PORTCULLIS_RATE_LIMIT_PER_MINUTE=0
 # A channel's test ping (`POST …/test`) answers after its one attempt, which may wait the whole delivery timeout (10 s
 # by default) for the made-up hosts the fuzzer's channels name: as long as Schemathesis waits for an answer.
 export PORTCULLIS_DELIVERY_TIMEOUT_SECONDS=2
+# No Slack: a connection the fuzzer sets is saved unverified (nothing listens on port 9).
+export PORTCULLIS_SLACK_API_URL=http://127.0.0.1:9/api
 PORTCULLIS_JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n')
 export PORTCULLIS_JWT_SECRET
 "$binary" migrate > /dev/null
@@ -112,6 +114,8 @@ if grep -q '"status":5[0-9][0-9]' "$workdir/server.log"; then
 fi
 if [[ ${FUZZ_REACH:-} == 1 ]]; then
     cp "$workdir/server.log" "$artifacts/fuzz-reach-server.log"
-    python3 fuzz/reach.py "$workdir/openapi.json" "$workdir/server.log" --from-line "$first_line" || status=1
+    # Only Slack can sign an interaction (the signing secret is Slack's and the admin's): every fuzzed call is a 401.
+    python3 fuzz/reach.py "$workdir/openapi.json" "$workdir/server.log" --from-line "$first_line" \
+        --allow receive_slack_interaction || status=1
 fi
 exit "$status"

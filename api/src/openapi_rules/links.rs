@@ -244,6 +244,31 @@ fn links() -> Vec<LinkSpec> {
         None,
     ));
     links.push(("get_me", "200", "Settings", "get_settings", json!({}), None));
+    // The settings lead to the Slack connection: read, sent back (its secrets are write-only, so a
+    // first connection needs them added), its delivery log, and the endpoint Slack then calls.
+    links.push((
+        "get_settings",
+        "200",
+        "Slack",
+        "get_slack_connection",
+        json!({}),
+        None,
+    ));
+    for (name, target, body) in [
+        ("Connect", "connect_slack", Some(json!("$response.body"))),
+        ("Deliveries", "list_slack_deliveries", None),
+        ("Interactions", "receive_slack_interaction", None),
+    ] {
+        links.push(("get_slack_connection", "200", name, target, json!({}), body));
+    }
+    links.push((
+        "connect_slack",
+        "200",
+        "Get",
+        "get_slack_connection",
+        json!({}),
+        None,
+    ));
     // A person found leads to their full record (administrators).
     links.push((
         "search_people",
