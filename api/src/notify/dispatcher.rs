@@ -298,7 +298,7 @@ impl Dispatcher {
         };
         let result = AttemptResult {
             attempted_at,
-            status_code: status_code.map(i32::from),
+            status_code,
             latency_ms,
             error,
         };

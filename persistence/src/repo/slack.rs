@@ -197,12 +197,12 @@ pub fn known_user(
     user_id: UserId,
     email: &str,
 ) -> QueryResult<Option<Option<String>>> {
-    Ok(slack_users::table
+    slack_users::table
         .find(user_id.to_string())
         .filter(slack_users::email.eq(email))
         .select(slack_users::slack_user_id)
         .first::<Option<String>>(conn)
-        .optional()?)
+        .optional()
 }
 
 /// Remembers what Slack said about a user's email (replacing what it said before).

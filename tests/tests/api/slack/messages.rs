@@ -146,7 +146,90 @@ async fn every_member_of_a_require_all_group_is_asked_and_one_slack_does_not_kno
     );
 }
 
+/// Cancellation, expiry and an administrator's override in the portal: every message shows it.
+async fn a_request_settled_anywhere_else_closes_every_message(backend: Backend) {
+    let Some((app, slack)) = spawn(backend).await else {
+        return;
+    };
+    let w = slack_world(&app, "any").await;
+    let closed_as = |id: String, status: &'static str| {
+        let slack = &slack;
+        async move {
+            let messages = messages_about(slack, &id);
+            messages.len() == 3
+                && messages
+                    .iter()
+                    .all(|m| !has_buttons(m) && m.to_string().contains(status))
+        }
+    };
+    let ask = |id: String| {
+        let slack = &slack;
+        async move {
+            messages_about(slack, &id)
+                .iter()
+                .filter(|m| has_buttons(m))
+                .count()
+                == 3
+        }
+    };
+
+    let canceled = submit(&app, &w).await;
+    let id = canceled["id"].as_str().unwrap().to_owned();
+    eventually("the manager and both reviewers are asked", || {
+        ask(id.clone())
+    })
+    .await;
+    expect_status(
+        act(&app, &canceled["id"], "cancel", &w.requester, json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    eventually("every message shows the cancellation", || {
+        closed_as(id.clone(), "Canceled")
+    })
+    .await;
+
+    let expired = submit(&app, &w).await;
+    let id = expired["id"].as_str().unwrap().to_owned();
+    eventually("the approvers are asked again", || ask(id.clone())).await;
+    app.clock.advance(chrono::Duration::days(31));
+    eventually("every message shows the expiry", || {
+        closed_as(id.clone(), "Expired")
+    })
+    .await;
+
+    let overridden = submit(&app, &w).await;
+    let id = overridden["id"].as_str().unwrap().to_owned();
+    eventually("the approvers are asked a third time", || ask(id.clone())).await;
+    let body = json!({ "override": true, "internal_note": "approved on the phone" });
+    expect_status(
+        act(&app, &overridden["id"], "approve", &app.admin_id, body).await,
+        StatusCode::OK,
+    )
+    .await;
+    eventually(
+        "every message shows the override and who made it",
+        || async {
+            closed_as(id.clone(), "Approved (override)").await
+                && messages_about(&slack, &id)
+                    .iter()
+                    .all(|m| m.to_string().contains("Ada Admin"))
+        },
+    )
+    .await;
+    assert_eq!(
+        events_of(
+            &app,
+            &overridden["id"],
+            "access_management_access_request_approval"
+        )
+        .await[0]["data"]["via"],
+        "api"
+    );
+}
+
 per_backend! {
+    a_request_settled_anywhere_else_closes_every_message => super::a_request_settled_anywhere_else_closes_every_message,
     an_administrator_flow_in_channel_mode_posts_to_its_channels => super::an_administrator_flow_in_channel_mode_posts_to_its_channels,
     a_manager_is_asked_by_direct_message_and_a_later_step_only_once_it_is_active => super::a_manager_is_asked_by_direct_message_and_a_later_step_only_once_it_is_active,
     every_member_of_a_require_all_group_is_asked_and_one_slack_does_not_know_is_skipped => super::every_member_of_a_require_all_group_is_asked_and_one_slack_does_not_know_is_skipped,
