@@ -8,6 +8,7 @@
 pub mod connection;
 pub mod interactions;
 pub mod queue;
+mod summary;
 pub mod worker;
 
 use serde::{Deserialize, Serialize};

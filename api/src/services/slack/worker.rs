@@ -4,27 +4,25 @@
 
 use std::sync::Arc;
 
-use actix_web::ResponseError;
 use diesel::Connection;
 use portcullis_domain::directory::User;
-use portcullis_domain::events::SLACK_INTERACTION_REFUSED;
-use portcullis_domain::request::{AccessRequest, RequestStatus, StepState, Verdict, Via};
+use portcullis_domain::request::{AccessRequest, RequestStatus};
 use portcullis_domain::{Clock, RequestId, UserId};
 use portcullis_persistence::repo::outbox::Entry;
 use portcullis_persistence::repo::slack::{self as repo, SlackConnection};
 use portcullis_persistence::repo::{requests, settings, users};
 use portcullis_persistence::{Database, DbConnection};
 use secrecy::ExposeSecret;
-use serde_json::json;
 use tokio::sync::Notify;
 
+mod interact;
+
 use super::queue::channel_post_open;
+use super::summary::{outcome, own_decision, progress};
 use super::{Job, enqueue};
 use crate::error::ApiError;
 use crate::notify::email::human_duration;
-use crate::services::requests::{self as engine, DecisionInput};
 use crate::slack::blocks::{self, OutcomeSummary, RequestSummary};
-use crate::slack::interaction::Interaction;
 use crate::slack::{SlackClient, SlackError};
 use crate::tx::Tx;
 
@@ -382,257 +380,9 @@ impl Worker {
             .await?;
         Ok(Done::Sent)
     }
-
-    /// The Portcullis user who clicked: among the request's requester and approvers, the one whose
-    /// email Slack resolves to the clicking Slack user.
-    async fn who_clicked(
-        &self,
-        token: &str,
-        request: &AccessRequest,
-        slack_user_id: &str,
-    ) -> Result<Option<User>, Failure> {
-        let ids = request.people();
-        let people = self
-            .blocking(move |conn| Ok(users::find_many(conn, &ids)?))
-            .await?;
-        for person in people.into_iter().filter(|p| p.active) {
-            if self.slack_user(token, &person).await?.as_deref() == Some(slack_user_id) {
-                return Ok(Some(person));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Acts on what a person did in Slack, with exactly the API's rules: the aggregate decides.
-    async fn interact(&self, interaction: Interaction) -> Outcome {
-        let Ok(id) = interaction.request_id().parse::<RequestId>() else {
-            self.refuse(
-                &interaction,
-                None,
-                None,
-                "the action names no request".into(),
-            )
-            .await?;
-            return Ok(Done::Sent);
-        };
-        let Some(context) = self.context(id).await? else {
-            self.refuse(&interaction, Some(id), None, "no such request".into())
-                .await?;
-            return Ok(Done::Sent);
-        };
-        let token = context.connection.bot_token.expose_secret().to_owned();
-        let Some(actor) = self
-            .who_clicked(&token, &context.request, interaction.slack_user_id())
-            .await?
-        else {
-            let why = "the Slack user is not the requester or an approver of this request".into();
-            self.refuse(&interaction, Some(id), None, why).await?;
-            return Ok(Done::Sent);
-        };
-        let now = self.clock.now();
-        let input = |verdict, reason: Option<String>, next_steps: Option<String>| DecisionInput {
-            verdict,
-            comment: None,
-            reason,
-            next_steps,
-            is_override: false,
-            internal_note: None,
-            duration_seconds: None,
-            via: Via::Slack,
-        };
-        let decided = match &interaction {
-            Interaction::OpenDenial { trigger_id, .. } => {
-                // The modal opens only for someone the aggregate would let deny (nothing is written).
-                let (user, check) = (actor.clone(), input(Verdict::Deny, None, None));
-                let allowed = self
-                    .blocking(move |conn| {
-                        Ok(engine::prepare_decision(conn, &user, id, &check, now).map(drop))
-                    })
-                    .await?;
-                if let Err(refused) = allowed {
-                    return self
-                        .refused_or_failed(&interaction, id, actor.id, refused)
-                        .await;
-                }
-                let modal = blocks::denial_modal(&id.to_string(), context.request.flow_name());
-                self.client.open_view(&token, trigger_id, &modal).await?;
-                return Ok(Done::Sent);
-            }
-            Interaction::Approve { .. } => input(Verdict::Approve, None, None),
-            Interaction::Deny {
-                reason, next_steps, ..
-            } => input(Verdict::Deny, reason.clone(), next_steps.clone()),
-        };
-        let user = actor.clone();
-        let written = self
-            .write(move |conn| {
-                crate::services::read_then_write(
-                    conn,
-                    |conn, _| engine::prepare_decision(conn, &user, id, &decided, now),
-                    |conn, plan, _| engine::commit_decision(conn, plan, now),
-                )
-            })
-            .await;
-        match written {
-            Ok(_) => Ok(Done::Sent),
-            Err(refused) => {
-                self.refused_or_failed(&interaction, id, actor.id, refused)
-                    .await
-            }
-        }
-    }
-
-    /// A refusal (the caller's fault, as the API would answer 4xx) is audited and ends the entry;
-    /// anything else is tried again.
-    async fn refused_or_failed(
-        &self,
-        interaction: &Interaction,
-        id: RequestId,
-        actor: UserId,
-        error: ApiError,
-    ) -> Outcome {
-        if !error.status_code().is_client_error() {
-            return Err(Failure::Internal(error.to_string()));
-        }
-        self.refuse(interaction, Some(id), Some(actor), refusal_text(&error))
-            .await?;
-        Ok(Done::Sent)
-    }
-
-    /// Records a refused interaction in the audit log.
-    async fn refuse(
-        &self,
-        interaction: &Interaction,
-        request: Option<RequestId>,
-        actor: Option<UserId>,
-        why: String,
-    ) -> Result<(), Failure> {
-        tracing::info!(action = interaction.name(), slack_user_id = interaction.slack_user_id(), reason = %why, "refused a Slack interaction");
-        let now = self.clock.now();
-        let data = json!({
-            "action": interaction.name(),
-            "slack_user_id": interaction.slack_user_id(),
-            "request_id": interaction.request_id(),
-            "reason": why,
-            "via": "slack",
-        });
-        let subject =
-            request.map_or_else(|| interaction.request_id().to_owned(), |r| r.to_string());
-        self.write(move |conn| {
-            crate::services::audit(
-                conn,
-                SLACK_INTERACTION_REFUSED,
-                actor,
-                ("access_request", subject),
-                data,
-                now,
-            )
-        })
-        .await?;
-        Ok(())
-    }
 }
 
 fn parse_id<T: std::str::FromStr>(raw: &str) -> Result<T, Failure> {
     raw.parse()
         .map_err(|_| Failure::Internal(format!("'{raw}' is not an id")))
-}
-
-fn refusal_text(error: &ApiError) -> String {
-    match error {
-        ApiError::Forbidden(m) | ApiError::NotFound(m) => m.clone(),
-        ApiError::Conflict { detail, .. } => detail.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// One line per step: who approves, and how far they got.
-fn progress(request: &AccessRequest, name: &dyn Fn(UserId) -> String) -> Vec<String> {
-    request
-        .steps()
-        .iter()
-        .map(|step| {
-            let who = match step.approver_type.as_str() {
-                "administrator" => "Administrators",
-                "requester_manager" => "The requester's manager",
-                "resource_owner" => "The resource owners",
-                _ if step.require_all => "Every member of the group",
-                _ => "A member of the group",
-            };
-            let decided: Vec<String> = step
-                .decisions
-                .iter()
-                .map(|d| format!("{} {}", name(d.approver_id), past(d.decision)))
-                .collect();
-            let state = match step.state {
-                StepState::Waiting => "waiting for the step before",
-                StepState::Active => "waiting for a decision",
-                StepState::Approved => "approved",
-                StepState::Denied => "denied",
-                StepState::Skipped => "no longer needed",
-            };
-            if decided.is_empty() {
-                format!("{who}: {state}")
-            } else {
-                format!("{who}: {state} ({})", decided.join(", "))
-            }
-        })
-        .collect()
-}
-
-fn past(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Approve => "approved",
-        Verdict::Deny => "denied",
-    }
-}
-
-/// How a request stands, for the messages that show it.
-fn outcome(request: &AccessRequest, name: &dyn Fn(UserId) -> String) -> OutcomeSummary {
-    let decided = request.outcome();
-    let status = match request.status() {
-        RequestStatus::Approved if decided.is_some_and(|o| o.is_override) => "Approved (override)",
-        RequestStatus::Denied if decided.is_some_and(|o| o.is_override) => "Denied (override)",
-        RequestStatus::Approved => "Approved",
-        RequestStatus::Denied => "Denied",
-        RequestStatus::Canceled => "Canceled",
-        RequestStatus::Expired => "Expired without a decision",
-        RequestStatus::Error => "On hold: the request needs an administrator",
-        RequestStatus::Pending => "Pending",
-    };
-    let status = match (request.status(), decided) {
-        (RequestStatus::Approved, Some(o)) if o.decided_by.is_none() => "Approved automatically",
-        _ => status,
-    };
-    OutcomeSummary {
-        status: status.to_owned(),
-        decided_by: decided.and_then(|o| o.decided_by).map(name),
-        reason: decided.and_then(|o| o.reason.clone()),
-        next_steps: decided.and_then(|o| o.next_steps.clone()),
-    }
-}
-
-/// What a pending request's message says to an approver who can no longer act on it.
-fn own_decision(
-    request: &AccessRequest,
-    recipient: UserId,
-    pending: &OutcomeSummary,
-) -> OutcomeSummary {
-    let mine = request
-        .steps()
-        .iter()
-        .flat_map(|s| s.decisions.iter())
-        .find(|d| d.approver_id == recipient);
-    let status = match mine {
-        Some(d) => format!(
-            "You {}; the request waits for the other approvers",
-            past(d.decision)
-        ),
-        None => "No longer waiting for you".to_owned(),
-    };
-    OutcomeSummary {
-        status,
-        decided_by: None,
-        ..pending.clone()
-    }
 }
