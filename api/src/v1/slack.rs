@@ -54,7 +54,7 @@ pub async fn get_slack_connection(
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = UnprocessableEntity),
@@ -76,8 +76,8 @@ pub async fn connect_slack(
     connection::validate(&new, stored.is_some())?;
     let current = stored.as_ref().map(|s| s.version);
     if body.version.is_some_and(|v| Some(v) != current) {
-        return Err(ApiError::conflict(
-            "the Slack connection changed since it was read; read it again",
+        return Err(ApiError::PreconditionFailed(
+            "the Slack connection changed since it was read; read it again".to_owned(),
         ));
     }
     let token = match (&new.bot_token, &stored) {

@@ -114,8 +114,8 @@ pub fn replace(
 ) -> Result<SlackConnection, ApiError> {
     let before = slack::connection(conn)?;
     if before.as_ref().map(|b| b.version) != expected {
-        return Err(ApiError::conflict(
-            "the Slack connection changed at the same time; retry",
+        return Err(ApiError::PreconditionFailed(
+            "the Slack connection changed at the same time; read it again".to_owned(),
         ));
     }
     let keep = |new: Option<SecretString>, old: Option<&SecretString>| {
@@ -139,8 +139,8 @@ pub fn replace(
         updated_at: now,
     };
     if !slack::save_connection(conn, &after, expected)? {
-        return Err(ApiError::conflict(
-            "the Slack connection changed at the same time; retry",
+        return Err(ApiError::PreconditionFailed(
+            "the Slack connection changed at the same time; read it again".to_owned(),
         ));
     }
     audit(

@@ -93,7 +93,7 @@ pub struct UpdateSlackConnectionRequest {
     #[serde(default = "yes")]
     #[schema(default = true)]
     pub notify_requester: bool,
-    /// Read-only: when given, the version this change applies to (409 if another change came first).
+    /// Read-only: when given, the version this change applies to (412 if another change came first).
     #[schema(read_only)]
     pub version: Option<i64>,
     /// Read-only, ignored.

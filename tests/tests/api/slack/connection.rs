@@ -97,13 +97,30 @@ async fn connecting_slack_verifies_the_token_and_never_returns_the_secrets(backe
     );
     assert_eq!(changed["default_channel_ids"], json!(["C0GENERAL1"]));
 
+    // What GET returns goes back as it is (read-modify-write); a stale `version` is a 412.
+    let mut sent_back = changed.clone();
+    sent_back["notify_requester"] = json!(true);
+    let written = expect_status(put(&app, sent_back).await, StatusCode::OK).await;
+    assert_eq!(
+        (
+            written["notify_requester"].as_bool(),
+            written["version"].as_i64()
+        ),
+        (Some(true), Some(3))
+    );
+    expect_problem(
+        put(&app, changed.clone()).await,
+        StatusCode::PRECONDITION_FAILED,
+    )
+    .await;
+
     let events = expect_status(
         app.get("/v1/events?type=slack_connection_update", &app.admin_token)
             .await,
         StatusCode::OK,
     )
     .await;
-    assert_eq!(events["items"].as_array().unwrap().len(), 2);
+    assert_eq!(events["items"].as_array().unwrap().len(), 3);
     for text in [read.to_string(), changed.to_string(), events.to_string()] {
         assert!(
             !text.contains(BOT_TOKEN) && !text.contains(SIGNING_SECRET),
