@@ -249,6 +249,7 @@ fn demo_flows(
         approval_type: ApprovalType::Automatic,
         approvers: Vec::new(),
         approver_requirement: None,
+        fulfilment: None,
     };
     let approver = |approver_type, group_id, require_all| ApproverDraft {
         approver_type,

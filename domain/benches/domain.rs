@@ -51,6 +51,7 @@ fn draft() -> FlowDraft {
             },
         ],
         approver_requirement: Some(ApproverRequirement::AllInOrder),
+        fulfilment: None,
     }
 }
 

@@ -11,7 +11,9 @@ use crate::validation::ValidationErrors;
 mod draft;
 mod resolution;
 
-pub use draft::{ApproverDraft, Display, DisplayDraft, FlowDraft, FlowLimits, TimedAccess};
+pub use draft::{
+    ApproverDraft, Display, DisplayDraft, FlowDraft, FlowLimits, Fulfilment, TimedAccess,
+};
 pub use resolution::{Candidate, Directory, ResolvedStep, resolve_approvers};
 
 text_enum!(
@@ -36,6 +38,11 @@ text_enum!(
         ResourceOwner => "resource_owner",
         UserGroup => "user_group",
     }
+);
+text_enum!(
+    /// Who provisions access after approval: the server (`automatic`, the target group's
+    /// membership), the administrators by hand (`manual`), or nobody (`none`).
+    Provisioning { Automatic => "automatic", Manual => "manual", None => "none" }
 );
 text_enum!(
     /// `choices`: the requester picks one of the durations; `fixed`: the one duration applies.
@@ -109,6 +116,7 @@ pub struct ApprovalFlow {
     approval_type: ApprovalType,
     approvers: Vec<ApproverSpec>,
     approver_requirement: Option<ApproverRequirement>,
+    fulfilment: Option<Fulfilment>,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -191,6 +199,7 @@ impl ApprovalFlow {
             approval_type: self.approval_type,
             approvers: self.approvers.iter().map(ApproverSpec::to_draft).collect(),
             approver_requirement: self.approver_requirement,
+            fulfilment: self.fulfilment,
         }
     }
 
@@ -235,6 +244,14 @@ impl ApprovalFlow {
     }
     pub fn approver_requirement(&self) -> Option<ApproverRequirement> {
         self.approver_requirement
+    }
+    /// The tasks that follow an approval (`None`: the membership is added at once, as `automatic`).
+    pub fn fulfilment(&self) -> Option<Fulfilment> {
+        self.fulfilment
+    }
+    /// The flow's App Admins (seed 004's term): its owners.
+    pub fn app_admin_ids(&self) -> &[UserId] {
+        &self.owner_ids
     }
     pub fn version(&self) -> i64 {
         self.version

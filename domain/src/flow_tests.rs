@@ -55,6 +55,7 @@ fn resource_flow() -> FlowDraft {
             group_approver(true),
         ],
         approver_requirement: Some(ApproverRequirement::AllInOrder),
+        fulfilment: None,
     }
 }
 
@@ -76,6 +77,7 @@ fn device_flow() -> FlowDraft {
         approval_type: ApprovalType::Manual,
         approvers: vec![approver(ApproverType::Administrator)],
         approver_requirement: None,
+        fulfilment: None,
     }
 }
 

@@ -140,6 +140,7 @@ pub fn flow_draft() -> impl Strategy<Value = FlowDraft> {
                     approval_type,
                     approvers: if manual { approvers } else { Vec::new() },
                     approver_requirement: manual.then_some(requirement),
+                    fulfilment: None,
                 }
             },
         )

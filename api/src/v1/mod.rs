@@ -83,6 +83,8 @@ pub fn scope() -> Scope<
         .service(requests::cancel_access_request)
         .service(requests::retry_access_request)
         .service(requests::reassign_access_request)
+        .service(requests::complete_fulfilment_task)
+        .service(requests::reassign_fulfilment_task)
         .service(requests::resubmit_access_request)
         .service(requests::list_access_request_comments)
         .service(requests::comment_on_access_request)

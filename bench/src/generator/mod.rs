@@ -263,6 +263,7 @@ impl Generator {
                 },
                 approvers,
                 approver_requirement: requirement,
+                fulfilment: None,
             };
             let created = self.now - Duration::days(HISTORY_DAYS + 10);
             let flow =

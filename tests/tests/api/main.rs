@@ -13,6 +13,7 @@ mod crash;
 mod devices;
 mod empty_bodies;
 mod flows;
+mod fulfilment;
 mod group_commit;
 mod groups;
 mod indexes;

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use portcullis_domain::flow::{
     ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, DisplayDraft,
-    FlowDraft, FlowKind, TimedAccess,
+    FlowDraft, FlowKind, Fulfilment, TimedAccess,
 };
 use portcullis_domain::{GroupId, UserId};
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,9 @@ pub struct FlowResponse {
     pub approval_type: ApprovalType,
     pub approvers: Vec<ApproverDraft>,
     pub approver_requirement: Option<ApproverRequirement>,
+    /// `resource_request` only: what follows an approval (`null`: the membership is added at once).
+    /// The flow's owners are its App Admins (seed 004); they do the `assignment`.
+    pub fulfilment: Option<Fulfilment>,
     /// Increments on every change; also the `ETag`.
     #[schema(read_only)]
     pub version: i64,
@@ -77,6 +80,7 @@ impl From<ApprovalFlow> for FlowResponse {
             approval_type: draft.approval_type,
             approvers: draft.approvers,
             approver_requirement: draft.approver_requirement,
+            fulfilment: draft.fulfilment,
             version: flow.version(),
             created_at: flow.created_at(),
             updated_at: flow.updated_at(),
@@ -126,6 +130,9 @@ pub struct UpdateFlowRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<ApproverRequirement>, nullable)]
     pub approver_requirement: Option<Option<ApproverRequirement>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Fulfilment>, nullable)]
+    pub fulfilment: Option<Option<Fulfilment>>,
     /// Read-only, ignored: the GET's own field, accepted so that a read object can be sent back.
     #[schema(read_only)]
     pub id: Option<Uuid>,
@@ -178,7 +185,8 @@ impl UpdateFlowRequest {
             session_durations_seconds,
             approval_type,
             approvers,
-            approver_requirement
+            approver_requirement,
+            fulfilment
         );
         Ok(draft)
     }

@@ -191,6 +191,7 @@ fn flow(approval_type: ApprovalType) -> ApprovalFlow {
             Vec::new()
         },
         approver_requirement: manual.then_some(ApproverRequirement::Any),
+        fulfilment: None,
     };
     ApprovalFlow::new(FlowId::new_v7(), draft, LIMITS, now()).unwrap()
 }

@@ -3,16 +3,20 @@
 //! not decide. A command's [`Change`](portcullis_domain::request::Change) is written by
 //! [`save`], in the caller's transaction, with the version check in one place.
 
+mod actions;
 mod approvers;
 mod queries;
 mod queue;
 mod rows;
 mod sql;
+mod tasks;
 mod writes;
 
+pub use actions::{Action, ActionItem, action_required};
 pub use queries::*;
 pub use queue::*;
 pub use rows::Listed;
+pub use tasks::{WaitingTask, attach as attach_tasks, waiting_on};
 pub(crate) use rows::open_key;
 pub use writes::*;
 

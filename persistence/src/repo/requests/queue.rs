@@ -154,11 +154,12 @@ pub fn queue(
     let listed = listed_requesters(conn, filter)?;
     let rows: Vec<RequestRow> =
         queue_query(filter, conn.backend(), listed.as_deref(), page).load(conn)?;
-    crate::Page::from_rows(rows, page.limit, |r| crate::Cursor {
+    let page = crate::Page::from_rows(rows, page.limit, |r| crate::Cursor {
         created_at: r.created_at,
         id: r.id.clone(),
     })
-    .try_map(into_listed)
+    .try_map(into_listed)?;
+    with_tasks(conn, page)
 }
 
 /// How many requests match `filter` in `tab`.

@@ -5,8 +5,9 @@ use diesel::prelude::*;
 use portcullis_domain::request::{AccessRequest, Change, Comment, Write};
 
 use super::approvers::{ApproverRow, approver_rows, insert_approvers, reindex_approvers};
-use super::rows::{RequestRow, convert};
+use super::rows::RequestRow;
 use super::sql::push_term;
+use super::tasks;
 use crate::repo::grants;
 use portcullis_domain::{RequestId, UserId};
 
@@ -37,6 +38,7 @@ pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
         }
         Write::Unchanged => {}
     }
+    tasks::write(conn, change.before.as_ref(), &change.request)?;
     if let Some(grant) = &change.grant {
         grants::insert(conn, grant)?;
     }
@@ -61,13 +63,22 @@ pub fn insert_many(conn: &mut DbConnection, requests: &[AccessRequest]) -> Query
 }
 
 pub fn find(conn: &mut DbConnection, id: RequestId) -> QueryResult<Option<AccessRequest>> {
-    access_requests::table
+    let Some(row) = access_requests::table
         .find(id.to_string())
         .select(RequestRow::as_select())
         .first(conn)
         .optional()?
-        .map(convert)
-        .transpose()
+    else {
+        return Ok(None);
+    };
+    let listed = super::rows::into_listed(row)?;
+    let has_tasks = listed.has_tasks;
+    let request = listed
+        .request
+        .with_steps(serde_json::from_str(listed.steps.get()).map_err(|e| {
+            diesel::result::Error::DeserializationError(Box::new(e))
+        })?);
+    tasks::attach_one(conn, request, has_tasks).map(Some)
 }
 
 /// `UPDATE access_requests SET … WHERE id = ? AND version = ?`, every column a request's life

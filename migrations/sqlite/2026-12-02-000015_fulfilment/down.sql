@@ -1,0 +1,2 @@
+DROP TABLE request_task_assignees;
+DROP TABLE request_tasks;
