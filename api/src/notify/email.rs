@@ -253,7 +253,10 @@ pub fn on_fulfilment_event(
         } => (*task, vec![*to]),
         RequestEventKind::TaskDone { .. }
             if request.fulfilment_state() == Some(FulfilmentState::Done)
-                && !request.tasks().iter().any(|t| t.task_type == TaskType::Deprovisioning) =>
+                && !request
+                    .tasks()
+                    .iter()
+                    .any(|t| t.task_type == TaskType::Deprovisioning) =>
         {
             return access_ready(conn, event_id, request, now);
         }

@@ -135,11 +135,10 @@ impl Change {
         }
         if assignment {
             let open = (!manual).then_some(now);
-            change.request.tasks.push(Task::new(
-                TaskType::Assignment,
-                &plan.app_admins,
-                open,
-            ));
+            change
+                .request
+                .tasks
+                .push(Task::new(TaskType::Assignment, &plan.app_admins, open));
         }
         let actor = change.events.last().and_then(|e| e.actor);
         Ok(change.opened_tasks(actor))
@@ -195,9 +194,10 @@ impl AccessRequest {
             None
         } else if tasks.iter().any(Task::is_pending) {
             Some(FulfilmentState::InProgress)
-        } else if tasks.iter().any(|t| {
-            t.state == TaskState::Canceled && t.task_type != TaskType::Deprovisioning
-        }) {
+        } else if tasks
+            .iter()
+            .any(|t| t.state == TaskState::Canceled && t.task_type != TaskType::Deprovisioning)
+        {
             Some(FulfilmentState::Canceled)
         } else {
             Some(FulfilmentState::Done)
@@ -394,9 +394,7 @@ impl AccessRequest {
         self.tasks
             .iter()
             .position(|t| t.task_type == task_type)
-            .ok_or_else(|| {
-                RequestError::conflict(format!("this request has no {task_type} task"))
-            })
+            .ok_or_else(|| RequestError::conflict(format!("this request has no {task_type} task")))
     }
 
     /// The requester withdraws (or an administrator cancels) a fulfilment still in progress: its

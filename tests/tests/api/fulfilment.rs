@@ -55,7 +55,8 @@ pub async fn shop(app: &TestApp, fulfilment: Value) -> Shop {
         flow["timed_access"] = Value::Null;
     }
     let flow = expect_status(
-        app.post("/v1/approval-flows", &app.admin_token, &flow).await,
+        app.post("/v1/approval-flows", &app.admin_token, &flow)
+            .await,
         StatusCode::CREATED,
     )
     .await;
@@ -65,7 +66,8 @@ pub async fn shop(app: &TestApp, fulfilment: Value) -> Shop {
         "approval_type": "automatic", "fulfilment": { "provisioning": "automatic", "assignment": true }
     });
     expect_status(
-        app.post("/v1/approval-flows", &app.admin_token, &other_flow).await,
+        app.post("/v1/approval-flows", &app.admin_token, &other_flow)
+            .await,
         StatusCode::CREATED,
     )
     .await;
@@ -88,7 +90,12 @@ pub async fn submit_to(app: &TestApp, shop: &Shop) -> Value {
         body["duration_seconds"] = Value::Null;
     }
     expect_status(
-        app.post("/v1/access-requests", &app.token_for(&shop.requester), &body).await,
+        app.post(
+            "/v1/access-requests",
+            &app.token_for(&shop.requester),
+            &body,
+        )
+        .await,
         StatusCode::CREATED,
     )
     .await
@@ -97,11 +104,24 @@ pub async fn submit_to(app: &TestApp, shop: &Shop) -> Value {
 /// A submitted request, approved by the requester's manager.
 pub async fn approved(app: &TestApp, shop: &Shop) -> Value {
     let request = submit_to(app, shop).await;
-    expect_status(act(app, &request["id"], "approve", &shop.manager, json!({})).await, StatusCode::OK).await
+    expect_status(
+        act(app, &request["id"], "approve", &shop.manager, json!({})).await,
+        StatusCode::OK,
+    )
+    .await
 }
 
-pub async fn complete(app: &TestApp, request: &Value, task: &str, token: &str, body: Value) -> reqwest::Response {
-    let path = format!("/v1/access-requests/{}/fulfilment/{task}/complete", request["id"].as_str().unwrap());
+pub async fn complete(
+    app: &TestApp,
+    request: &Value,
+    task: &str,
+    token: &str,
+    body: Value,
+) -> reqwest::Response {
+    let path = format!(
+        "/v1/access-requests/{}/fulfilment/{task}/complete",
+        request["id"].as_str().unwrap()
+    );
     app.post(&path, token, &body).await
 }
 
@@ -126,7 +146,12 @@ async fn detail(app: &TestApp, request: &Value) -> Value {
 async fn my_request_ids(app: &TestApp, who: &str, state: &str) -> Vec<String> {
     let path = format!("/v1/me/access-requests?state={state}");
     let page = expect_status(app.get(&path, &app.token_for(who)).await, StatusCode::OK).await;
-    page["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 both_backends! {

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod action_required;
 mod audit;
 mod auth;
 mod authz;

@@ -9,9 +9,7 @@ use portcullis_domain::request::{self, AccessRequest, Actor, Change, Draft, Requ
 use portcullis_domain::settings::Settings;
 use portcullis_domain::{DeviceId, FlowId, GroupId, RequestId, UserId};
 use portcullis_persistence::DbConnection;
-use portcullis_persistence::repo::{
-    devices, flows as flow_repo, requests, settings, users,
-};
+use portcullis_persistence::repo::{devices, flows as flow_repo, requests, settings, users};
 
 use super::{not_found, refusal, store};
 use crate::error::ApiError;
@@ -185,14 +183,8 @@ pub fn commit_create(
     if !unchanged {
         return Ok(Written::Stale);
     }
-    change = super::fulfilment::complete_approval(
-        conn,
-        change,
-        fulfilment,
-        &owners,
-        target_group,
-        now,
-    )?;
+    change =
+        super::fulfilment::complete_approval(conn, change, fulfilment, &owners, target_group, now)?;
     let created = store(conn, change, now)?
         .ok_or_else(|| ApiError::conflict("the request changed while it was being made; retry"))?;
     if let Some((key, hash)) = idempotency {

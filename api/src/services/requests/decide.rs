@@ -2,9 +2,9 @@
 //! [`crate::state::AppState::read_then_write`]).
 
 use chrono::{DateTime, Utc};
+use portcullis_domain::RequestId;
 use portcullis_domain::directory::User;
 use portcullis_domain::request::{AccessRequest, Actor, Change, DecisionCommand, Verdict};
-use portcullis_domain::RequestId;
 use portcullis_persistence::DbConnection;
 
 use super::{get_visible, refusal, store};

@@ -5,9 +5,7 @@
 use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
 use portcullis_domain::flow::{ApprovalFlow, Fulfilment};
-use portcullis_domain::request::{
-    AccessRequest, Actor, Change, FulfilmentPlan, TaskType,
-};
+use portcullis_domain::request::{AccessRequest, Actor, Change, FulfilmentPlan, TaskType};
 use portcullis_domain::{GroupId, RequestId, UserId};
 use portcullis_persistence::DbConnection;
 use portcullis_persistence::repo::{flows as flow_repo, groups, requests, users};
@@ -108,7 +106,8 @@ pub fn complete_task(
 ) -> Result<AccessRequest, ApiError> {
     let request = load(conn, id)?;
     let group = if task_type == TaskType::Provisioning {
-        let flow_group = flow_repo::find(conn, request.flow_id())?.and_then(|f| f.target_group_id());
+        let flow_group =
+            flow_repo::find(conn, request.flow_id())?.and_then(|f| f.target_group_id());
         existing(conn, flow_group)?
     } else {
         None

@@ -79,7 +79,10 @@ pub fn action_required(
             .filter(access_requests::id.eq_any(&ids))
             .select(RequestRow::as_select())
             .load(conn)?;
-        let mut listed: Vec<Listed> = rows.into_iter().map(into_listed).collect::<Result<_, _>>()?;
+        let mut listed: Vec<Listed> = rows
+            .into_iter()
+            .map(into_listed)
+            .collect::<Result<_, _>>()?;
         listed = super::tasks::attach(conn, listed)?;
         for task in waiting {
             let Some(at) = listed

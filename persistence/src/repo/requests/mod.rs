@@ -16,8 +16,8 @@ pub use actions::{Action, ActionItem, action_required};
 pub use queries::*;
 pub use queue::*;
 pub use rows::Listed;
-pub use tasks::{WaitingTask, attach as attach_tasks, waiting_on};
 pub(crate) use rows::open_key;
+pub use tasks::{WaitingTask, attach as attach_tasks, waiting_on};
 pub use writes::*;
 
 #[cfg(test)]

@@ -113,7 +113,6 @@ pub enum OpenOrClosed {
     Closed,
 }
 
-
 /// A requester's requests, newest first.
 pub fn of_requester(
     conn: &mut DbConnection,

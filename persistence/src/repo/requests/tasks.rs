@@ -96,8 +96,7 @@ pub(super) fn write(
         return Ok(());
     }
     let id = after.id().to_string();
-    diesel::delete(request_tasks::table.filter(request_tasks::request_id.eq(&id)))
-        .execute(conn)?;
+    diesel::delete(request_tasks::table.filter(request_tasks::request_id.eq(&id))).execute(conn)?;
     diesel::delete(
         request_task_assignees::table.filter(request_task_assignees::request_id.eq(&id)),
     )

@@ -73,11 +73,10 @@ pub fn find(conn: &mut DbConnection, id: RequestId) -> QueryResult<Option<Access
     };
     let listed = super::rows::into_listed(row)?;
     let has_tasks = listed.has_tasks;
-    let request = listed
-        .request
-        .with_steps(serde_json::from_str(listed.steps.get()).map_err(|e| {
-            diesel::result::Error::DeserializationError(Box::new(e))
-        })?);
+    let request = listed.request.with_steps(
+        serde_json::from_str(listed.steps.get())
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
+    );
     tasks::attach_one(conn, request, has_tasks).map(Some)
 }
 
