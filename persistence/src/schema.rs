@@ -196,6 +196,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_people (user_id, request_id) {
+        user_id -> Text,
+        request_id -> Text,
+    }
+}
+
+diesel::table! {
     request_task_assignees (request_id, task_type, user_id) {
         request_id -> Text,
         task_type -> Text,
@@ -320,6 +327,7 @@ diesel::joinable!(outbox -> webhook_channels (channel_id));
 diesel::joinable!(delivery_attempts -> outbox (outbox_id));
 diesel::joinable!(request_approvers -> access_requests (request_id));
 diesel::joinable!(request_tasks -> access_requests (request_id));
+diesel::joinable!(request_people -> access_requests (request_id));
 diesel::joinable!(request_task_assignees -> access_requests (request_id));
 diesel::joinable!(flow_groups -> approval_flows (flow_id));
 diesel::joinable!(flow_users -> approval_flows (flow_id));
@@ -329,6 +337,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     request_approvers,
     request_tasks,
     request_task_assignees,
+    request_people,
     request_comments,
     grants,
     device_admin_sessions,

@@ -7,6 +7,7 @@ pub mod devices;
 pub mod events;
 pub mod flows;
 pub mod groups;
+pub mod manage;
 pub mod me;
 pub mod people;
 pub mod queue;
@@ -94,6 +95,7 @@ pub fn scope() -> Scope<
         .service(access::revoke_grant)
         .service(access::list_device_admin_sessions)
         .service(access::end_device_admin_session)
+        .service(manage::list_managed_requests)
         .service(views::list_my_access_requests)
         .service(views::list_my_tasks)
 }

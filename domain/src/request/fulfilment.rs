@@ -211,6 +211,19 @@ impl AccessRequest {
             || self.tasks.iter().any(Task::is_pending)
     }
 
+    /// Everyone the steps or the tasks name, each once (a store keeps who a request ever named).
+    pub fn named(&self) -> Vec<UserId> {
+        let mut ids = self.named_in_steps();
+        for task in &self.tasks {
+            for id in &task.assignee_ids {
+                if !ids.contains(id) {
+                    ids.push(*id);
+                }
+            }
+        }
+        ids
+    }
+
     /// Whether `user` is named by one of the tasks.
     pub fn assigned(&self, user: UserId) -> bool {
         self.tasks.iter().any(|t| t.assignee_ids.contains(&user))

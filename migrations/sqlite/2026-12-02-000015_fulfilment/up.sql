@@ -29,3 +29,13 @@ CREATE TABLE request_task_assignees (
 );
 CREATE INDEX request_task_assignees_user_idx ON request_task_assignees (user_id, since, request_id);
 CREATE INDEX request_task_assignees_type_idx ON request_task_assignees (user_id, task_type, since, request_id);
+
+-- Everyone a request's steps or tasks ever named (approvers, reassignment targets, assignees), kept after the
+-- request closes: the Manage Requests views (seed 004) list an App Approver's tickets from it, open and closed.
+CREATE TABLE request_people (
+    user_id    TEXT NOT NULL,
+    request_id TEXT NOT NULL REFERENCES access_requests (id) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, request_id)
+);
+-- Requests named by earlier rounds: their approvers while pending (closed ones' approver rows are gone).
+INSERT INTO request_people (user_id, request_id) SELECT DISTINCT user_id, request_id FROM request_approvers;

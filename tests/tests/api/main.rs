@@ -20,6 +20,7 @@ mod groups;
 mod indexes;
 mod limits;
 mod links;
+mod manage;
 mod notifications;
 mod operations;
 mod people;

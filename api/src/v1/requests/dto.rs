@@ -353,15 +353,7 @@ impl From<RequestView> for RequestDetail {
         let history = view
             .history
             .into_iter()
-            .map(|row| {
-                let mut event = EventResponse::from(row);
-                if !view.internal_notes
-                    && let Some(data) = event.data.as_object_mut()
-                {
-                    data.remove("internal_note");
-                }
-                event
-            })
+            .map(|row| EventResponse::without_internal_note(row, !view.internal_notes))
             .collect();
         Self {
             request: RequestResponse::new(view.request, view.hide_steps),

@@ -5,6 +5,7 @@
 
 mod actions;
 mod approvers;
+mod manage;
 mod queries;
 mod queue;
 mod rows;
@@ -13,6 +14,7 @@ mod tasks;
 mod writes;
 
 pub use actions::{Action, ActionItem, action_required};
+pub use manage::{Scope, View, count_view, manage, manages_any};
 pub use queries::*;
 pub use queue::*;
 pub use rows::Listed;

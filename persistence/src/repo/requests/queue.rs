@@ -38,7 +38,8 @@ pub struct QueueFilter {
     pub q: Option<String>,
 }
 
-type BoxedRequests<'a> = access_requests::BoxedQuery<'a, crate::connection::MultiBackend>;
+pub(super) type BoxedRequests<'a> =
+    access_requests::BoxedQuery<'a, crate::connection::MultiBackend>;
 
 /// At most this many people matched by a requester filter are listed in the query (so the database
 /// walks the requester index for each); more are matched with a subquery.
@@ -55,7 +56,7 @@ fn requester_text(filter: &QueueFilter) -> Option<&str> {
 /// The people a requester filter matches, listed when they are few (`None` otherwise or without
 /// one): a query naming a few requesters reads their part of the requester index instead of
 /// scanning every request of the other filters.
-fn listed_requesters(
+pub(super) fn listed_requesters(
     conn: &mut DbConnection,
     filter: &QueueFilter,
 ) -> QueryResult<Option<Vec<String>>> {
@@ -70,7 +71,7 @@ fn listed_requesters(
 }
 
 /// Applies every filter but the tab to a query of requests.
-fn filtered<'a>(
+pub(super) fn filtered<'a>(
     mut query: BoxedRequests<'a>,
     filter: &QueueFilter,
     backend: Backend,

@@ -12,7 +12,7 @@ use portcullis_domain::{RequestId, UserId};
 
 use super::rows::Listed;
 use crate::connection::DbConnection;
-use crate::schema::{request_task_assignees, request_tasks};
+use crate::schema::{request_people, request_task_assignees, request_tasks};
 use crate::time::{from_db, to_db};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -222,4 +222,50 @@ pub fn waiting_on(
             })
         })
         .collect()
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = request_people)]
+pub(super) struct PersonRow {
+    user_id: String,
+    request_id: String,
+}
+
+/// The rows of who `after` names that `before` did not (all of them for a new request).
+pub(super) fn newly_named(before: Option<&AccessRequest>, after: &AccessRequest) -> Vec<PersonRow> {
+    let known = before.map(AccessRequest::named).unwrap_or_default();
+    after
+        .named()
+        .into_iter()
+        .filter(|id| !known.contains(id))
+        .map(|id| PersonRow {
+            user_id: id.to_string(),
+            request_id: after.id().to_string(),
+        })
+        .collect()
+}
+
+/// Remembers who a change newly named (the Manage views' index of App Approvers' tickets).
+pub(super) fn write_named(
+    conn: &mut DbConnection,
+    before: Option<&AccessRequest>,
+    after: &AccessRequest,
+) -> QueryResult<()> {
+    if before.is_some_and(|b| b.steps() == after.steps() && b.tasks() == after.tasks()) {
+        return Ok(());
+    }
+    // Someone named before (and reassigned away since) may be named again: kept once.
+    for row in newly_named(before, after) {
+        match conn {
+            DbConnection::Postgres(c) => diesel::insert_into(request_people::table)
+                .values(&row)
+                .on_conflict_do_nothing()
+                .execute(c)?,
+            DbConnection::Sqlite(c) => diesel::insert_into(request_people::table)
+                .values(&row)
+                .on_conflict_do_nothing()
+                .execute(c)?,
+        };
+    }
+    Ok(())
 }

@@ -12,7 +12,9 @@ use crate::repo::grants;
 use portcullis_domain::{RequestId, UserId};
 
 use crate::connection::DbConnection;
-use crate::schema::{access_requests, idempotency_keys, request_approvers, request_comments};
+use crate::schema::{
+    access_requests, idempotency_keys, request_approvers, request_comments, request_people,
+};
 use crate::time::to_db;
 
 fn insert(conn: &mut DbConnection, request: &AccessRequest) -> QueryResult<()> {
@@ -38,7 +40,10 @@ pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
         }
         Write::Unchanged => {}
     }
-    tasks::write(conn, change.before.as_ref(), &change.request)?;
+    if change.write != Write::Unchanged {
+        tasks::write(conn, change.before.as_ref(), &change.request)?;
+        tasks::write_named(conn, change.before.as_ref(), &change.request)?;
+    }
     if let Some(grant) = &change.grant {
         grants::insert(conn, grant)?;
     }
@@ -57,8 +62,13 @@ pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
 pub fn insert_many(conn: &mut DbConnection, requests: &[AccessRequest]) -> QueryResult<usize> {
     let rows: Vec<RequestRow> = requests.iter().map(RequestRow::from).collect();
     let approvers: Vec<ApproverRow> = requests.iter().flat_map(approver_rows).collect();
+    let named: Vec<_> = requests
+        .iter()
+        .flat_map(|r| tasks::newly_named(None, r))
+        .collect();
     let inserted = crate::insert_many!(conn, access_requests::table, rows);
     crate::insert_many!(conn, request_approvers::table, approvers);
+    crate::insert_many!(conn, request_people::table, named);
     Ok(inserted)
 }
 
