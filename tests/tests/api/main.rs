@@ -11,6 +11,7 @@ mod catalog;
 mod commands;
 mod contract;
 mod crash;
+mod demo;
 mod devices;
 mod empty_bodies;
 mod flows;
