@@ -293,7 +293,11 @@ fn check_fulfilment(draft: &FlowDraft, errors: &mut ValidationErrors) {
         ),
         _ => {}
     }
-    if draft.target_group_id.is_none() && draft.timed_access.is_some() {
+    // (Automatic provisioning without a group is refused above already.)
+    if provisioning != Provisioning::Automatic
+        && draft.target_group_id.is_none()
+        && draft.timed_access.is_some()
+    {
         errors.push(
             "timed_access",
             "timed access ends a group membership: it needs a target_group_id",

@@ -214,5 +214,6 @@ fn colleague(id: UserId, is_admin: bool) -> crate::directory::User {
 }
 
 mod decisions;
+mod fulfilment;
 mod lifecycle;
 mod sequences;
