@@ -113,6 +113,23 @@ pub(super) fn write(
     Ok(())
 }
 
+/// Stores the tasks of many requests (bulk loads only).
+pub(super) fn insert_many(conn: &mut DbConnection, requests: &[AccessRequest]) -> QueryResult<()> {
+    let rows: Vec<TaskRow> = requests
+        .iter()
+        .flat_map(|r| {
+            r.tasks()
+                .iter()
+                .enumerate()
+                .map(|(position, task)| TaskRow::of(r.id(), position, task))
+        })
+        .collect();
+    let assignees: Vec<AssigneeRow> = requests.iter().flat_map(assignee_rows).collect();
+    crate::insert_many!(conn, request_tasks::table, rows);
+    crate::insert_many!(conn, request_task_assignees::table, assignees);
+    Ok(())
+}
+
 fn convert(rows: Vec<TaskRow>) -> QueryResult<HashMap<String, Vec<Task>>> {
     let mut tasks: HashMap<String, Vec<Task>> = HashMap::new();
     for row in rows {

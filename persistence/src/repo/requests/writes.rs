@@ -69,6 +69,7 @@ pub fn insert_many(conn: &mut DbConnection, requests: &[AccessRequest]) -> Query
     let inserted = crate::insert_many!(conn, access_requests::table, rows);
     crate::insert_many!(conn, request_approvers::table, approvers);
     crate::insert_many!(conn, request_people::table, named);
+    tasks::insert_many(conn, requests)?;
     Ok(inserted)
 }
 
