@@ -114,12 +114,12 @@ impl Generator {
     }
 
     /// The fulfilment plan of `flow`'s approvals: its App Admins, the administrators as IT Admins
-    /// (no target group: grants are left out of the data set).
+    /// (an automatic provisioning's grant is left out of the data set, as the others are).
     fn plan_of(&self, flow: usize) -> Option<FulfilmentPlan> {
         let f = &self.flows[flow];
         f.fulfilment().map(|fulfilment| FulfilmentPlan {
             fulfilment,
-            target_group: None,
+            target_group: f.target_group_id(),
             it_admins: self.people[..ADMINS].iter().map(|p| p.user.id).collect(),
             app_admins: f.app_admin_ids().to_vec(),
         })
@@ -202,10 +202,18 @@ impl Generator {
                 if request.status() == RequestStatus::Pending && !recent {
                     match roll {
                         0..55 => {
+                            // The fulfilments still waiting were approved lately (so Action
+                            // Required mixes them with the recent approvals).
+                            let decided = if plan.is_some() && roll < 11 {
+                                self.now
+                                    - Duration::seconds(self.rng.random_range(3600..20 * 86_400))
+                            } else {
+                                later
+                            };
                             while Self::decide_once(
                                 &mut request,
                                 Verdict::Approve,
-                                later,
+                                decided,
                                 plan.as_ref(),
                             ) {}
                             // One in five fulfilments is still waiting (one open ticket per

@@ -262,7 +262,7 @@ impl Generator {
                 target_group_id: Some(target),
                 owner_ids: if fulfilment.is_some() {
                     // A bench approver is this app's App Admin: they assign its licences.
-                    vec![self.people[100 + n % BENCH_APPROVERS].user.id]
+                    vec![self.people[100 + (n / 10) % BENCH_APPROVERS].user.id]
                 } else {
                     vec![self.people[500 + n].user.id, self.people[700 + n].user.id]
                 },
