@@ -203,7 +203,7 @@ impl Generator {
             };
             // One application in ten has seed 004's fulfilment: manual provisioning (IT Admins)
             // for half of them, automatic for the others, then an assignment by its App Admin.
-            let fulfilment = (!bench && n % 10 == 5).then(|| Fulfilment {
+            let fulfilment = (!bench && n % 10 == 5).then_some(Fulfilment {
                 provisioning: if n % 20 == 5 {
                     Provisioning::Manual
                 } else {
