@@ -254,11 +254,10 @@ impl AccessRequest {
         actor: &Actor,
         manages: bool,
     ) -> Result<(), RequestError> {
-        let task = &self.tasks[self.task_index_of(task_type)?];
-        if actor.is_admin()
-            || task.assignee_ids.contains(&actor.id)
-            || (manages && actor.role == Role::Person)
-        {
+        let assigned = self
+            .task(task_type)
+            .is_some_and(|task| task.assignee_ids.contains(&actor.id));
+        if actor.is_admin() || assigned || (manages && actor.role == Role::Person) {
             Ok(())
         } else {
             Err(RequestError::Forbidden(
