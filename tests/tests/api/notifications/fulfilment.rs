@@ -197,6 +197,57 @@ async fn tasks_are_emailed_to_their_assignees_and_the_requester_hears_when_acces
     assert_eq!(got, expected);
 }
 
+async fn an_approver_placed_by_an_app_admin_is_asked_for_their_approval(backend: Backend) {
+    let smtp = SmtpServer::start();
+    let options = Options {
+        smtp_url: Some(smtp.url()),
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn_for(backend, options).await else {
+        return;
+    };
+    let shop = shop(
+        &app,
+        json!({ "provisioning": "manual", "assignment": true }),
+    )
+    .await;
+    let deputy = app.create_user("dan@example.org", "Dan Deputy").await;
+    let request = crate::fulfilment::submit_to(&app, &shop).await;
+    eventually("the manager is asked first", || async {
+        !smtp.mails_to("mia@example.org").is_empty()
+    })
+    .await;
+    let body = json!({ "from_user_id": shop.manager, "to_user_id": deputy });
+    let moved = expect_status(
+        act(&app, &request["id"], "reassign", &shop.owner, body).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(moved["steps"][0]["approver_ids"], json!([deputy]));
+    eventually(
+        "the App Admin's choice is asked for their approval",
+        || async {
+            smtp.mails_to("dan@example.org")
+                .iter()
+                .any(|m| m.subject == "Rae requests Figma: your approval is needed")
+        },
+    )
+    .await;
+    let reassigned = crate::requests::events_of(
+        &app,
+        &request["id"],
+        "access_management_access_request_reassign",
+    )
+    .await;
+    assert_eq!(reassigned.len(), 1);
+    assert_eq!(
+        reassigned[0]["actor_id"],
+        shop.owner.as_str(),
+        "recorded with who moved it"
+    );
+}
+
 per_backend! {
     tasks_are_emailed_to_their_assignees_and_the_requester_hears_when_access_is_ready => super::tasks_are_emailed_to_their_assignees_and_the_requester_hears_when_access_is_ready,
+    an_approver_placed_by_an_app_admin_is_asked_for_their_approval => super::an_approver_placed_by_an_app_admin_is_asked_for_their_approval,
 }
