@@ -142,7 +142,7 @@ for backend in $backends; do
     sync # the copy's writeback would compete with the first runs
     # Offsets into the data file: creates and approvals are used up by the runs that make them.
     declare -A offset=([create]=0 [approve]=0)
-    for scenario in healthz create approve tasks queue queue_requester get; do
+    for scenario in ${BENCH_SCENARIOS:-healthz create approve tasks tasks_mixed queue queue_requester get}; do
         start_server "$url"
         closed=$(wrk_run "$scenario" "${offset[$scenario]:-0}")
         used=$(jq -r .requests <<< "$closed")

@@ -20,6 +20,8 @@ PORTCULLIS_JWT_SECRET=$(cat .dev/jwt-secret)
 admin=$("$binary" --log-format pretty token --email admin@example.com --ttl 86400)
 requester=$("$binary" --log-format pretty token --email requester@example.com --ttl 86400)
 integration=$("$binary" --log-format pretty token --email hr-bot@example.com --ttl 86400)
+manager=$("$binary" --log-format pretty token --email manager@example.com --ttl 86400)
+owner=$("$binary" --log-format pretty token --email owner@example.com --ttl 86400)
 
 cat <<INFO
 
@@ -33,6 +35,14 @@ cat <<INFO
   requester  (requester@example.com):  ${requester}
 
   integration (hr-bot@example.com):    ${integration}
+
+  manager    (manager@example.com):    ${manager}
+
+  App Admin  (owner@example.com):      ${owner}
+
+  Seed 004's journey with the "Figma" flow: the requester asks, the manager approves, the admin
+  completes the provisioning task, the App Admin the assignment (GET /v1/me/tasks lists each one's
+  action; GET /v1/manage/requests the tickets they help manage).
 
   More tokens: DATABASE_URL=${DATABASE_URL} PORTCULLIS_JWT_SECRET=\$(cat .dev/jwt-secret) \\
                ${binary} token --email manager@example.com

@@ -9,7 +9,7 @@ use portcullis_domain::directory::{
 };
 use portcullis_domain::flow::{
     ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, DisplayDraft, FlowDraft,
-    FlowKind, TimedAccess, TimedAccessMode,
+    FlowKind, Fulfilment, Provisioning, TimedAccess, TimedAccessMode,
 };
 use portcullis_domain::{GroupId, UserId};
 use portcullis_persistence::repo;
@@ -250,6 +250,7 @@ fn demo_flows(
         approvers: Vec::new(),
         approver_requirement: None,
         slack: None,
+        fulfilment: None,
     };
     let approver = |approver_type, group_id, require_all| ApproverDraft {
         approver_type,
@@ -298,6 +299,27 @@ fn demo_flows(
             session_durations_seconds: vec![900, 3600],
             approval_type: ApprovalType::Manual,
             approvers: vec![approver(ApproverType::Administrator, None, None)],
+            ..base.clone()
+        },
+        // Seed 004's journey: the manager approves, an IT Admin (an administrator) creates the
+        // account by hand (the app is not in the SSO: no target group), then the App Admin (the
+        // flow's owner, Olive) assigns the licence; only then is the ticket closed.
+        FlowDraft {
+            name: "Figma".to_owned(),
+            description: "A Figma editor seat: your manager approves, IT creates the account, the app's admin assigns the seat"
+                .to_owned(),
+            display: DisplayDraft {
+                logo: Some("figma".to_owned()),
+                color: None,
+            },
+            target_group_id: None,
+            approval_type: ApprovalType::Manual,
+            approvers: vec![approver(ApproverType::RequesterManager, None, None)],
+            approver_requirement: Some(ApproverRequirement::Any),
+            fulfilment: Some(Fulfilment {
+                provisioning: Provisioning::Manual,
+                assignment: true,
+            }),
             ..base
         },
     ])

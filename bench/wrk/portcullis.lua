@@ -1,11 +1,11 @@
 -- wrk script for the Portcullis load benchmark.
 --   wrk -t1 -c16 -d15s --latency -s bench/wrk/portcullis.lua URL -- DATA_FILE SCENARIO OFFSET [RATE]
--- DATA_FILE is what `portcullis-bench generate` wrote; SCENARIO one of create, approve, tasks, queue,
+-- DATA_FILE is what `portcullis-bench generate` wrote; SCENARIO one of create, approve, tasks, tasks_mixed, queue,
 -- queue_requester, get, healthz; OFFSET skips items an earlier run consumed (creates, approvals);
 -- RATE (requests/s), when given, paces every connection so that all together offer about that rate.
 -- done() prints one JSON line with throughput, latency percentiles (µs) and errors.
 
-local tokens, approvers, creates, approvals, gets, requesters = {}, {}, {}, {}, {}, {}
+local tokens, approvers, creates, approvals, gets, requesters, mixed = {}, {}, {}, {}, {}, {}, {}
 local admin, scenario, offset, rate, connections = nil, nil, 0, nil, 16
 local counter = 0
 
@@ -15,6 +15,7 @@ local function load(path)
     if kind == "token" then tokens[tonumber(a)] = b
     elseif kind == "admin" then admin = tonumber(a)
     elseif kind == "approver" then approvers[#approvers + 1] = tonumber(a)
+    elseif kind == "mixed" then mixed[#mixed + 1] = tonumber(a)
     elseif kind == "create" then creates[#creates + 1] = { user = tonumber(a), flow = b, duration = c }
     elseif kind == "approve" then approvals[#approvals + 1] = { id = a, user = tonumber(b) }
     elseif kind == "get" then gets[#gets + 1] = a
@@ -63,6 +64,9 @@ function request()
     return wrk.format("POST", "/v1/access-requests/" .. item.id .. "/approve", auth(item.user), "{}")
   elseif scenario == "tasks" then
     return wrk.format("GET", "/v1/me/tasks", auth(approvers[(n - 1) % #approvers + 1]))
+  elseif scenario == "tasks_mixed" then
+    -- Action Required of people with approvals and fulfilment tasks waiting on them.
+    return wrk.format("GET", "/v1/me/tasks", auth(mixed[(n - 1) % #mixed + 1]))
   elseif scenario == "queue" then
     return wrk.format("GET", "/v1/access-requests", auth(admin))
   elseif scenario == "queue_requester" then

@@ -26,6 +26,8 @@ from portcullis_client.api.groups import create_group, list_groups
 from portcullis_client.api.me import get_me
 from portcullis_client.api.users import search_people
 from portcullis_client.models import (
+    ActionKind,
+    ActionList,
     ApprovalType,
     ApproveBody,
     ApproverRequirement,
@@ -46,7 +48,6 @@ from portcullis_client.models import (
     RequesterManagerApprover,
     RequesterManagerApproverType,
     RequestDetail,
-    RequestList,
     RequestResponse,
     RequestStatus,
     TimedAccess,
@@ -165,8 +166,11 @@ def main() -> None:
     )
     check(created.status == RequestStatus.PENDING, f"the new request is pending (got {created.status})")
 
-    tasks = expect("approver: GET /v1/me/tasks", list_my_tasks.sync_detailed(client=approver), HTTPStatus.OK, RequestList)
-    check(any(t.id == created.id for t in tasks.items), "the request is among the approver's tasks")
+    tasks = expect("approver: GET /v1/me/tasks", list_my_tasks.sync_detailed(client=approver), HTTPStatus.OK, ActionList)
+    check(
+        any(t.access_request.id == created.id and t.action == ActionKind.APPROVE for t in tasks.items),
+        "the request is among the approver's actions, to approve",
+    )
 
     approved = expect(
         "approver: POST /v1/access-requests/{id}/approve",

@@ -52,6 +52,7 @@ fn draft() -> FlowDraft {
         ],
         approver_requirement: Some(ApproverRequirement::AllInOrder),
         slack: None,
+        fulfilment: None,
     }
 }
 

@@ -20,6 +20,10 @@ pub const REQUEST_ERROR: &str = "access_management_access_request_error";
 pub const REQUEST_RETRIED: &str = "access_management_access_request_retry";
 pub const REQUEST_REASSIGNED: &str = "access_management_access_request_reassign";
 pub const REQUEST_COMMENTED: &str = "access_management_access_request_comment";
+/// A fulfilment task (provisioning, assignment, deprovisioning) opened for its assignees.
+pub const FULFILMENT_TASK_OPEN: &str = "access_management_access_request_fulfilment_task_open";
+/// A fulfilment task was completed.
+pub const FULFILMENT_TASK_DONE: &str = "access_management_access_request_fulfilment_task_done";
 pub const SESSION_START: &str = "access_management_device_admin_session_start";
 pub const SESSION_END: &str = "access_management_device_admin_session_end";
 
@@ -67,6 +71,8 @@ pub const EVENT_TYPES: &[&str] = &[
     REQUEST_RETRIED,
     REQUEST_REASSIGNED,
     REQUEST_COMMENTED,
+    FULFILMENT_TASK_OPEN,
+    FULFILMENT_TASK_DONE,
     SESSION_START,
     SESSION_END,
     USER_CREATE,

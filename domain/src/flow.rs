@@ -12,7 +12,9 @@ mod draft;
 mod resolution;
 mod slack;
 
-pub use draft::{ApproverDraft, Display, DisplayDraft, FlowDraft, FlowLimits, TimedAccess};
+pub use draft::{
+    ApproverDraft, Display, DisplayDraft, FlowDraft, FlowLimits, Fulfilment, TimedAccess,
+};
 pub use resolution::{Candidate, Directory, ResolvedStep, resolve_approvers};
 pub use slack::{
     AdministratorDelivery, MAX_CHANNELS as MAX_SLACK_CHANNELS, SlackApprovals, SlackChannelId,
@@ -40,6 +42,11 @@ text_enum!(
         ResourceOwner => "resource_owner",
         UserGroup => "user_group",
     }
+);
+text_enum!(
+    /// Who provisions access after approval: the server (`automatic`, the target group's
+    /// membership), the administrators by hand (`manual`), or nobody (`none`).
+    Provisioning { Automatic => "automatic", Manual => "manual", None => "none" }
 );
 text_enum!(
     /// `choices`: the requester picks one of the durations; `fixed`: the one duration applies.
@@ -114,6 +121,7 @@ pub struct ApprovalFlow {
     approvers: Vec<ApproverSpec>,
     approver_requirement: Option<ApproverRequirement>,
     slack: Option<SlackApprovals>,
+    fulfilment: Option<Fulfilment>,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -197,6 +205,7 @@ impl ApprovalFlow {
             approvers: self.approvers.iter().map(ApproverSpec::to_draft).collect(),
             approver_requirement: self.approver_requirement,
             slack: self.slack.clone(),
+            fulfilment: self.fulfilment,
         }
     }
 
@@ -241,6 +250,14 @@ impl ApprovalFlow {
     }
     pub fn approver_requirement(&self) -> Option<ApproverRequirement> {
         self.approver_requirement
+    }
+    /// The tasks that follow an approval (`None`: the membership is added at once, as `automatic`).
+    pub fn fulfilment(&self) -> Option<Fulfilment> {
+        self.fulfilment
+    }
+    /// The flow's App Admins (seed 004's term): its owners.
+    pub fn app_admin_ids(&self) -> &[UserId] {
+        &self.owner_ids
     }
     pub fn version(&self) -> i64 {
         self.version

@@ -56,6 +56,7 @@ fn resource_flow() -> FlowDraft {
         ],
         approver_requirement: Some(ApproverRequirement::AllInOrder),
         slack: None,
+        fulfilment: None,
     }
 }
 
@@ -78,6 +79,7 @@ fn device_flow() -> FlowDraft {
         approvers: vec![approver(ApproverType::Administrator)],
         approver_requirement: None,
         slack: None,
+        fulfilment: None,
     }
 }
 
@@ -214,6 +216,48 @@ fn device_admin_flows_have_sessions_no_group_no_owners_and_only_administrators()
     let mut draft = device_flow();
     draft.approvers = vec![approver(ApproverType::RequesterManager)];
     assert_eq!(fields_of(draft), ["approvers[0].type"]);
+}
+
+#[test]
+fn fulfilment_decides_which_target_group_a_flow_needs() {
+    use crate::flow::{Fulfilment, Provisioning};
+    let with = |provisioning, assignment| {
+        Some(Fulfilment {
+            provisioning,
+            assignment,
+        })
+    };
+    // Manual provisioning: an app outside the SSO may have no group, but then no timed access.
+    let mut draft = resource_flow();
+    draft.fulfilment = with(Provisioning::Manual, true);
+    draft.target_group_id = None;
+    assert_eq!(fields_of(draft.clone()), ["timed_access"]);
+    draft.timed_access = None;
+    let flow = ApprovalFlow::new(FlowId::new_v7(), draft, LIMITS, now()).unwrap();
+    assert_eq!(flow.fulfilment(), with(Provisioning::Manual, true));
+    assert_eq!(
+        flow.to_draft().fulfilment,
+        flow.fulfilment(),
+        "kept in the definition"
+    );
+    // No provisioning: no group to join.
+    let mut draft = resource_flow();
+    draft.fulfilment = with(Provisioning::None, false);
+    draft.timed_access = None;
+    assert_eq!(fields_of(draft), ["target_group_id"]);
+    // Automatic provisioning needs its group, as without a fulfilment; an assignment needs owners.
+    let mut draft = resource_flow();
+    draft.fulfilment = with(Provisioning::Automatic, true);
+    draft.target_group_id = None;
+    draft.owner_ids = Vec::new();
+    draft.approvers = vec![approver(ApproverType::RequesterManager)];
+    assert_eq!(
+        fields_of(draft),
+        ["target_group_id", "fulfilment.assignment"]
+    );
+    let mut draft = device_flow();
+    draft.fulfilment = with(Provisioning::Manual, false);
+    assert_eq!(fields_of(draft), ["fulfilment"]);
 }
 
 #[test]

@@ -141,6 +141,7 @@ pub fn flow_draft() -> impl Strategy<Value = FlowDraft> {
                     approvers: if manual { approvers } else { Vec::new() },
                     approver_requirement: manual.then_some(requirement),
                     slack: None,
+                    fulfilment: None,
                 }
             },
         )

@@ -182,6 +182,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_tasks (request_id, task_type) {
+        request_id -> Text,
+        task_type -> Text,
+        position -> Integer,
+        state -> Text,
+        assignee_ids -> Text,
+        opened_at -> Nullable<Timestamp>,
+        completed_by -> Nullable<Text>,
+        completed_at -> Nullable<Timestamp>,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    request_people (user_id, request_id) {
+        user_id -> Text,
+        request_id -> Text,
+    }
+}
+
+diesel::table! {
+    request_task_assignees (request_id, task_type, user_id) {
+        request_id -> Text,
+        task_type -> Text,
+        user_id -> Text,
+        since -> Timestamp,
+    }
+}
+
+diesel::table! {
     request_approvers (request_id, user_id, position) {
         request_id -> Text,
         user_id -> Text,
@@ -339,12 +369,18 @@ diesel::table! {
 diesel::joinable!(outbox -> webhook_channels (channel_id));
 diesel::joinable!(delivery_attempts -> outbox (outbox_id));
 diesel::joinable!(request_approvers -> access_requests (request_id));
+diesel::joinable!(request_tasks -> access_requests (request_id));
+diesel::joinable!(request_people -> access_requests (request_id));
+diesel::joinable!(request_task_assignees -> access_requests (request_id));
 diesel::joinable!(flow_groups -> approval_flows (flow_id));
 diesel::joinable!(flow_users -> approval_flows (flow_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     access_requests,
     request_approvers,
+    request_tasks,
+    request_task_assignees,
+    request_people,
     request_comments,
     grants,
     device_admin_sessions,

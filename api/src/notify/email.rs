@@ -9,7 +9,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use portcullis_domain::EventId;
 use portcullis_domain::directory::User;
 use portcullis_domain::flow::{ApproverType, FlowKind};
-use portcullis_domain::request::{AccessRequest, RequestStatus, StepState};
+use portcullis_domain::request::{
+    AccessRequest, FulfilmentState, RequestEventKind, RequestStatus, StepState, TaskState, TaskType,
+};
 use portcullis_domain::settings::Settings;
 use portcullis_persistence::repo::outbox::{self, NewEntry};
 use portcullis_persistence::repo::{settings, users};
@@ -33,6 +35,8 @@ pub const REQUEST_DENIED: &str = "request_denied";
 pub const REQUEST_EXPIRED: &str = "request_expired";
 pub const APPROVAL_REMINDER: &str = "approval_reminder";
 pub const ACCESS_ENDING: &str = "access_ending";
+pub const TASK_WAITING: &str = "task_waiting";
+pub const ACCESS_READY: &str = "access_ready";
 
 macro_rules! template {
     ($name:ident) => {
@@ -63,6 +67,8 @@ const TEMPLATES: &[(&str, &str, &str, &str)] = &[
     template!(request_expired),
     template!(approval_reminder),
     template!(access_ending),
+    template!(task_waiting),
+    template!(access_ready),
 ];
 
 /// An email as queued: one recipient, the message's name and the data its templates use.
@@ -191,11 +197,15 @@ pub fn on_request_event(
                 .filter(|_| request.kind() == FlowKind::ResourceRequest)
                 .map(|s| when(now + chrono::Duration::seconds(s)));
             let comment = request.outcome().and_then(|o| o.comment.clone());
+            let being_set_up = request.fulfilment_state() == Some(FulfilmentState::InProgress);
             (
                 REQUEST_APPROVED,
                 with(
                     data,
-                    json!({ "access_ends_at": ends, "decided_by": decided_by, "comment": comment }),
+                    json!({
+                        "access_ends_at": ends, "decided_by": decided_by, "comment": comment,
+                        "being_set_up": being_set_up,
+                    }),
                 ),
             )
         }
@@ -220,6 +230,77 @@ pub fn on_request_event(
         ),
     };
     queue(conn, Some(event_id), message, &requester, data, now)
+}
+
+/// Fulfilment's emails: whoever a task now waits on (it opened, or was reassigned to them) is
+/// told; the requester is told when the fulfilment is done (their access is ready).
+pub fn on_fulfilment_event(
+    conn: &mut Tx,
+    event_id: EventId,
+    kind: &RequestEventKind,
+    request: &AccessRequest,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if !conn.sends_email() {
+        return Ok(());
+    }
+    let (task, recipients) = match kind {
+        RequestEventKind::TaskOpened { task, assignee_ids } => (*task, assignee_ids.clone()),
+        RequestEventKind::Reassigned {
+            to,
+            task: Some(task),
+            ..
+        } => (*task, vec![*to]),
+        RequestEventKind::TaskDone { .. }
+            if request.fulfilment_state() == Some(FulfilmentState::Done)
+                && !request
+                    .tasks()
+                    .iter()
+                    .any(|t| t.task_type == TaskType::Deprovisioning) =>
+        {
+            return access_ready(conn, event_id, request, now);
+        }
+        _ => return Ok(()),
+    };
+    let Some(requester) = users::find(conn, request.requester_id())? else {
+        return Ok(());
+    };
+    let label = match task {
+        TaskType::Provisioning => "create the account (provisioning)",
+        TaskType::Assignment => "assign the licence or role (assignment)",
+        TaskType::Deprovisioning => "remove the account (deprovisioning)",
+    };
+    let data = with(
+        request_data(request, &requester),
+        json!({ "task": task, "task_label": label }),
+    );
+    for user in users::find_many(conn, &recipients)? {
+        queue(conn, Some(event_id), TASK_WAITING, &user, data.clone(), now)?;
+    }
+    Ok(())
+}
+
+fn access_ready(
+    conn: &mut Tx,
+    event_id: EventId,
+    request: &AccessRequest,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let Some(requester) = users::find(conn, request.requester_id())? else {
+        return Ok(());
+    };
+    let ends = portcullis_persistence::repo::grants::for_request(conn, request.id())?
+        .and_then(|g| g.expires_at)
+        .map(when);
+    let assigned = request
+        .tasks()
+        .iter()
+        .any(|t| t.task_type == TaskType::Assignment && t.state == TaskState::Done);
+    let data = with(
+        request_data(request, &requester),
+        json!({ "access_ends_at": ends, "assigned": assigned }),
+    );
+    queue(conn, Some(event_id), ACCESS_READY, &requester, data, now)
 }
 
 fn approver_names(conn: &mut Tx, request: &AccessRequest) -> Result<Vec<String>, ApiError> {

@@ -44,7 +44,12 @@ fn links() -> Vec<LinkSpec> {
             "200",
             "$response.body#/items/0/id",
         ),
-        ("list_my_tasks", "200", "$response.body#/items/0/id"),
+        (
+            "list_my_tasks",
+            "200",
+            "$response.body#/items/0/access_request/id",
+        ),
+        ("list_managed_requests", "200", "$response.body#/items/0/id"),
     ];
     for action in [
         "get_access_request",
@@ -53,12 +58,29 @@ fn links() -> Vec<LinkSpec> {
         "cancel_access_request",
         "retry_access_request",
         "reassign_access_request",
+        "complete_fulfilment_task",
+        "reassign_fulfilment_task",
     ] {
         request_sources.push((action, "200", "$response.body#/id"));
     }
     for (source, status, id) in request_sources {
         for (name, target) in request_actions.into_iter().filter(|(_, t)| *t != source) {
             links.push((source, status, name, target, from(id), None));
+        }
+        // A request's fulfilment task (its first), by the request's id and the task's type.
+        let task = id.replace("/id", "/fulfilment/tasks/0/type");
+        for (name, target) in [
+            ("CompleteTask", "complete_fulfilment_task"),
+            ("ReassignTask", "reassign_fulfilment_task"),
+        ] {
+            links.push((
+                source,
+                status,
+                name,
+                target,
+                json!({ "id": id, "type": task }),
+                None,
+            ));
         }
     }
     // A request for a flow (the first of the catalog, for its first duration and device; a created flow), which the

@@ -1,7 +1,7 @@
 //! The requester's and approver's own lists: my access requests, my tasks.
 
 use portcullis_domain::UserId;
-use portcullis_persistence::repo::requests::{self, Listed, OpenOrClosed};
+use portcullis_persistence::repo::requests::{self, Action, ActionItem, Listed, OpenOrClosed};
 use portcullis_persistence::repo::settings;
 use portcullis_persistence::{DbConnection, Page, PageRequest};
 
@@ -21,11 +21,12 @@ pub fn my_requests(
     ))
 }
 
-/// A page of the requests awaiting the approver's decision.
+/// A page of the actions waiting on the caller (only `only`'s, if given).
 pub fn my_tasks(
     conn: &mut DbConnection,
     me: UserId,
+    only: Option<Action>,
     page: &PageRequest,
-) -> Result<Page<Listed>, ApiError> {
-    Ok(requests::tasks_of(conn, me, page)?)
+) -> Result<Page<ActionItem>, ApiError> {
+    Ok(requests::action_required(conn, me, only, page)?)
 }

@@ -106,6 +106,18 @@ pub async fn list_events(
     Ok(web::Json(EventList::from_page(rows, EventResponse::from)))
 }
 
+impl EventResponse {
+    /// The event as a request's timeline shows it: without the decisions' internal notes when
+    /// `hide_notes` (they are for administrators).
+    pub fn without_internal_note(row: EventRow, hide_notes: bool) -> Self {
+        let mut event = Self::from(row);
+        if hide_notes && let Some(data) = event.data.as_object_mut() {
+            data.remove("internal_note");
+        }
+        event
+    }
+}
+
 impl From<EventRow> for EventResponse {
     fn from(row: EventRow) -> Self {
         Self {

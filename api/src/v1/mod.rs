@@ -7,6 +7,7 @@ pub mod devices;
 pub mod events;
 pub mod flows;
 pub mod groups;
+pub mod manage;
 pub mod me;
 pub mod people;
 pub mod queue;
@@ -88,6 +89,8 @@ pub fn scope() -> Scope<
         .service(requests::cancel_access_request)
         .service(requests::retry_access_request)
         .service(requests::reassign_access_request)
+        .service(requests::complete_fulfilment_task)
+        .service(requests::reassign_fulfilment_task)
         .service(requests::resubmit_access_request)
         .service(requests::list_access_request_comments)
         .service(requests::comment_on_access_request)
@@ -97,6 +100,7 @@ pub fn scope() -> Scope<
         .service(access::revoke_grant)
         .service(access::list_device_admin_sessions)
         .service(access::end_device_admin_session)
+        .service(manage::list_managed_requests)
         .service(views::list_my_access_requests)
         .service(views::list_my_tasks)
 }

@@ -1,8 +1,10 @@
 //! The requester's and approver's lists.
 
 use actix_web::{get, web};
-use portcullis_persistence::repo::requests::OpenOrClosed;
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use portcullis_domain::request::TaskType;
+use portcullis_persistence::repo::requests::{Action, OpenOrClosed};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
@@ -22,7 +24,7 @@ list_response!(
     "A page of access requests, newest first."
 );
 
-/// `open`: pending or in error; `closed`: approved, denied, canceled or expired.
+/// `open`: pending, in error, or approved with a fulfilment task still to do; `closed`: the others.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestState {
@@ -78,15 +80,93 @@ pub async fn list_my_access_requests(
     })))
 }
 
-/// My tasks
+/// What an Action Required item asks of the caller: decide on a step (`approve`), or complete a
+/// fulfilment task (`provision`, `assign`, `deprovision`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Approve,
+    Provision,
+    Assign,
+    Deprovision,
+}
+
+impl ActionKind {
+    fn of(action: Action) -> Self {
+        match action {
+            Action::Approve => Self::Approve,
+            Action::Task(TaskType::Provisioning) => Self::Provision,
+            Action::Task(TaskType::Assignment) => Self::Assign,
+            Action::Task(TaskType::Deprovisioning) => Self::Deprovision,
+        }
+    }
+
+    fn to_action(self) -> Action {
+        match self {
+            Self::Approve => Action::Approve,
+            Self::Provision => Action::Task(TaskType::Provisioning),
+            Self::Assign => Action::Task(TaskType::Assignment),
+            Self::Deprovision => Action::Task(TaskType::Deprovisioning),
+        }
+    }
+}
+
+/// One action waiting on the caller.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "action": "provision", "since": "2026-11-23T10:00:00Z",
+    "access_request": {
+        "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7ea0", "flow_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e90",
+        "flow_name": "Figma", "flow_version": 1, "kind": "resource_request", "approval_type": "manual",
+        "approver_requirement": "any", "requester_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80",
+        "status": "approved", "reason": "Design reviews for the new onboarding", "duration_seconds": null,
+        "device_id": null, "steps": [], "created_at": "2026-11-23T09:30:00Z",
+        "decided_at": "2026-11-23T10:00:00Z", "expires_at": null, "decision": null, "error": null,
+        "resubmitted_from": null, "version": 2,
+        "fulfilment": { "state": "in_progress", "tasks": [
+            { "type": "provisioning", "state": "open", "assignee_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e81"],
+              "opened_at": "2026-11-23T10:00:00Z", "completed_by": null, "completed_at": null, "note": null }
+        ] }
+    }
+}))]
+pub struct ActionItemResponse {
+    pub action: ActionKind,
+    /// When it started waiting on the caller: a fulfilment task's opening; for `approve`, when the
+    /// request was submitted.
+    pub since: DateTime<Utc>,
+    /// The request the action is on.
+    pub access_request: RequestResponse,
+}
+
+list_response!(
+    ActionList,
+    ActionItemResponse,
+    "A page of the actions waiting on the caller, newest first."
+);
+
+#[derive(Debug, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActionRequiredParams {
+    /// Only this kind of action (default: every kind).
+    pub action: Option<ActionKind>,
+    #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    pub limit: Option<u32>,
+    /// The `next_page_token` of the previous page.
+    pub page_token: Option<String>,
+}
+
+/// Action Required
 ///
-/// Pending requests in which the caller approves an active step and has not decided yet. Steps still
-/// waiting for an earlier one (`all_in_order`) are not listed, nor requests once the caller decided.
+/// Every action that waits on the caller (seed 004's Action Required), newest first: `approve` for a
+/// pending request in which they approve an active step and have not decided yet (steps still waiting
+/// for an earlier one are not listed), `provision` and `deprovision` for the IT Admins' (administrators')
+/// open fulfilment tasks, `assign` for the App Admins' (the flow's owners'). Filter with `action`.
 #[utoipa::path(
     tag = "access-requests",
-    params(PageParams),
+    params(ActionRequiredParams),
     responses(
-        (status = 200, description = "A page of requests awaiting the caller", body = RequestList),
+        (status = 200, description = "A page of the actions waiting on the caller", body = ActionList),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
     )
@@ -95,15 +175,23 @@ pub async fn list_my_access_requests(
 pub async fn list_my_tasks(
     state: web::Data<AppState>,
     principal: Principal,
-    ValidQuery(params): ValidQuery<PageParams>,
-) -> Result<web::Json<RequestList>, ApiError> {
-    let page = params.to_request()?;
+    ValidQuery(params): ValidQuery<ActionRequiredParams>,
+) -> Result<web::Json<ActionList>, ApiError> {
+    let page = PageParams {
+        limit: params.limit,
+        page_token: params.page_token,
+    }
+    .to_request()?;
     let me = principal.user().id;
+    let only = params.action.map(ActionKind::to_action);
     let page = state
-        .read(move |conn| views::my_tasks(conn, me, &page))
+        .read(move |conn| views::my_tasks(conn, me, only, &page))
         .await?;
-    Ok(web::Json(RequestList::from_page(
-        page,
-        RequestResponse::from,
-    )))
+    Ok(web::Json(ActionList::from_page(page, |item| {
+        ActionItemResponse {
+            action: ActionKind::of(item.action),
+            since: portcullis_persistence::time::from_db(item.since),
+            access_request: RequestResponse::from(item.request),
+        }
+    })))
 }

@@ -8,8 +8,8 @@ use diesel::Connection;
 use portcullis_domain::access::{Grant, GrantStatus};
 use portcullis_domain::flow::{ApprovalFlow, resolve_approvers};
 use portcullis_domain::request::{
-    AccessRequest, Actor, Change, DecisionCommand, RequestError, RequestStatus, Role, Submission,
-    Verdict,
+    AccessRequest, Actor, Change, DecisionCommand, FulfilmentPlan, RequestError, RequestStatus,
+    Role, Submission, TaskState, Verdict,
 };
 use portcullis_domain::{EventId, RequestId, UserId};
 use portcullis_persistence::DbConnection;
@@ -74,8 +74,14 @@ impl Generator {
         }
     }
 
-    /// Decides as the first approver still awaited; false when nobody is.
-    fn decide_once(request: &mut AccessRequest, verdict: Verdict, at: DateTime<Utc>) -> bool {
+    /// Decides as the first approver still awaited; false when nobody is. An approval that settles
+    /// a request of a flow with a fulfilment opens its tasks (`plan`).
+    fn decide_once(
+        request: &mut AccessRequest,
+        verdict: Verdict,
+        at: DateTime<Utc>,
+        plan: Option<&FulfilmentPlan>,
+    ) -> bool {
         let Some(actor) = request
             .steps()
             .iter()
@@ -99,8 +105,44 @@ impl Generator {
             id: actor,
             role: Role::Person,
         };
-        let change = request.decide(&command, &actor, at);
+        let change = request
+            .decide(&command, &actor, at)
+            .and_then(|change| match plan {
+                Some(plan) if change.needs_target_group() => change.fulfil(plan.clone(), at),
+                _ => Ok(change),
+            });
         Self::apply(request, change)
+    }
+
+    /// The fulfilment plan of `flow`'s approvals: its App Admins, the administrators as IT Admins
+    /// (an automatic provisioning's grant is left out of the data set, as the others are).
+    fn plan_of(&self, flow: usize) -> Option<FulfilmentPlan> {
+        let f = &self.flows[flow];
+        f.fulfilment().map(|fulfilment| FulfilmentPlan {
+            fulfilment,
+            target_group: f.target_group_id(),
+            it_admins: self.people[..ADMINS].iter().map(|p| p.user.id).collect(),
+            app_admins: f.app_admin_ids().to_vec(),
+        })
+    }
+
+    /// Completes the open tasks of an approved request, in order, as their first assignee.
+    fn fulfil_all(request: &mut AccessRequest, at: DateTime<Utc>) {
+        while let Some(task) = request
+            .tasks()
+            .iter()
+            .find(|t| t.state == TaskState::Open)
+            .cloned()
+        {
+            let actor = Actor {
+                id: task.assignee_ids[0],
+                role: Role::Admin,
+            };
+            let change = request.complete_task(task.task_type, &actor, None, None, at);
+            if !Self::apply(request, change) {
+                break;
+            }
+        }
     }
 
     pub fn requests(&mut self, conn: &mut DbConnection, total: usize) -> anyhow::Result<String> {
@@ -115,7 +157,12 @@ impl Generator {
                 let (flow, requester) = (n % BENCH_FLOWS, BENCH_APPROVERS + 200 + n / BENCH_FLOWS);
                 let at = self.now - Duration::seconds(self.rng.random_range(3600..20 * 86_400));
                 let mut request = self.submit(flow, requester, at)?;
-                Self::decide_once(&mut request, Verdict::Approve, at + Duration::minutes(30));
+                Self::decide_once(
+                    &mut request,
+                    Verdict::Approve,
+                    at + Duration::minutes(30),
+                    None,
+                );
                 self.open_pairs.insert((requester, flow));
                 let approver = request
                     .steps()
@@ -152,11 +199,34 @@ impl Generator {
                     self.open_pairs.insert((requester, flow));
                 }
                 let later = at + Duration::minutes(self.rng.random_range(5..3 * 24 * 60));
+                let plan = self.plan_of(flow);
                 if request.status() == RequestStatus::Pending && !recent {
                     match roll {
-                        0..55 => while Self::decide_once(&mut request, Verdict::Approve, later) {},
+                        0..55 => {
+                            // The fulfilments still waiting were approved lately (so Action
+                            // Required mixes them with the recent approvals).
+                            let decided = if plan.is_some() && roll < 11 {
+                                self.now
+                                    - Duration::seconds(self.rng.random_range(3600..20 * 86_400))
+                            } else {
+                                later
+                            };
+                            while Self::decide_once(
+                                &mut request,
+                                Verdict::Approve,
+                                decided,
+                                plan.as_ref(),
+                            ) {}
+                            // One in five fulfilments is still waiting (one open ticket per
+                            // requester and flow); the others were done.
+                            if request.is_open()
+                                && (roll >= 11 || !self.open_pairs.insert((requester, flow)))
+                            {
+                                Self::fulfil_all(&mut request, later + Duration::hours(2));
+                            }
+                        }
                         55..70 => {
-                            Self::decide_once(&mut request, Verdict::Deny, later);
+                            Self::decide_once(&mut request, Verdict::Deny, later, None);
                         }
                         70..78 => {
                             let requester = Actor {

@@ -14,7 +14,8 @@ use portcullis_domain::directory::{
 };
 use portcullis_domain::flow::{
     ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, Candidate,
-    Directory, DisplayDraft, FlowDraft, FlowKind, FlowLimits, TimedAccess, TimedAccessMode,
+    Directory, DisplayDraft, FlowDraft, FlowKind, FlowLimits, Fulfilment, Provisioning,
+    TimedAccess, TimedAccessMode,
 };
 use portcullis_domain::{GroupId, MembershipId, RequestId, UserId};
 use portcullis_persistence::DbConnection;
@@ -200,6 +201,16 @@ impl Generator {
             } else {
                 vec![self.groups[50 + n % 400].id, self.groups[0].id]
             };
+            // One application in ten has seed 004's fulfilment: manual provisioning (IT Admins)
+            // for half of them, automatic for the others, then an assignment by its App Admin.
+            let fulfilment = (!bench && n % 10 == 5).then_some(Fulfilment {
+                provisioning: if n % 20 == 5 {
+                    Provisioning::Manual
+                } else {
+                    Provisioning::Automatic
+                },
+                assignment: true,
+            });
             let approvers = if automatic {
                 Vec::new()
             } else if bench {
@@ -249,7 +260,12 @@ impl Generator {
                     color: None,
                 },
                 target_group_id: Some(target),
-                owner_ids: vec![self.people[500 + n].user.id, self.people[700 + n].user.id],
+                owner_ids: if fulfilment.is_some() {
+                    // A bench approver is this app's App Admin: they assign its licences.
+                    vec![self.people[100 + (n / 10) % BENCH_APPROVERS].user.id]
+                } else {
+                    vec![self.people[500 + n].user.id, self.people[700 + n].user.id]
+                },
                 visibility_group_ids: visibility,
                 timed_access: (n % 2 == 0).then(|| TimedAccess {
                     mode: TimedAccessMode::Choices,
@@ -264,6 +280,7 @@ impl Generator {
                 approvers,
                 approver_requirement: requirement,
                 slack: None,
+                fulfilment,
             };
             let created = self.now - Duration::days(HISTORY_DAYS + 10);
             let flow =
@@ -317,7 +334,7 @@ impl Generator {
         }
     }
 
-    /// Lines the wrk scripts read: `token <user> <jwt>`, `approver <user>`, `create <user> <flow id> <duration|->`,
+    /// Lines the wrk scripts read: `token <user> <jwt>`, `approver <user>`, `mixed <user>`, `create <user> <flow id> <duration|->`,
     /// `approve <request id> <user>`, `get <request id>`, `admin <user>`, `requester <name part>`.
     pub fn data_file(&mut self, secret: &SecretString) -> anyhow::Result<String> {
         let issuer = TokenIssuer::new(secret, None, None);
@@ -330,6 +347,12 @@ impl Generator {
         let _ = writeln!(out, "admin 0");
         for n in 100..100 + BENCH_APPROVERS {
             let _ = writeln!(out, "approver {n}");
+        }
+        // Action Required with mixed actions: the bench approvers (approvals, and the assignments
+        // of the applications whose App Admins they are) and the administrators (approvals of the
+        // administrator flows, and provisioning).
+        for n in (0..ADMINS).chain(100..100 + BENCH_APPROVERS) {
+            let _ = writeln!(out, "mixed {n}");
         }
         // Requesters with no open request in a bench flow, interleaved across flows.
         let mut creates = 0;

@@ -46,6 +46,22 @@ pub struct TimedAccess {
     pub durations_seconds: Vec<i64>,
 }
 
+/// What follows an approval of a resource request (seed 004): who provisions the account and
+/// whether the flow's owners (its App Admins) then assign it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({ "provisioning": "manual", "assignment": true })))]
+#[serde(deny_unknown_fields)]
+pub struct Fulfilment {
+    /// `automatic`: approval adds the membership of the target group (as without fulfilment);
+    /// `manual`: the administrators (IT Admins) get a task to create the account (the target group,
+    /// if any, is joined when they complete it); `none`: nothing to provision.
+    pub provisioning: Provisioning,
+    /// After provisioning, the flow's owners (App Admins) get a task to assign the licence or role.
+    #[serde(default)]
+    pub assignment: bool,
+}
+
 /// One approver spec as sent: `type` plus the fields that type takes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 // The OpenAPI schema is written by hand in `flow_schema.rs` (a tagged union).
@@ -100,6 +116,9 @@ pub struct FlowDraft {
     /// Slack approvals (seed 003): approvers are asked, and decide, in Slack.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack: Option<SlackApprovals>,
+    /// `resource_request` only: the tasks that follow an approval (none when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fulfilment: Option<Fulfilment>,
 }
 
 fn enabled_by_default() -> bool {
@@ -167,13 +186,11 @@ impl ApprovalFlow {
                 limits,
                 &mut errors,
             );
-        } else {
-            if draft.target_group_id.is_none() {
-                errors.push(
-                    "target_group_id",
-                    "the group the requester joins on approval is required",
-                );
+            if draft.fulfilment.is_some() {
+                errors.push("fulfilment", "a device-admin flow has no fulfilment tasks");
             }
+        } else {
+            check_fulfilment(&draft, &mut errors);
             if !draft.session_durations_seconds.is_empty() {
                 errors.push(
                     "session_durations_seconds",
@@ -259,10 +276,45 @@ impl ApprovalFlow {
             approvers,
             approver_requirement,
             slack: draft.slack,
+            fulfilment: draft.fulfilment,
             version,
             created_at,
             updated_at,
         })
+    }
+}
+
+/// Which target group a resource request's provisioning needs, and what a fulfilment needs.
+fn check_fulfilment(draft: &FlowDraft, errors: &mut ValidationErrors) {
+    let provisioning = draft
+        .fulfilment
+        .map_or(Provisioning::Automatic, |f| f.provisioning);
+    match (provisioning, draft.target_group_id) {
+        (Provisioning::Automatic, None) => errors.push(
+            "target_group_id",
+            "the group the requester joins on approval is required",
+        ),
+        (Provisioning::None, Some(_)) => errors.push(
+            "target_group_id",
+            "a flow without provisioning adds no group membership",
+        ),
+        _ => {}
+    }
+    // (Automatic provisioning without a group is refused above already.)
+    if provisioning != Provisioning::Automatic
+        && draft.target_group_id.is_none()
+        && draft.timed_access.is_some()
+    {
+        errors.push(
+            "timed_access",
+            "timed access ends a group membership: it needs a target_group_id",
+        );
+    }
+    if draft.fulfilment.is_some_and(|f| f.assignment) && draft.owner_ids.is_empty() {
+        errors.push(
+            "fulfilment.assignment",
+            "the flow's owners (its App Admins) assign: add at least one owner",
+        );
     }
 }
 

@@ -41,12 +41,13 @@ impl Actor {
 }
 
 impl AccessRequest {
-    /// Who may see the request: its requester, its approvers, admins and integration accounts.
-    /// Anyone else is told it does not exist.
+    /// Who may see the request: its requester, its approvers, its fulfilment tasks' assignees,
+    /// admins and integration accounts. Anyone else is told it does not exist.
     pub fn may_view(&self, actor: &Actor) -> bool {
         matches!(actor.role, Role::Admin | Role::Integration)
             || self.requester_id == actor.id
             || self.involves(actor.id)
+            || self.assigned(actor.id)
     }
 
     /// Whether the approval progress (the steps, who is in them, what they decided) is hidden from

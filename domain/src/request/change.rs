@@ -109,6 +109,12 @@ impl Change {
         self
     }
 
+    /// The approval's flow has no group to grant now (its fulfilment provisions later, or not at all).
+    pub(crate) fn settled(mut self) -> Self {
+        self.needs_group = false;
+        self
+    }
+
     /// Whether this approval grants access and so needs to know the flow's target group.
     pub fn needs_target_group(&self) -> bool {
         self.needs_group

@@ -225,6 +225,7 @@ impl AccessRequest {
             created_at: now,
             decided_at: None,
             expires_at: Some(now + Duration::days(expiry_days)),
+            tasks: Vec::new(),
             version: 1,
         };
         let reason = created.reason.clone();

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::{RequestStatus, Verdict};
+use super::{RequestStatus, TaskType, Verdict};
 use crate::access::GrantStatus;
 use crate::events as names;
 use crate::ids::{CommentId, DeviceId, GrantId, GroupId, SessionId, UserId};
@@ -52,9 +52,21 @@ pub enum RequestEventKind {
         error: String,
     },
     Retried,
+    /// An approver's place in a step, or an assignee's in a fulfilment task (`task`), went to `to`.
     Reassigned {
         from: UserId,
         to: UserId,
+        task: Option<TaskType>,
+    },
+    /// A fulfilment task opened for its assignees.
+    TaskOpened {
+        task: TaskType,
+        assignee_ids: Vec<UserId>,
+    },
+    /// A fulfilment task was completed.
+    TaskDone {
+        task: TaskType,
+        note: Option<String>,
     },
     Commented {
         comment_id: CommentId,
@@ -106,6 +118,8 @@ impl RequestEventKind {
             Self::Retried => names::REQUEST_RETRIED,
             Self::Reassigned { .. } => names::REQUEST_REASSIGNED,
             Self::Commented { .. } => names::REQUEST_COMMENTED,
+            Self::TaskOpened { .. } => names::FULFILMENT_TASK_OPEN,
+            Self::TaskDone { .. } => names::FULFILMENT_TASK_DONE,
             Self::SessionStarted { .. } => names::SESSION_START,
             Self::SessionEnded { .. } => names::SESSION_END,
             Self::AccessAdded { .. } | Self::AccessRemoved { .. } => names::ASSOCIATION_CHANGE,
@@ -131,7 +145,13 @@ impl RequestEventKind {
             Self::Canceled { cause: None } | Self::Expired | Self::Retried => json!({}),
             Self::Canceled { cause: Some(cause) } => json!({ "cause": cause }),
             Self::Failed { error } => json!({ "error": error }),
-            Self::Reassigned { from, to } => json!({ "from_user_id": from, "to_user_id": to }),
+            Self::Reassigned { from, to, task } => {
+                json!({ "from_user_id": from, "to_user_id": to, "task": task })
+            }
+            Self::TaskOpened { task, assignee_ids } => {
+                json!({ "task": task, "assignee_ids": assignee_ids })
+            }
+            Self::TaskDone { task, note } => json!({ "task": task, "note": note }),
             Self::Commented { comment_id } => json!({ "comment_id": comment_id }),
             Self::SessionStarted {
                 session_id,

@@ -38,11 +38,11 @@ impl AccessRequest {
         }
     }
 
-    /// A requester has one open (pending or failed) request per flow at most: while this request
-    /// is open, it holds that place, and a store refuses a second holder.
+    /// A requester has one open ticket (pending, failed, or approved with a fulfilment task still
+    /// to do) per flow at most: while this request is open, it holds that place, and a store
+    /// refuses a second holder.
     pub fn open_place(&self) -> Option<(UserId, FlowId)> {
-        matches!(self.status, RequestStatus::Pending | RequestStatus::Error)
-            .then_some((self.requester_id, self.flow_id))
+        self.is_open().then_some((self.requester_id, self.flow_id))
     }
 
     /// While the request is pending, one entry per step and approver; `awaiting` on the first step

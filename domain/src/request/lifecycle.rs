@@ -7,9 +7,9 @@ use super::change::Comment;
 use super::create::build_steps;
 use super::events::RequestEventKind;
 use super::{
-    AccessRequest, Actor, Change, RequestError, RequestStatus, StepState, Write, parse_text,
+    AccessRequest, Actor, Change, RequestError, RequestStatus, Role, StepState, Write, parse_text,
 };
-use crate::access::{Grant, Session};
+use crate::access::Session;
 use crate::directory::{User, UserKind};
 use crate::flow::{
     ApprovalFlow, ApprovalType, ApproverRequirement, ApproverType, FlowKind, ResolvedStep,
@@ -38,7 +38,11 @@ impl AccessRequest {
     /// The requester withdraws a pending request; an administrator may cancel a pending or failed one.
     pub fn cancel(&self, actor: &Actor, now: DateTime<Utc>) -> Result<Change, RequestError> {
         let mut after = self.clone();
-        after.apply_cancel(actor.id, actor.is_admin(), now)?;
+        if self.status == RequestStatus::Approved && self.is_open() {
+            after.cancel_fulfilment(actor, now)?;
+        } else {
+            after.apply_cancel(actor.id, actor.is_admin(), now)?;
+        }
         Ok(Change::update(self, after).event(
             RequestEventKind::Canceled { cause: None },
             Some(actor.id),
@@ -130,13 +134,26 @@ impl AccessRequest {
 
     /// An approver hands their place in the active step to `to` (found in the directory, or
     /// `None`): an active person who is neither the requester nor already in the step, and an
-    /// administrator when the step is the administrators'.
-    pub fn reassign(&self, actor: &Actor, to: Option<&User>) -> Result<Change, RequestError> {
+    /// administrator when the step is the administrators'. The flow's App Admins (`manages`) and
+    /// administrators may also move another approver's place (`from`) to someone better suited.
+    pub fn reassign(
+        &self,
+        actor: &Actor,
+        manages: bool,
+        from: Option<UserId>,
+        to: Option<&User>,
+    ) -> Result<Change, RequestError> {
+        let from = from.unwrap_or(actor.id);
+        if from != actor.id && !actor.is_admin() && !(manages && actor.role == Role::Person) {
+            return Err(RequestError::Forbidden(
+                "only the flow's App Admins or an administrator can reassign another approver's place",
+            ));
+        }
         let to = to
             .filter(|u| u.active && u.kind == UserKind::Person)
             .ok_or_else(|| RequestError::invalid("to_user_id", "must be an active person"))?;
         let administrator_step = self.steps.iter().any(|s| {
-            s.approver_type == ApproverType::Administrator && s.approver_ids.contains(&actor.id)
+            s.approver_type == ApproverType::Administrator && s.approver_ids.contains(&from)
         });
         if administrator_step && !to.is_admin {
             return Err(RequestError::invalid(
@@ -145,11 +162,12 @@ impl AccessRequest {
             ));
         }
         let mut after = self.clone();
-        after.apply_reassign(actor.id, to.id)?;
+        after.apply_reassign(from, to.id)?;
         Ok(Change::update(self, after).event(
             RequestEventKind::Reassigned {
-                from: actor.id,
+                from,
                 to: to.id,
+                task: None,
             },
             Some(actor.id),
             Some(self.status),
@@ -254,20 +272,6 @@ impl AccessRequest {
             RequestEventKind::SessionEnded {
                 session_id: session.id,
                 early: by.is_some(),
-            },
-            by,
-            Some(self.status),
-        )
-    }
-
-    /// A grant this request gave ended (revoked by someone, or expired: `by` is `None`).
-    pub fn access_removed(&self, grant: &Grant, by: Option<UserId>) -> Change {
-        Change::new(Some(self.clone()), self.clone(), Write::Unchanged).event(
-            RequestEventKind::AccessRemoved {
-                grant_id: grant.id,
-                group_id: grant.group_id,
-                user_id: grant.user_id,
-                grant_status: grant.status,
             },
             by,
             Some(self.status),

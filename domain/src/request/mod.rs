@@ -10,6 +10,7 @@ mod change;
 mod create;
 mod decide;
 mod events;
+mod fulfilment;
 mod index;
 mod lifecycle;
 
@@ -18,6 +19,7 @@ pub use change::{Change, Comment, Write};
 pub use create::{Draft, check_enabled, check_requester, choose_device, choose_duration};
 pub use decide::{DecisionCommand, Via};
 pub use events::{DecisionRecord, RequestEvent, RequestEventKind};
+pub use fulfilment::{FulfilmentPlan, FulfilmentState, Task, TaskEntry, TaskState, TaskType};
 pub use index::{ApproverEntry, QueueTab};
 pub use lifecycle::Resubmission;
 
@@ -268,6 +270,7 @@ pub struct AccessRequest {
     created_at: DateTime<Utc>,
     decided_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
+    tasks: Vec<fulfilment::Task>,
     version: i64,
 }
 
@@ -296,6 +299,8 @@ pub struct StoredRequest {
     pub decided_at: Option<DateTime<Utc>>,
     /// When a pending request expires without a decision.
     pub expires_at: Option<DateTime<Utc>>,
+    /// The fulfilment's tasks (empty when there is no fulfilment).
+    pub tasks: Vec<Task>,
     pub version: i64,
 }
 
@@ -365,6 +370,7 @@ stored_fields!(
     created_at,
     decided_at,
     expires_at,
+    tasks,
     version,
 );
 
@@ -394,6 +400,12 @@ impl AccessRequest {
     /// The same request with `steps` in place of its own (a store that keeps the steps apart).
     pub fn with_steps(mut self, steps: Vec<Step>) -> Self {
         self.steps = steps;
+        self
+    }
+
+    /// The same request with `tasks` in place of its own (a store that keeps the tasks apart).
+    pub fn with_tasks(mut self, tasks: Vec<Task>) -> Self {
+        self.tasks = tasks;
         self
     }
 

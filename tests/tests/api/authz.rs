@@ -64,6 +64,9 @@ enum Fixture {
     ErrorRequest,
     DeniedRequest,
     ApprovedDeviceRequest,
+    /// An approved request of a flow with manual provisioning and assignment: its provisioning
+    /// task is open for the administrators.
+    FulfilmentRequest,
     Session,
     Grant,
 }
@@ -189,6 +192,13 @@ fn table() -> Vec<Row> {
         row("POST",   "/v1/device-admin-sessions/{id}/end",                    Session,       Some(empty),             [401, 404, 200, 404, 404, 404, 200]),
         row("GET",    "/v1/me/access-requests",                                Nothing,       None,                    SIGNED_IN),
         row("GET",    "/v1/me/tasks",                                          Nothing,       None,                    SIGNED_IN),
+        // Fulfilment tasks: their assignees (here the administrators) act; anyone else who asks
+        // about an existing request is refused with 403, App Admins of other apps included.
+        row("POST",   "/v1/access-requests/{id}/fulfilment/{type}/complete",   FulfilmentRequest, Some(task_note),     [401, 403, 403, 403, 403, 403, 200]),
+        row("POST",   "/v1/access-requests/{id}/fulfilment/{type}/reassign",   FulfilmentRequest, Some(to_new_admin),  [401, 403, 403, 403, 403, 403, 200]),
+        // Manage Requests: IT Admins, and the App Approvers the request's steps name (the waiting
+        // reviewer too); requesters, strangers and integrations have no such section.
+        row("GET",    "/v1/manage/requests?view=open",                         PendingRequest, None,                   [401, 403, 403, 200, 200, 403, 200]),
     ]
 }
 
@@ -271,6 +281,12 @@ fn deny(_: &Params) -> Value {
 }
 fn reassign(p: &Params) -> Value {
     json!({ "to_user_id": p["other"] })
+}
+fn task_note(_: &Params) -> Value {
+    json!({ "note": "Account created" })
+}
+fn to_new_admin(p: &Params) -> Value {
+    json!({ "from_user_id": p["admin"], "to_user_id": p["new_admin"] })
 }
 fn resubmit(_: &Params) -> Value {
     json!({ "reason": "The project needs it after all, see the plan" })

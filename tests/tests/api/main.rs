@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod action_required;
 mod audit;
 mod auth;
 mod authz;
@@ -10,14 +11,17 @@ mod catalog;
 mod commands;
 mod contract;
 mod crash;
+mod demo;
 mod devices;
 mod empty_bodies;
 mod flows;
+mod fulfilment;
 mod group_commit;
 mod groups;
 mod indexes;
 mod limits;
 mod links;
+mod manage;
 mod notifications;
 mod operations;
 mod people;

@@ -15,6 +15,7 @@ use crate::requests::{World, act, join, request_body, submit, world};
 use crate::{both_backends, per_backend};
 
 mod emails;
+mod fulfilment;
 mod restarts;
 mod webhooks;
 

@@ -36,7 +36,7 @@ both_backends! {
             let token = server.token_for(&user);
             async move {
                 let page = expect_status(server.get("/v1/me/tasks", &token).await, StatusCode::OK).await;
-                page["items"].as_array().unwrap().iter().map(|r| r["id"].clone()).collect::<Vec<_>>()
+                page["items"].as_array().unwrap().iter().map(|r| r["access_request"]["id"].clone()).collect::<Vec<_>>()
             }
         };
         assert_eq!(tasks(deputy.clone()).await, std::slice::from_ref(id));

@@ -201,6 +201,7 @@ impl Fixture {
             .replace("{id}", &id)
             .replace("{user_id}", &self.user)
             .replace("{delivery_id}", &self.delivery)
+            .replace("{type}", "provisioning")
     }
 
     /// The example with its ids replaced by real ones, by what the field names.

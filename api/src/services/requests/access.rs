@@ -77,11 +77,9 @@ pub fn end_grant(
         return Ok(None);
     }
     if let Some(request) = requests::find(conn, grant.request_id)? {
-        store_or_conflict(
-            conn,
-            request.access_removed(&grant, actor.map(|a| a.id)),
-            now,
-        )?;
+        let it_admins = super::fulfilment::it_admins(conn)?;
+        let change = request.access_removed(&grant, actor.map(|a| a.id), &it_admins, now);
+        store_or_conflict(conn, change, now)?;
     }
     Ok(Some(grant))
 }

@@ -4,14 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
-use portcullis_domain::flow::FlowKind;
+use portcullis_domain::flow::{FlowKind, Fulfilment};
 use portcullis_domain::request::{self, AccessRequest, Actor, Change, Draft, RequestError};
 use portcullis_domain::settings::Settings;
 use portcullis_domain::{DeviceId, FlowId, GroupId, RequestId, UserId};
 use portcullis_persistence::DbConnection;
-use portcullis_persistence::repo::{
-    devices, flows as flow_repo, groups, requests, settings, users,
-};
+use portcullis_persistence::repo::{devices, flows as flow_repo, requests, settings, users};
 
 use super::{not_found, refusal, store};
 use crate::error::ApiError;
@@ -37,6 +35,9 @@ pub struct CreatePlan {
     /// commit only).
     people: Vec<(String, i64)>,
     target_group: Option<GroupId>,
+    /// The flow's fulfilment and owners (App Admins), for an automatic approval.
+    fulfilment: Option<Fulfilment>,
+    owners: Vec<UserId>,
     idempotency: Option<(String, String)>,
 }
 
@@ -145,6 +146,8 @@ pub fn prepare_create(
         flow_version: flow.version(),
         people,
         target_group: flow.target_group_id(),
+        fulfilment: flow.fulfilment(),
+        owners: flow.app_admin_ids().to_vec(),
         idempotency: idempotency.clone(),
     }))
 }
@@ -168,6 +171,8 @@ pub fn commit_create(
         flow_version,
         people,
         target_group,
+        fulfilment,
+        owners,
         idempotency,
     } = plan;
     // The flow and the people it resolved to are as read (a deactivated approver or a new manager
@@ -178,13 +183,8 @@ pub fn commit_create(
     if !unchanged {
         return Ok(Written::Stale);
     }
-    if change.needs_target_group() {
-        let group = match target_group {
-            Some(group) => groups::find(conn, group)?.map(|g| g.id),
-            None => None,
-        };
-        change = change.grant_in(group, now).map_err(refusal)?;
-    }
+    change =
+        super::fulfilment::complete_approval(conn, change, fulfilment, &owners, target_group, now)?;
     let created = store(conn, change, now)?
         .ok_or_else(|| ApiError::conflict("the request changed while it was being made; retry"))?;
     if let Some((key, hash)) = idempotency {

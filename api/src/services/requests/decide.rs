@@ -2,11 +2,10 @@
 //! [`crate::state::AppState::read_then_write`]).
 
 use chrono::{DateTime, Utc};
+use portcullis_domain::RequestId;
 use portcullis_domain::directory::User;
 use portcullis_domain::request::{AccessRequest, Actor, Change, DecisionCommand, Verdict, Via};
-use portcullis_domain::{GroupId, RequestId};
 use portcullis_persistence::DbConnection;
-use portcullis_persistence::repo::{flows as flow_repo, groups};
 
 use super::{get_visible, refusal, store};
 use crate::error::ApiError;
@@ -28,18 +27,6 @@ pub struct DecisionInput {
 /// A decision the aggregate made on the request as read, ready to be stored (see [`prepare_decision`]).
 pub struct DecisionPlan {
     change: Change,
-}
-
-/// The flow's target group, if the flow and the group still exist.
-fn target_group(
-    conn: &mut DbConnection,
-    request: &AccessRequest,
-) -> Result<Option<GroupId>, ApiError> {
-    let Some(group) = flow_repo::find(conn, request.flow_id())?.and_then(|f| f.target_group_id())
-    else {
-        return Ok(None);
-    };
-    Ok(groups::find(conn, group)?.map(|g| g.id))
 }
 
 /// The reading half: loads the request (a 404 for one the actor may not see, whatever they ask of
@@ -65,10 +52,7 @@ pub fn prepare_decision(
     let mut change = before
         .decide(&command, &Actor::of(actor), now)
         .map_err(refusal)?;
-    if change.needs_target_group() {
-        let group = target_group(conn, &before)?;
-        change = change.grant_in(group, now).map_err(refusal)?;
-    }
+    change = super::fulfilment::complete_approval_by_flow(conn, change, now)?;
     Ok(Prepared::Write(DecisionPlan { change }))
 }
 

@@ -49,17 +49,21 @@ pub fn retry(
     store_or_conflict(conn, change, now)
 }
 
+/// An approver hands their place in the active step to `to`; the flow's App Admins and
+/// administrators may move another approver's place (`from`).
 pub fn reassign(
     conn: &mut Tx,
     actor: &User,
     id: RequestId,
+    from: Option<UserId>,
     to: UserId,
     now: DateTime<Utc>,
 ) -> Result<AccessRequest, ApiError> {
     let before = get_visible(conn, id, actor)?;
+    let manages = super::fulfilment::manages(conn, &before, actor.id)?;
     let target = users::find(conn, to)?;
     let change = before
-        .reassign(&Actor::of(actor), target.as_ref())
+        .reassign(&Actor::of(actor), manages, from, target.as_ref())
         .map_err(refusal)?;
     store_or_conflict(conn, change, now)
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use portcullis_domain::flow::{
     ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, DisplayDraft,
-    FlowDraft, FlowKind, SlackApprovals, TimedAccess,
+    FlowDraft, FlowKind, Fulfilment, SlackApprovals, TimedAccess,
 };
 use portcullis_domain::{GroupId, UserId};
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,9 @@ pub struct FlowResponse {
     pub approver_requirement: Option<ApproverRequirement>,
     /// Slack approvals; `null` when off.
     pub slack: Option<SlackApprovals>,
+    /// `resource_request` only: what follows an approval (`null`: the membership is added at once).
+    /// The flow's owners are its App Admins (seed 004); they do the `assignment`.
+    pub fulfilment: Option<Fulfilment>,
     /// Increments on every change; also the `ETag`.
     #[schema(read_only)]
     pub version: i64,
@@ -80,6 +83,7 @@ impl From<ApprovalFlow> for FlowResponse {
             approvers: draft.approvers,
             approver_requirement: draft.approver_requirement,
             slack: draft.slack,
+            fulfilment: draft.fulfilment,
             version: flow.version(),
             created_at: flow.created_at(),
             updated_at: flow.updated_at(),
@@ -133,6 +137,9 @@ pub struct UpdateFlowRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<SlackApprovals>, nullable)]
     pub slack: Option<Option<SlackApprovals>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Fulfilment>, nullable)]
+    pub fulfilment: Option<Option<Fulfilment>>,
     /// Read-only, ignored: the GET's own field, accepted so that a read object can be sent back.
     #[schema(read_only)]
     pub id: Option<Uuid>,
@@ -186,7 +193,8 @@ impl UpdateFlowRequest {
             approval_type,
             approvers,
             approver_requirement,
-            slack
+            slack,
+            fulfilment
         );
         Ok(draft)
     }

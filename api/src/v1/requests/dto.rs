@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
 use portcullis_domain::flow::{ApprovalType, ApproverRequirement, FlowKind};
-use portcullis_domain::request::{self, AccessRequest, Outcome, RequestStatus, Step};
+use portcullis_domain::request::{
+    self, AccessRequest, FulfilmentState, Outcome, RequestStatus, Step, Task,
+};
 use portcullis_persistence::repo::requests as request_repo;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -30,7 +32,7 @@ use crate::v1::events::EventResponse;
           "require_all": true, "decisions": [] }
     ],
     "created_at": "2026-11-23T09:30:00Z", "decided_at": null, "expires_at": "2026-12-23T09:30:00Z",
-    "decision": null, "error": null, "resubmitted_from": null, "version": 1
+    "decision": null, "error": null, "resubmitted_from": null, "fulfilment": null, "version": 1
 }))]
 pub struct RequestResponse {
     pub id: Uuid,
@@ -58,7 +60,26 @@ pub struct RequestResponse {
     /// Why the request is in `error`.
     pub error: Option<String>,
     pub resubmitted_from: Option<Uuid>,
+    /// What follows the approval when the flow has a fulfilment (`null` otherwise): its state and
+    /// tasks. The ticket is closed once it is `done` (or `canceled`).
+    pub fulfilment: Option<FulfilmentResponse>,
     pub version: i64,
+}
+
+/// A request's fulfilment: provisioning by the IT Admins, then assignment by the App Admins.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "state": "in_progress",
+    "tasks": [
+        { "type": "provisioning", "state": "open", "assignee_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80"],
+          "opened_at": "2026-11-23T10:00:00Z", "completed_by": null, "completed_at": null, "note": null },
+        { "type": "assignment", "state": "waiting", "assignee_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e84"],
+          "opened_at": null, "completed_by": null, "completed_at": null, "note": null }
+    ]
+}))]
+pub struct FulfilmentResponse {
+    pub state: FulfilmentState,
+    pub tasks: Vec<Task>,
 }
 
 impl RequestResponse {
@@ -84,9 +105,15 @@ impl RequestResponse {
             decision: r.outcome,
             error: r.error,
             resubmitted_from: r.resubmitted_from.map(|r| r.as_uuid()),
+            fulfilment: fulfilment_of(r.tasks),
             version: r.version,
         }
     }
+}
+
+fn fulfilment_of(tasks: Vec<Task>) -> Option<FulfilmentResponse> {
+    let state = AccessRequest::fulfilment_state_of(&tasks)?;
+    Some(FulfilmentResponse { state, tasks })
 }
 
 impl From<AccessRequest> for RequestResponse {
@@ -174,7 +201,7 @@ impl From<request_repo::CommentRow> for CommentResponse {
           "approver_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87"], "require_all": false, "decisions": [] }
     ],
     "created_at": "2026-11-23T09:30:00Z", "decided_at": null, "expires_at": "2026-12-23T09:30:00Z",
-    "decision": null, "error": null, "resubmitted_from": null, "version": 1,
+    "decision": null, "error": null, "resubmitted_from": null, "fulfilment": null, "version": 1,
     "requester": { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80", "display_name": "Rita Requester",
                    "email": "requester@example.com" },
     "manager": { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87", "display_name": "Max Manager",
@@ -279,6 +306,20 @@ pub struct DenyBody {
 #[schema(example = json!({ "to_user_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e89" }))]
 pub struct ReassignBody {
     pub to_user_id: Uuid,
+    /// Whose place moves (default: the caller's own). Another approver's or assignee's place may be
+    /// moved by the flow's App Admins (its owners) and administrators.
+    #[serde(default)]
+    pub from_user_id: Option<Uuid>,
+}
+
+/// The body of completing a fulfilment task.
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "note": "Account created in the vendor's console" }))]
+pub struct CompleteTaskBody {
+    /// What was done (kept on the task and in its event).
+    #[validate(custom(function = "valid_text"))]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -312,15 +353,7 @@ impl From<RequestView> for RequestDetail {
         let history = view
             .history
             .into_iter()
-            .map(|row| {
-                let mut event = EventResponse::from(row);
-                if !view.internal_notes
-                    && let Some(data) = event.data.as_object_mut()
-                {
-                    data.remove("internal_note");
-                }
-                event
-            })
+            .map(|row| EventResponse::without_internal_note(row, !view.internal_notes))
             .collect();
         Self {
             request: RequestResponse::new(view.request, view.hide_steps),

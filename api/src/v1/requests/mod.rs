@@ -2,6 +2,7 @@
 //! [`crate::services::requests`], and renders.
 
 mod dto;
+mod fulfilment;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use crate::tx::Tx;
 use crate::v1::access::SessionResponse;
 
 pub use self::dto::*;
+pub use self::fulfilment::{complete_fulfilment_task, reassign_fulfilment_task};
 
 async fn respond(
     state: &AppState,
@@ -273,7 +275,7 @@ pub async fn deny_access_request(
 }
 
 /// Runs a use case on request `id` as the caller, in one write, and renders the request it returns.
-async fn change_request(
+pub(super) async fn change_request(
     state: web::Data<AppState>,
     principal: Principal,
     id: Uuid,
@@ -337,9 +339,12 @@ pub async fn retry_access_request(
     change_request(state, principal, id.into_inner(), requests::retry).await
 }
 
-/// Reassign your approval
+/// Reassign an approval
 ///
-/// An approver of an active step hands their place to another active person.
+/// An approver of an active step hands their place to another active person. The flow's App Admins
+/// (its owners) and administrators may move any approver's place (`from_user_id`) to someone better
+/// suited (seed 004); an administrator step goes to another administrator. Recorded in the history
+/// (`access_management_access_request_reassign`) and the new approver is emailed.
 #[utoipa::path(
     tag = "access-requests",
     params(("id" = Uuid, Path, description = "The request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
@@ -365,11 +370,12 @@ pub async fn reassign_access_request(
 ) -> Result<web::Json<RequestResponse>, ApiError> {
     let body = body_of(&state, &principal, *id, body).await?;
     let to = UserId::from(body.to_user_id);
+    let from = body.from_user_id.map(UserId::from);
     change_request(
         state,
         principal,
         id.into_inner(),
-        move |conn, actor, id, now| requests::reassign(conn, actor, id, to, now),
+        move |conn, actor, id, now| requests::reassign(conn, actor, id, from, to, now),
     )
     .await
 }

@@ -110,24 +110,24 @@ fn reassign_hands_over_a_place_in_the_active_step() {
     let deputy = colleague(UserId::new_v7(), false);
     assert_eq!(
         request
-            .reassign(&person(p.reviewers[0]), Some(&deputy))
+            .reassign(&person(p.reviewers[0]), false, None, Some(&deputy))
             .unwrap_err(),
         RequestError::NotAnApprover
     );
     let requester = colleague(p.requester, false);
     assert!(
         request
-            .reassign(&person(p.manager), Some(&requester))
+            .reassign(&person(p.manager), false, None, Some(&requester))
             .is_err()
     );
     assert_eq!(
         request
-            .reassign(&person(p.manager), None)
+            .reassign(&person(p.manager), false, None, None)
             .unwrap_err()
             .field(),
         Some("to_user_id")
     );
-    let change = request.reassign(&person(p.manager), Some(&deputy));
+    let change = request.reassign(&person(p.manager), false, None, Some(&deputy));
     apply(&mut request, change).unwrap();
     let deputy = deputy.id;
     assert_eq!(

@@ -193,6 +193,7 @@ fn flow(approval_type: ApprovalType) -> ApprovalFlow {
         },
         approver_requirement: manual.then_some(ApproverRequirement::Any),
         slack: None,
+        fulfilment: None,
     };
     ApprovalFlow::new(FlowId::new_v7(), draft, LIMITS, now()).unwrap()
 }
@@ -215,5 +216,6 @@ fn colleague(id: UserId, is_admin: bool) -> crate::directory::User {
 }
 
 mod decisions;
+mod fulfilment;
 mod lifecycle;
 mod sequences;

@@ -82,7 +82,7 @@ proptest! {
                 }
                 Action::Fail => fail(&mut request).map(drop),
                 Action::Reassign(from, to) => {
-                    let change = request.reassign(&person(cast[from]), Some(&colleague(cast[to], false)));
+                    let change = request.reassign(&person(cast[from]), false, None, Some(&colleague(cast[to], false)));
                     apply(&mut request, change).map(drop)
                 }
                 Action::Expire(days) => {

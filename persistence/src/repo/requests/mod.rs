@@ -3,17 +3,23 @@
 //! not decide. A command's [`Change`](portcullis_domain::request::Change) is written by
 //! [`save`], in the caller's transaction, with the version check in one place.
 
+mod actions;
 mod approvers;
+mod manage;
 mod queries;
 mod queue;
 mod rows;
 mod sql;
+mod tasks;
 mod writes;
 
+pub use actions::{Action, ActionItem, action_required};
+pub use manage::{Scope, View, count_view, manage, manages_any};
 pub use queries::*;
 pub use queue::*;
 pub use rows::Listed;
 pub(crate) use rows::open_key;
+pub use tasks::{WaitingTask, attach as attach_tasks, waiting_on};
 pub use writes::*;
 
 #[cfg(test)]

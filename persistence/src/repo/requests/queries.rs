@@ -105,14 +105,13 @@ pub fn due_for_expiry(
     ids(due_for_expiry_query(now, limit).load(conn)?)
 }
 
-/// Which of a requester's requests: still open (pending or in error) or closed.
+/// Which of a requester's requests: still open (pending, in error, or with a fulfilment in
+/// progress) or closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenOrClosed {
     Open,
     Closed,
 }
-
-pub(super) const OPEN_STATUSES: [&str; 2] = [PENDING, "error"];
 
 /// A requester's requests, newest first.
 pub fn of_requester(
@@ -125,9 +124,11 @@ pub fn of_requester(
         .filter(access_requests::requester_id.eq(requester.to_string()))
         .select(RequestRow::as_select())
         .into_boxed();
+    // A ticket is open while it holds its open-request place (pending, in error, or with a
+    // fulfilment task still to do: see `AccessRequest::open_place`).
     query = match state {
-        Some(OpenOrClosed::Open) => query.filter(access_requests::status.eq_any(OPEN_STATUSES)),
-        Some(OpenOrClosed::Closed) => query.filter(access_requests::status.ne_all(OPEN_STATUSES)),
+        Some(OpenOrClosed::Open) => query.filter(access_requests::open_key.is_not_null()),
+        Some(OpenOrClosed::Closed) => query.filter(access_requests::open_key.is_null()),
         None => query,
     };
     let rows: Vec<RequestRow> = crate::keyset_page!(
@@ -137,11 +138,23 @@ pub fn of_requester(
         page
     )
     .load(conn)?;
-    crate::Page::from_rows(rows, page.limit, |r| crate::Cursor {
+    let page = crate::Page::from_rows(rows, page.limit, |r| crate::Cursor {
         created_at: r.created_at,
         id: r.id.clone(),
     })
-    .try_map(into_listed)
+    .try_map(into_listed)?;
+    with_tasks(conn, page)
+}
+
+/// A page of listed requests with their fulfilment tasks.
+pub(super) fn with_tasks(
+    conn: &mut DbConnection,
+    page: crate::Page<Listed>,
+) -> QueryResult<crate::Page<Listed>> {
+    Ok(crate::Page {
+        items: super::tasks::attach(conn, page.items)?,
+        next: page.next,
+    })
 }
 
 /// Pending requests in which `user` approves an active step and has not decided yet, newest first.

@@ -38,7 +38,8 @@ pub struct QueueFilter {
     pub q: Option<String>,
 }
 
-type BoxedRequests<'a> = access_requests::BoxedQuery<'a, crate::connection::MultiBackend>;
+pub(super) type BoxedRequests<'a> =
+    access_requests::BoxedQuery<'a, crate::connection::MultiBackend>;
 
 /// At most this many people matched by a requester filter are listed in the query (so the database
 /// walks the requester index for each); more are matched with a subquery.
@@ -55,7 +56,7 @@ fn requester_text(filter: &QueueFilter) -> Option<&str> {
 /// The people a requester filter matches, listed when they are few (`None` otherwise or without
 /// one): a query naming a few requesters reads their part of the requester index instead of
 /// scanning every request of the other filters.
-fn listed_requesters(
+pub(super) fn listed_requesters(
     conn: &mut DbConnection,
     filter: &QueueFilter,
 ) -> QueryResult<Option<Vec<String>>> {
@@ -70,7 +71,7 @@ fn listed_requesters(
 }
 
 /// Applies every filter but the tab to a query of requests.
-fn filtered<'a>(
+pub(super) fn filtered<'a>(
     mut query: BoxedRequests<'a>,
     filter: &QueueFilter,
     backend: Backend,
@@ -154,11 +155,12 @@ pub fn queue(
     let listed = listed_requesters(conn, filter)?;
     let rows: Vec<RequestRow> =
         queue_query(filter, conn.backend(), listed.as_deref(), page).load(conn)?;
-    crate::Page::from_rows(rows, page.limit, |r| crate::Cursor {
+    let page = crate::Page::from_rows(rows, page.limit, |r| crate::Cursor {
         created_at: r.created_at,
         id: r.id.clone(),
     })
-    .try_map(into_listed)
+    .try_map(into_listed)?;
+    with_tasks(conn, page)
 }
 
 /// How many requests match `filter` in `tab`.

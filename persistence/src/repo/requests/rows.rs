@@ -3,7 +3,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use portcullis_domain::flow::{ApprovalType, ApproverRequirement, FlowKind};
-use portcullis_domain::request::{AccessRequest, Outcome, RequestStatus, Step, StoredRequest};
+use portcullis_domain::request::{
+    AccessRequest, FulfilmentState, Outcome, RequestStatus, Step, StoredRequest,
+};
 use portcullis_domain::{FlowId, RequestId, UserId};
 
 use crate::schema::access_requests;
@@ -49,11 +51,14 @@ struct Detail<'a> {
     outcome: Option<&'a Outcome>,
     error: Option<&'a str>,
     resubmitted_from: Option<RequestId>,
+    /// The fulfilment's state, when the request has tasks (they are rows of `request_tasks`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fulfilment: Option<FulfilmentState>,
 }
 
 /// The one-open-request rule's key (`requester:flow`), unique among stored requests: the domain
-/// says when a request holds it ([`AccessRequest::open_place`]); the unique index enforces it
-/// against concurrent creations.
+/// says when a request holds it ([`AccessRequest::open_place`]: while its ticket is open); the
+/// unique index enforces it against concurrent creations.
 pub(crate) fn open_key(requester: UserId, flow: FlowId) -> String {
     format!("{requester}:{flow}")
 }
@@ -78,6 +83,7 @@ impl From<&AccessRequest> for RequestRow {
                 outcome: r.outcome(),
                 error: r.error(),
                 resubmitted_from: r.resubmitted_from(),
+                fulfilment: r.fulfilment_state(),
             })
             .unwrap_or_default(),
             created_at: to_db(r.created_at()),
@@ -100,7 +106,7 @@ impl TryFrom<RequestRow> for AccessRequest {
     type Error = BoxError;
 
     fn try_from(row: RequestRow) -> Result<Self, BoxError> {
-        let Listed { request, steps } = Listed::try_from(row)?;
+        let Listed { request, steps, .. } = Listed::try_from(row)?;
         Ok(request.with_steps(serde_json::from_str(steps.get())?))
     }
 }
@@ -117,6 +123,8 @@ pub(super) fn convert(row: RequestRow) -> QueryResult<AccessRequest> {
 pub struct Listed {
     pub request: AccessRequest,
     pub steps: Box<serde_json::value::RawValue>,
+    /// Whether the request has fulfilment tasks (loaded apart: see [`super::tasks::attach`]).
+    pub has_tasks: bool,
 }
 
 /// [`Detail`] as read back, its steps left as text.
@@ -131,6 +139,8 @@ struct StoredDetail<'a> {
     outcome: Option<Outcome>,
     error: Option<String>,
     resubmitted_from: Option<RequestId>,
+    #[serde(default)]
+    fulfilment: Option<FulfilmentState>,
 }
 
 impl TryFrom<RequestRow> for Listed {
@@ -138,6 +148,7 @@ impl TryFrom<RequestRow> for Listed {
 
     fn try_from(row: RequestRow) -> Result<Self, BoxError> {
         let detail: StoredDetail<'_> = serde_json::from_str(&row.detail)?;
+        let has_tasks = detail.fulfilment.is_some();
         let steps = detail.steps.to_owned();
         let request = AccessRequest::restore(StoredRequest {
             id: row.id.parse()?,
@@ -159,9 +170,14 @@ impl TryFrom<RequestRow> for Listed {
             created_at: from_db(row.created_at),
             decided_at: row.decided_at.map(from_db),
             expires_at: row.expires_at.map(from_db),
+            tasks: Vec::new(),
             version: row.version,
         });
-        Ok(Listed { request, steps })
+        Ok(Listed {
+            request,
+            steps,
+            has_tasks,
+        })
     }
 }
 

@@ -5,13 +5,16 @@ use diesel::prelude::*;
 use portcullis_domain::request::{AccessRequest, Change, Comment, Write};
 
 use super::approvers::{ApproverRow, approver_rows, insert_approvers, reindex_approvers};
-use super::rows::{RequestRow, convert};
+use super::rows::RequestRow;
 use super::sql::push_term;
+use super::tasks;
 use crate::repo::grants;
 use portcullis_domain::{RequestId, UserId};
 
 use crate::connection::DbConnection;
-use crate::schema::{access_requests, idempotency_keys, request_approvers, request_comments};
+use crate::schema::{
+    access_requests, idempotency_keys, request_approvers, request_comments, request_people,
+};
 use crate::time::to_db;
 
 fn insert(conn: &mut DbConnection, request: &AccessRequest) -> QueryResult<()> {
@@ -37,6 +40,10 @@ pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
         }
         Write::Unchanged => {}
     }
+    if change.write != Write::Unchanged {
+        tasks::write(conn, change.before.as_ref(), &change.request)?;
+        tasks::write_named(conn, change.before.as_ref(), &change.request)?;
+    }
     if let Some(grant) = &change.grant {
         grants::insert(conn, grant)?;
     }
@@ -55,19 +62,33 @@ pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
 pub fn insert_many(conn: &mut DbConnection, requests: &[AccessRequest]) -> QueryResult<usize> {
     let rows: Vec<RequestRow> = requests.iter().map(RequestRow::from).collect();
     let approvers: Vec<ApproverRow> = requests.iter().flat_map(approver_rows).collect();
+    let named: Vec<_> = requests
+        .iter()
+        .flat_map(|r| tasks::newly_named(None, r))
+        .collect();
     let inserted = crate::insert_many!(conn, access_requests::table, rows);
     crate::insert_many!(conn, request_approvers::table, approvers);
+    crate::insert_many!(conn, request_people::table, named);
+    tasks::insert_many(conn, requests)?;
     Ok(inserted)
 }
 
 pub fn find(conn: &mut DbConnection, id: RequestId) -> QueryResult<Option<AccessRequest>> {
-    access_requests::table
+    let Some(row) = access_requests::table
         .find(id.to_string())
         .select(RequestRow::as_select())
         .first(conn)
         .optional()?
-        .map(convert)
-        .transpose()
+    else {
+        return Ok(None);
+    };
+    let listed = super::rows::into_listed(row)?;
+    let has_tasks = listed.has_tasks;
+    let request = listed.request.with_steps(
+        serde_json::from_str(listed.steps.get())
+            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
+    );
+    tasks::attach_one(conn, request, has_tasks).map(Some)
 }
 
 /// `UPDATE access_requests SET … WHERE id = ? AND version = ?`, every column a request's life

@@ -206,6 +206,23 @@ pub(super) async fn prepare(app: &TestApp, cast: &Cast, fixture: Fixture, n: usi
             let id = approved_device_request(app, &p).await;
             p.insert("id", id);
         }
+        Fixture::FulfilmentRequest => {
+            let mut flow = flow_body(&p, format!("Vendor app {n}"));
+            flow["owner_ids"] = json!([p["bystander"]]);
+            flow["fulfilment"] = json!({ "provisioning": "manual", "assignment": true });
+            let flow = created(app, "/v1/approval-flows", flow).await;
+            let id = pending_request(app, &p, &flow).await;
+            let path = format!("/v1/access-requests/{id}/approve");
+            ok(app, Method::POST, &path, &admin, override_approve(&p)).await;
+            // An administrator made after the approval: not yet an assignee of its task.
+            let new_admin = app
+                .create_user_with(json!({ "email": format!("it{n}@example.org"), "display_name": "IT", "is_admin": true }))
+                .await;
+            p.insert("id", id);
+            p.insert("type", "provisioning".to_owned());
+            p.insert("admin", app.admin_id.clone());
+            p.insert("new_admin", new_admin);
+        }
         Fixture::Session => {
             let request = approved_device_request(app, &p).await;
             let token = app.token_for(&p["requester"]);

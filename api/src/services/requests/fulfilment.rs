@@ -1,0 +1,153 @@
+//! Fulfilment (seed 004): what follows an approval whose flow has one, and its tasks' commands
+//! (complete, reassign). The directory is read here (who the IT Admins and App Admins are, whether
+//! the target group still exists); the request decides.
+
+use chrono::{DateTime, Utc};
+use portcullis_domain::directory::User;
+use portcullis_domain::flow::{ApprovalFlow, Fulfilment};
+use portcullis_domain::request::{AccessRequest, Actor, Change, FulfilmentPlan, TaskType};
+use portcullis_domain::{GroupId, RequestId, UserId};
+use portcullis_persistence::DbConnection;
+use portcullis_persistence::repo::{flows as flow_repo, groups, requests, users};
+
+use super::{not_found, refusal, store_or_conflict};
+use crate::error::ApiError;
+use crate::tx::Tx;
+
+/// The group `group`, if it still exists.
+fn existing(conn: &mut DbConnection, group: Option<GroupId>) -> Result<Option<GroupId>, ApiError> {
+    match group {
+        Some(group) => Ok(groups::find(conn, group)?.map(|g| g.id)),
+        None => Ok(None),
+    }
+}
+
+/// The active administrators: the IT Admins a provisioning or deprovisioning task is for.
+pub(super) fn it_admins(conn: &mut DbConnection) -> Result<Vec<UserId>, ApiError> {
+    Ok(users::active_admins(conn)?.iter().map(|u| u.id).collect())
+}
+
+/// Completes an approval (see [`Change::needs_target_group`]): with the flow's fulfilment, its tasks;
+/// without, the target group's membership at once (`target_group` as the flow named it when read).
+pub(super) fn complete_approval(
+    conn: &mut DbConnection,
+    change: Change,
+    fulfilment: Option<Fulfilment>,
+    owners: &[UserId],
+    target_group: Option<GroupId>,
+    now: DateTime<Utc>,
+) -> Result<Change, ApiError> {
+    if !change.needs_target_group() {
+        return Ok(change);
+    }
+    let group = existing(conn, target_group)?;
+    match fulfilment {
+        None => change.grant_in(group, now),
+        Some(fulfilment) => change.fulfil(
+            FulfilmentPlan {
+                fulfilment,
+                target_group: group,
+                it_admins: it_admins(conn)?,
+                app_admins: owners.to_vec(),
+            },
+            now,
+        ),
+    }
+    .map_err(refusal)
+}
+
+/// [`complete_approval`] with the flow as it is now (a decision made after submission).
+pub(super) fn complete_approval_by_flow(
+    conn: &mut DbConnection,
+    change: Change,
+    now: DateTime<Utc>,
+) -> Result<Change, ApiError> {
+    if !change.needs_target_group() {
+        return Ok(change);
+    }
+    let flow = flow_repo::find(conn, change.request.flow_id())?;
+    let (fulfilment, owners, group) = match &flow {
+        Some(flow) => (
+            flow.fulfilment(),
+            flow.app_admin_ids().to_vec(),
+            flow.target_group_id(),
+        ),
+        None => (None, Vec::new(), None),
+    };
+    complete_approval(conn, change, fulfilment, &owners, group, now)
+}
+
+/// Whether `user` is one of the App Admins (owners) of `request`'s flow.
+pub(super) fn manages(
+    conn: &mut DbConnection,
+    request: &AccessRequest,
+    user: UserId,
+) -> Result<bool, ApiError> {
+    Ok(flow_repo::find(conn, request.flow_id())?
+        .as_ref()
+        .is_some_and(|flow: &ApprovalFlow| flow.app_admin_ids().contains(&user)))
+}
+
+/// Loads a request for a fulfilment command: a 404 only when it does not exist; whether the caller
+/// may act is the task's rule (a 403 for anyone who is not an assignee, an App Admin of the flow
+/// where that counts, or an administrator).
+fn load(conn: &mut DbConnection, id: RequestId) -> Result<AccessRequest, ApiError> {
+    requests::find(conn, id)?.ok_or_else(|| not_found(id))
+}
+
+/// An assignee (or an administrator) completes an open fulfilment task.
+pub fn complete_task(
+    conn: &mut Tx,
+    actor: &User,
+    id: RequestId,
+    task_type: TaskType,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<AccessRequest, ApiError> {
+    let request = load(conn, id)?;
+    let group = if task_type == TaskType::Provisioning {
+        let flow_group =
+            flow_repo::find(conn, request.flow_id())?.and_then(|f| f.target_group_id());
+        existing(conn, flow_group)?
+    } else {
+        None
+    };
+    let change = request
+        .complete_task(task_type, &Actor::of(actor), note, group, now)
+        .map_err(refusal)?;
+    store_or_conflict(conn, change, now)
+}
+
+/// An assignee hands their place in an open task to someone else; App Admins of the flow and
+/// administrators may move anyone's place.
+pub fn reassign_task(
+    conn: &mut Tx,
+    actor: &User,
+    id: RequestId,
+    task_type: TaskType,
+    from: Option<UserId>,
+    to: UserId,
+    now: DateTime<Utc>,
+) -> Result<AccessRequest, ApiError> {
+    let request = load(conn, id)?;
+    let manages = manages(conn, &request, actor.id)?;
+    let target = users::find(conn, to)?;
+    let change = request
+        .reassign_task(task_type, &Actor::of(actor), manages, from, target.as_ref())
+        .map_err(refusal)?;
+    store_or_conflict(conn, change, now)
+}
+
+/// Whether `actor` may act on the task at all (before a bad body is answered).
+pub fn check_task_actor(
+    conn: &mut DbConnection,
+    actor: &User,
+    id: RequestId,
+    task_type: TaskType,
+) -> Result<(), ApiError> {
+    let request = load(conn, id)?;
+    let manages = manages(conn, &request, actor.id)?;
+    request
+        .check_task_actor(task_type, &Actor::of(actor), manages)
+        .map_err(refusal)
+}

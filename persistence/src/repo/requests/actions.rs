@@ -1,0 +1,111 @@
+//! Action Required: every action that waits on a user, from each source, as one list in
+//! (since, request id) order, newest first. A source is an index of what waits on whom: the
+//! approver index (`approve`) and the open tasks' assignees (`provision`, `assign`, `deprovision`).
+//! Each source reads at most a page after the cursor; the page is the newest of their union, so
+//! the cursor means the same in every source. Another source is one more arm of [`Source`].
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use portcullis_domain::UserId;
+use portcullis_domain::request::TaskType;
+
+use super::queries::tasks_query;
+use super::rows::{Listed, RequestRow, into_listed};
+use super::tasks::waiting_on;
+use crate::connection::DbConnection;
+use crate::schema::access_requests;
+
+/// What the user is to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Decide on an active step (approve or deny).
+    Approve,
+    /// Complete a fulfilment task.
+    Task(TaskType),
+}
+
+/// One action waiting on the user, since `since`, on `request`.
+#[derive(Debug)]
+pub struct ActionItem {
+    pub action: Action,
+    pub since: NaiveDateTime,
+    pub request: Listed,
+}
+
+impl ActionItem {
+    fn cursor(&self) -> crate::Cursor {
+        crate::Cursor {
+            created_at: self.since,
+            id: self.request.request.id().to_string(),
+        }
+    }
+}
+
+/// The actions waiting on `user` (only `only`'s, if given), newest first.
+pub fn action_required(
+    conn: &mut DbConnection,
+    user: UserId,
+    only: Option<Action>,
+    page: &crate::PageRequest,
+) -> QueryResult<crate::Page<ActionItem>> {
+    let mut items = Vec::new();
+    if matches!(only, None | Some(Action::Approve)) {
+        // An approver's row is as old as the request (`since` is when it was submitted).
+        let rows: Vec<RequestRow> = tasks_query(user, page).load(conn)?;
+        for row in rows {
+            let since = row.created_at;
+            items.push(ActionItem {
+                action: Action::Approve,
+                since,
+                request: into_listed(row)?,
+            });
+        }
+    }
+    let task_source = match only {
+        None => Some(None),
+        Some(Action::Task(task_type)) => Some(Some(task_type)),
+        Some(Action::Approve) => None,
+    };
+    if let Some(task_type) = task_source {
+        let waiting = waiting_on(
+            conn,
+            user,
+            task_type,
+            page.after.as_ref(),
+            crate::Page::<()>::fetch_size(page),
+        )?;
+        let ids: Vec<String> = waiting.iter().map(|w| w.request_id.to_string()).collect();
+        let rows: Vec<RequestRow> = access_requests::table
+            .filter(access_requests::id.eq_any(&ids))
+            .select(RequestRow::as_select())
+            .load(conn)?;
+        let mut listed: Vec<Listed> = rows
+            .into_iter()
+            .map(into_listed)
+            .collect::<Result<_, _>>()?;
+        listed = super::tasks::attach(conn, listed)?;
+        for task in waiting {
+            let Some(at) = listed
+                .iter()
+                .position(|l| l.request.id() == task.request_id)
+            else {
+                continue;
+            };
+            items.push(ActionItem {
+                action: Action::Task(task.task_type),
+                since: task.since,
+                request: listed.swap_remove(at),
+            });
+        }
+    }
+    items.sort_by(|a, b| {
+        (b.since, b.request.request.id().to_string())
+            .cmp(&(a.since, a.request.request.id().to_string()))
+    });
+    items.truncate(crate::Page::<()>::fetch_size(page) as usize);
+    Ok(crate::Page::from_rows(
+        items,
+        page.limit,
+        ActionItem::cursor,
+    ))
+}
