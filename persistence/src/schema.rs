@@ -84,6 +84,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        managed -> Bool,
+        certificate_fingerprint -> Nullable<Text>,
     }
 }
 

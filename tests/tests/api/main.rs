@@ -28,6 +28,7 @@ mod request_access;
 mod requests;
 mod round_trips;
 mod scim;
+mod seed_details;
 mod staged_writes;
 mod statistics;
 mod text_input;

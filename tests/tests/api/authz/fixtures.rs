@@ -95,7 +95,7 @@ pub(super) async fn approved_device_request(app: &TestApp, p: &Params) -> String
     let device = created(
         app,
         "/v1/devices",
-        json!({ "name": format!("laptop-{}", p["n"]), "os": "macos", "assigned_user_ids": [p["requester"]] }),
+        json!({ "name": format!("laptop-{}", p["n"]), "os": "macos", "assigned_user_ids": [p["requester"]], "certificate_fingerprint": DEVICE_CERTIFICATE }),
     )
     .await;
     let mut flow = flow_body(p, format!("Laptop admin {}", p["n"]));
