@@ -95,7 +95,9 @@ pub(crate) fn stricter_rules() -> Vec<(&'static str, &'static str, Value)> {
     }
     // A denial's reason is required and must say something once trimmed.
     rules.push(("DenyBody", "reason", comment.clone()));
-    rules.push(("CommentBody", "body", comment));
+    rules.push(("CommentBody", "body", comment.clone()));
+    rules.push(("AskForHelpBody", "message", comment.clone()));
+    rules.push(("HelpCommentBody", "body", comment));
     // `portcullis_domain::settings::Settings::validate`.
     let ceiling = portcullis_domain::settings::MAX_DURATION_CEILING_SECONDS;
     for (field, minimum, maximum) in [

@@ -22,6 +22,10 @@ pub const REQUEST_REASSIGNED: &str = "access_management_access_request_reassign"
 pub const REQUEST_COMMENTED: &str = "access_management_access_request_comment";
 pub const SESSION_START: &str = "access_management_device_admin_session_start";
 pub const SESSION_END: &str = "access_management_device_admin_session_end";
+/// Someone asked an app's admins for help (seed 004); a help request never grants access.
+pub const HELP_REQUESTED: &str = "access_management_help_request";
+pub const HELP_COMMENTED: &str = "access_management_help_request_comment";
+pub const HELP_RESOLVED: &str = "access_management_help_request_resolve";
 
 pub const FLOW_CREATE: &str = "access_management_approval_flow_create";
 pub const FLOW_UPDATE: &str = "access_management_approval_flow_update";
@@ -65,6 +69,9 @@ pub const EVENT_TYPES: &[&str] = &[
     REQUEST_COMMENTED,
     SESSION_START,
     SESSION_END,
+    HELP_REQUESTED,
+    HELP_COMMENTED,
+    HELP_RESOLVED,
     USER_CREATE,
     USER_UPDATE,
     USER_DEACTIVATE,

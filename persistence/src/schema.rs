@@ -295,7 +295,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    help_requests (id) {
+        id -> Text,
+        flow_id -> Text,
+        flow_name -> Text,
+        asker_id -> Text,
+        message -> Text,
+        state -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<Text>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    help_request_answerers (help_request_id, user_id) {
+        help_request_id -> Text,
+        user_id -> Text,
+        open -> Bool,
+        since -> Timestamp,
+    }
+}
+
+diesel::table! {
+    help_request_comments (id) {
+        id -> Text,
+        help_request_id -> Text,
+        author_id -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(outbox -> webhook_channels (channel_id));
+diesel::joinable!(help_request_answerers -> help_requests (help_request_id));
 diesel::joinable!(delivery_attempts -> outbox (outbox_id));
 diesel::joinable!(request_approvers -> access_requests (request_id));
 diesel::joinable!(flow_groups -> approval_flows (flow_id));
@@ -326,4 +361,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     delivery_attempts,
     notification_marks,
+    help_requests,
+    help_request_answerers,
+    help_request_comments,
 );

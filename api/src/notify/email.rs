@@ -33,6 +33,9 @@ pub const REQUEST_DENIED: &str = "request_denied";
 pub const REQUEST_EXPIRED: &str = "request_expired";
 pub const APPROVAL_REMINDER: &str = "approval_reminder";
 pub const ACCESS_ENDING: &str = "access_ending";
+pub const HELP_REQUESTED: &str = "help_requested";
+pub const HELP_COMMENT: &str = "help_comment";
+pub const HELP_RESOLVED: &str = "help_resolved";
 
 macro_rules! template {
     ($name:ident) => {
@@ -63,6 +66,9 @@ const TEMPLATES: &[(&str, &str, &str, &str)] = &[
     template!(request_expired),
     template!(approval_reminder),
     template!(access_ending),
+    template!(help_requested),
+    template!(help_comment),
+    template!(help_resolved),
 ];
 
 /// An email as queued: one recipient, the message's name and the data its templates use.
@@ -73,7 +79,7 @@ pub struct Intent {
     pub data: Value,
 }
 
-fn queue(
+pub(crate) fn queue(
     conn: &mut Tx,
     event_id: Option<EventId>,
     message: &'static str,
@@ -496,6 +502,8 @@ mod tests {
             "duration": "8 hours", "created_at": "2026-11-23 10:00 UTC", "device_admin": false,
             "approvers": ["Mo"], "access_ends_at": "2026-11-24 10:00 UTC", "decided_by": "Mo",
             "comment": "ok", "denial_reason": "no", "next_steps": "ask Mo", "expiry_days": 30,
+            "help_request_id": "h1", "asker_name": "Rita", "asker_email": "rita@example.com",
+            "message": "which licence?", "author_name": "Mo", "body": "the pro one",
         });
         for (name, ..) in TEMPLATES {
             let email = templates

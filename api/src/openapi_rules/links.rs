@@ -78,6 +78,39 @@ fn links() -> Vec<LinkSpec> {
         json!({}),
         Some(catalog_request),
     ));
+    // A question about a flow (the first of the catalog; a created flow), then what is done with it.
+    let question = json!({ "message": "Which licence do I need for this?" });
+    links.push((
+        "get_catalog",
+        "200",
+        "AskForHelp",
+        "ask_for_help",
+        json!({ "flow_id": "$response.body#/items/0/flow_id" }),
+        Some(question.clone()),
+    ));
+    links.push((
+        "create_approval_flow",
+        "201",
+        "AskForHelp",
+        "ask_for_help",
+        json!({ "flow_id": "$response.body#/id" }),
+        Some(question),
+    ));
+    for (source, status, id) in [
+        ("ask_for_help", "201", "$response.body#/id"),
+        ("list_help_requests", "200", "$response.body#/items/0/id"),
+        ("get_help_request", "200", "$response.body#/id"),
+    ] {
+        for (name, target) in [
+            ("GetHelpRequest", "get_help_request"),
+            ("CommentOnHelpRequest", "comment_on_help_request"),
+            ("ResolveHelpRequest", "resolve_help_request"),
+        ] {
+            if target != source {
+                links.push((source, status, name, target, from(id), None));
+            }
+        }
+    }
     links.push((
         "create_approval_flow",
         "201",

@@ -6,6 +6,7 @@ pub mod events;
 pub mod flows;
 pub mod grants;
 pub mod groups;
+pub mod help;
 pub mod outbox;
 pub mod requests;
 pub mod scim;

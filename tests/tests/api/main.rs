@@ -15,6 +15,7 @@ mod empty_bodies;
 mod flows;
 mod group_commit;
 mod groups;
+mod help_requests;
 mod indexes;
 mod limits;
 mod links;
