@@ -1,6 +1,7 @@
 //! The access approvals gave: grants and device-admin sessions, as lists.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::access::{Grant, Session};
@@ -63,14 +64,17 @@ pub fn flows_of(
     let mut current: HashMap<FlowId, Option<(String, DisplayDraft)>> = HashMap::new();
     let mut out = HashMap::new();
     for (request, flow_id, name_then) in made_through {
-        if !current.contains_key(&flow_id) {
-            let found = flows::find(conn, flow_id)?.map(|flow| {
-                let draft = flow.to_draft();
-                (draft.name, draft.display)
-            });
-            current.insert(flow_id, found);
-        }
-        let (name, display) = match current.get(&flow_id).cloned().flatten() {
+        let now = match current.entry(flow_id) {
+            Entry::Occupied(known) => known.get().clone(),
+            Entry::Vacant(unknown) => {
+                let found = flows::find(conn, flow_id)?.map(|flow| {
+                    let draft = flow.to_draft();
+                    (draft.name, draft.display)
+                });
+                unknown.insert(found).clone()
+            }
+        };
+        let (name, display) = match now {
             Some((name, display)) => (name, Some(display)),
             None => (name_then, None),
         };
