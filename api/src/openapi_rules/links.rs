@@ -94,7 +94,30 @@ fn links() -> Vec<LinkSpec> {
         "AskForHelp",
         "ask_for_help",
         json!({ "flow_id": "$response.body#/id" }),
-        Some(question),
+        Some(question.clone()),
+    ));
+    // Flows the caller is known to see: those of their own requests and grants (a catalog page narrowed
+    // by its filters may be empty).
+    for (source, flow_id) in [
+        ("list_my_access_requests", "$response.body#/items/0/flow_id"),
+        ("list_my_grants", "$response.body#/items/0/flow/id"),
+    ] {
+        links.push((
+            source,
+            "200",
+            "AskForHelp",
+            "ask_for_help",
+            json!({ "flow_id": flow_id }),
+            Some(question.clone()),
+        ));
+    }
+    links.push((
+        "list_my_grants",
+        "200",
+        "CreateRequest",
+        "create_access_request",
+        json!({}),
+        Some(json!({ "flow_id": "$response.body#/items/0/flow/id", "reason": reason })),
     ));
     for (source, status, id) in [
         ("ask_for_help", "201", "$response.body#/id"),

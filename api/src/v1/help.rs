@@ -74,6 +74,10 @@ impl From<HelpRequest> for HelpRequestResponse {
 
 /// A comment on a help request.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7ec0", "author_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87",
+    "body": "The Professional seat covers it; ask for Figma Editor.", "created_at": "2026-12-02T09:45:00Z"
+}))]
 pub struct HelpCommentResponse {
     pub id: Uuid,
     pub author_id: Uuid,
@@ -94,6 +98,15 @@ impl From<HelpComment> for HelpCommentResponse {
 
 /// A help request with its comments, oldest first.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7eb0", "kind": "help_request",
+    "flow_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e90", "flow_name": "Figma",
+    "asker_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80", "message": "Which licence do I need to edit the design system?",
+    "answerer_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87"], "state": "open",
+    "created_at": "2026-12-02T09:30:00Z", "resolved_at": null, "resolved_by": null, "version": 2,
+    "comments": [{ "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7ec0", "author_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87",
+        "body": "The Professional seat covers it; ask for Figma Editor.", "created_at": "2026-12-02T09:45:00Z" }]
+}))]
 pub struct HelpRequestDetail {
     #[serde(flatten)]
     pub help_request: HelpRequestResponse,

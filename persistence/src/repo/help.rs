@@ -240,13 +240,13 @@ pub fn involving(
     })
 }
 
-/// The open help requests waiting on `user` (they are asked to answer), keyset-paged by (since,
-/// id), newest first: what Action Required's `answer` items list.
-pub fn waiting_on(
-    conn: &mut DbConnection,
-    user: UserId,
-    page: &PageRequest,
-) -> QueryResult<Page<HelpRequest>> {
+type WaitingQuery = help_request_answerers::BoxedQuery<
+    'static,
+    crate::connection::MultiBackend,
+    (diesel::sql_types::Timestamp, diesel::sql_types::Text),
+>;
+
+fn waiting_query(user: UserId, page: &PageRequest) -> WaitingQuery {
     let query = help_request_answerers::table
         .filter(help_request_answerers::user_id.eq(user.to_string()))
         .filter(help_request_answerers::open.eq(true))
@@ -255,13 +255,31 @@ pub fn waiting_on(
             help_request_answerers::help_request_id,
         ))
         .into_boxed();
-    let waiting: Vec<(NaiveDateTime, String)> = keyset_page!(
+    keyset_page!(
         query,
         help_request_answerers::since,
         help_request_answerers::help_request_id,
         page
     )
-    .load(conn)?;
+}
+
+/// The database's plan for the first page of [`waiting_on`], exactly as it runs (for the index tests).
+pub fn explain_waiting_on(conn: &mut DbConnection, user: UserId) -> QueryResult<Vec<String>> {
+    let page = PageRequest {
+        limit: 50,
+        after: None,
+    };
+    crate::explain::plan(conn, waiting_query(user, &page))
+}
+
+/// The open help requests waiting on `user` (they are asked to answer), keyset-paged by (since,
+/// id), newest first: what Action Required's `answer` items list.
+pub fn waiting_on(
+    conn: &mut DbConnection,
+    user: UserId,
+    page: &PageRequest,
+) -> QueryResult<Page<HelpRequest>> {
+    let waiting: Vec<(NaiveDateTime, String)> = waiting_query(user, page).load(conn)?;
     let waiting = Page::from_rows(waiting, page.limit, |(since, id)| Cursor {
         created_at: *since,
         id: id.clone(),
