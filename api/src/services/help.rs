@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
 use portcullis_domain::help::{
-    HelpAsk, HelpChange, HelpComment, HelpError, HelpRequest, HelpState,
+    HelpAsk, HelpChange, HelpComment, HelpError, HelpEvent, HelpRequest, HelpState,
 };
 use portcullis_domain::request::{Actor, Refusal, Role, check_enabled};
 use portcullis_domain::{CommentId, FlowId, HelpRequestId, UserId};
@@ -83,7 +83,11 @@ pub fn open(
     };
     let change =
         HelpRequest::open(HelpRequestId::new_v7(), ask, &Actor::of(asker), now).map_err(refusal)?;
-    store(conn, &change, now)?;
+    if !save_and_publish(conn, &change, now)? {
+        return Err(ApiError::internal(
+            "a new help request was found already stored",
+        ));
+    }
     Ok(change.after)
 }
 
@@ -124,13 +128,11 @@ pub fn comment(
     body: &str,
     now: DateTime<Utc>,
 ) -> Result<HelpComment, ApiError> {
-    let found = visible(conn, id, author)?;
-    let change = found
-        .comment(CommentId::new_v7(), body, &Actor::of(author), now)
-        .map_err(refusal)?;
-    store(conn, &change, now)?;
+    let change = decide_and_store(conn, id, author, now, |found, actor| {
+        found.comment(CommentId::new_v7(), body, actor, now)
+    })?;
     match change.event {
-        portcullis_domain::help::HelpEvent::Commented(comment) => Ok(comment),
+        HelpEvent::Commented(comment) => Ok(comment),
         _ => Err(ApiError::internal("a comment command recorded no comment")),
     }
 }
@@ -141,10 +143,28 @@ pub fn resolve(
     by: &User,
     now: DateTime<Utc>,
 ) -> Result<HelpRequest, ApiError> {
-    let found = visible(conn, id, by)?;
-    let change = found.resolve(&Actor::of(by), now).map_err(refusal)?;
-    store(conn, &change, now)?;
+    let change = decide_and_store(conn, id, by, now, |found, actor| found.resolve(actor, now))?;
     Ok(change.after)
+}
+
+/// Loads the help request, lets the aggregate decide and saves; a writer that lost a race with
+/// another (two comments at once, a comment and a resolution) loads it again and decides anew, so a
+/// comment after a resolution is refused as such.
+fn decide_and_store(
+    conn: &mut Tx,
+    id: HelpRequestId,
+    actor: &User,
+    now: DateTime<Utc>,
+    command: impl Fn(&HelpRequest, &Actor) -> Result<HelpChange, HelpError>,
+) -> Result<HelpChange, ApiError> {
+    for _ in 0..super::STALE_RETRIES {
+        let found = visible(conn, id, actor)?;
+        let change = command(&found, &Actor::of(actor)).map_err(refusal)?;
+        if save_and_publish(conn, &change, now)? {
+            return Ok(change);
+        }
+    }
+    Err(super::stale())
 }
 
 /// Checks that `viewer` may see `id`, checking only that (for a caller whose body was bad).
@@ -166,12 +186,15 @@ fn visible(
     Ok(found)
 }
 
-/// Saves a change and publishes its event (and the emails it causes), in the caller's transaction.
-fn store(conn: &mut Tx, change: &HelpChange, now: DateTime<Utc>) -> Result<(), ApiError> {
+/// Saves a change and publishes its event (and the emails it causes), in the caller's transaction;
+/// `false`, with nothing written, when another writer changed the help request first.
+fn save_and_publish(
+    conn: &mut Tx,
+    change: &HelpChange,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
     if !help::save(conn, change)? {
-        return Err(ApiError::conflict(
-            "the help request changed at the same time; fetch it again and retry",
-        ));
+        return Ok(false);
     }
     let help = &change.after;
     let mut data = json!({
@@ -182,9 +205,7 @@ fn store(conn: &mut Tx, change: &HelpChange, now: DateTime<Utc>) -> Result<(), A
         "state_before": change.before.as_ref().map(|b| b.state),
         "state_after": help.state,
     });
-    if let (portcullis_domain::help::HelpEvent::Commented(comment), Some(fields)) =
-        (&change.event, data.as_object_mut())
-    {
+    if let (HelpEvent::Commented(comment), Some(fields)) = (&change.event, data.as_object_mut()) {
         fields.insert("comment_id".into(), json!(comment.id));
     }
     let event_id = notify::publish(
@@ -198,5 +219,6 @@ fn store(conn: &mut Tx, change: &HelpChange, now: DateTime<Utc>) -> Result<(), A
             data,
         },
     )?;
-    notify::help::on_help_event(conn, event_id, change, now)
+    notify::help::on_help_event(conn, event_id, change, now)?;
+    Ok(true)
 }

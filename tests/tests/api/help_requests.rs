@@ -272,6 +272,40 @@ both_backends! {
         expect_status(app.get(&path(&help, ""), &app.admin_token).await, StatusCode::OK).await;
     }
 
+    async fn concurrent_comments_all_land_and_a_resolution_races_cleanly(app: TestApp) {
+        let w = world(&app, "any").await;
+        let (flow, olive) = owned_flow(&app, &w).await;
+        let help = ask(&app, &app.token_for(&w.requester), &flow, "Which licence?").await;
+        let comments = path(&help, "/comments");
+        let authors = [&w.requester, &olive, &w.requester, &olive, &app.admin_id, &w.requester];
+        let calls = authors.iter().enumerate().map(|(n, author)| {
+            let (client, url, token) = (app.client.clone(), app.url(&comments), app.token_for(author));
+            tokio::spawn(async move { client.post(url).bearer_auth(token).json(&json!({ "body": format!("Comment {n}") })).send().await.unwrap().status() })
+        });
+        let statuses: Vec<StatusCode> = futures_util::future::join_all(calls).await.into_iter().map(Result::unwrap).collect();
+        assert!(statuses.iter().all(|s| *s == StatusCode::CREATED), "{statuses:?}");
+        let detail = expect_status(app.get(&path(&help, ""), &app.admin_token).await, StatusCode::OK).await;
+        assert_eq!(detail["comments"].as_array().unwrap().len(), authors.len());
+        assert_eq!(detail["version"], 1 + authors.len() as i64);
+
+        // A resolution and comments at once: every comment lands before it or is refused as late.
+        let resolve = {
+            let (client, url, token) = (app.client.clone(), app.url(&path(&help, "/resolve")), app.token_for(&olive));
+            tokio::spawn(async move { client.post(url).bearer_auth(token).send().await.unwrap().status() })
+        };
+        let late = (0..4).map(|n| {
+            let (client, url, token) = (app.client.clone(), app.url(&comments), app.token_for(&w.requester));
+            tokio::spawn(async move { client.post(url).bearer_auth(token).json(&json!({ "body": format!("Late {n}") })).send().await.unwrap().status() })
+        });
+        assert_eq!(resolve.await.unwrap(), StatusCode::OK);
+        let late: Vec<StatusCode> = futures_util::future::join_all(late).await.into_iter().map(Result::unwrap).collect();
+        assert!(late.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT), "{late:?}");
+        let detail = expect_status(app.get(&path(&help, ""), &app.admin_token).await, StatusCode::OK).await;
+        let landed = late.iter().filter(|s| **s == StatusCode::CREATED).count();
+        assert_eq!(detail["comments"].as_array().unwrap().len(), authors.len() + landed);
+        assert_eq!(detail["state"], "resolved");
+    }
+
     async fn the_questions_waiting_on_an_answerer_page_by_when_they_were_asked(app: TestApp) {
         let w = world(&app, "any").await;
         let (flow, olive) = owned_flow(&app, &w).await;
