@@ -5,7 +5,8 @@ use anyhow::{Context, bail};
 use diesel::Connection;
 use portcullis_domain::Clock;
 use portcullis_domain::directory::{
-    Description, DeviceName, DeviceOs, DisplayName, Email, GroupName, UserKind,
+    CertificateFingerprint, Description, DeviceName, DeviceOs, DisplayName, Email, GroupName,
+    UserKind,
 };
 use portcullis_domain::flow::{
     ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, DisplayDraft, FlowDraft,
@@ -69,6 +70,10 @@ const DEMO_USERS: &[(&str, &str, bool, UserKind, Option<&str>)] = &[
 ];
 
 /// The demo groups and the members each gets.
+/// The demo laptop's device certificate (a made-up SHA-256 fingerprint).
+const DEMO_DEVICE_FINGERPRINT: &str =
+    "5f2c9a0e8b7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170f6e5d4c";
+
 const DEMO_GROUPS: &[(&str, &str, &[&str])] = &[
     (
         "Engineering",
@@ -184,7 +189,16 @@ pub fn seed_demo(db: &Database) -> anyhow::Result<bool> {
         let requester = id_of("requester@example.com").into_iter().collect();
         let device_name =
             DeviceName::parse("riley-macbook").map_err(|m| ApiError::invalid_field("name", m))?;
-        devices::create(conn, None, device_name, DeviceOs::Macos, requester, now)?;
+        // Managed (seed 003): it presented its device certificate, so admin rights may be requested on it.
+        let fingerprint = CertificateFingerprint::parse(DEMO_DEVICE_FINGERPRINT)
+            .map_err(|m| ApiError::invalid_field("certificate_fingerprint", m))?;
+        let device = devices::NewDevice {
+            name: device_name,
+            os: DeviceOs::Macos,
+            assigned_user_ids: requester,
+            certificate_fingerprint: Some(fingerprint),
+        };
+        devices::create(conn, None, device, now)?;
         for flow in demo_flows(conn, &id_of)? {
             flows::create(conn, None, flow, now)?;
         }

@@ -90,10 +90,14 @@ pub(crate) fn stricter_rules() -> Vec<(&'static str, &'static str, Value)> {
     for field in ["comment", "internal_note"] {
         rules.push(("ApproveBody", field, text.clone()));
     }
-    for field in ["reason", "next_steps", "comment", "internal_note"] {
+    for field in ["next_steps", "comment", "internal_note"] {
         rules.push(("DenyBody", field, text.clone()));
     }
-    rules.push(("CommentBody", "body", comment));
+    // A denial's reason is required and must say something once trimmed.
+    rules.push(("DenyBody", "reason", comment.clone()));
+    rules.push(("CommentBody", "body", comment.clone()));
+    rules.push(("AskForHelpBody", "message", comment.clone()));
+    rules.push(("HelpCommentBody", "body", comment));
     // `portcullis_domain::settings::Settings::validate`.
     let ceiling = portcullis_domain::settings::MAX_DURATION_CEILING_SECONDS;
     for (field, minimum, maximum) in [

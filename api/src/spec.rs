@@ -12,6 +12,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::error::{Problem, ProblemFieldError};
 use crate::openapi::*;
+use crate::v1::catalog::Availability;
 use crate::v1::queue::{ApprovalTypeFilter, ExportFormat, StatusFilter};
 use crate::v1::views::RequestState;
 use crate::{ops, v1};
@@ -52,7 +53,7 @@ step is audited, notified and exportable.\n\nAll errors are RFC 9457 problem doc
     modifiers(&SecuritySchemes),
     components(
         // Enums that only query parameters use: named, so generated clients share one type each.
-        schemas(Problem, ProblemFieldError, ApprovalTypeFilter, StatusFilter, ExportFormat, RequestState),
+        schemas(Problem, ProblemFieldError, ApprovalTypeFilter, StatusFilter, ExportFormat, RequestState, Availability),
         responses(
             BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
             UnsupportedMediaType, UnprocessableEntity, TooManyRequests, ServiceUnavailable
@@ -65,6 +66,7 @@ step is audited, notified and exportable.\n\nAll errors are RFC 9457 problem doc
         (name = "devices", description = "Devices and the users assigned to them."),
         (name = "approval-flows", description = "The policies requests follow: who may ask, who approves, for how long."),
         (name = "catalog", description = "What the caller may request."),
+        (name = "help-requests", description = "Questions about a flow for its App Admins (seed 004's \"ask for help\"); they never grant access."),
         (name = "settings", description = "Organisation-wide settings of access requests."),
         (name = "audit", description = "The audit log."),
         (name = "directory-sync", description = "Tokens for identity providers that push people and groups through SCIM 2.0 at `/scim/v2` (its own protocol: discovery at `/scim/v2/ServiceProviderConfig`, `/scim/v2/ResourceTypes`, `/scim/v2/Schemas`)."),

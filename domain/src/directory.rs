@@ -247,9 +247,44 @@ pub struct Device {
     pub name: DeviceName,
     pub os: DeviceOs,
     pub assigned_user_ids: Vec<UserId>,
+    /// Present when the device is managed: the fingerprint of the certificate it presented.
+    pub certificate_fingerprint: Option<CertificateFingerprint>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Device {
+    /// Whether the device is managed: it presented its certificate (seed 003's check), so admin
+    /// rights on it may be requested.
+    pub fn managed(&self) -> bool {
+        self.certificate_fingerprint.is_some()
+    }
+}
+
+/// The SHA-256 fingerprint of the certificate a managed device presented: 64 hexadecimal digits,
+/// kept lower-case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct CertificateFingerprint(String);
+
+impl CertificateFingerprint {
+    pub const HEX_DIGITS: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.len() == Self::HEX_DIGITS && raw.chars().all(|c| c.is_ascii_hexdigit()) {
+            Ok(Self(raw.to_ascii_lowercase()))
+        } else {
+            Err(format!(
+                "must be the certificate's SHA-256 fingerprint: {} hexadecimal digits",
+                Self::HEX_DIGITS
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// What the manager rule needs to know about a proposed manager.
@@ -363,6 +398,24 @@ mod tests {
         );
         assert!(DisplayName::parse(&"x".repeat(201)).is_err());
         assert!(DisplayName::parse("bad\u{0007}name").is_err());
+    }
+
+    #[test]
+    fn a_certificate_fingerprint_is_64_hex_digits_kept_lower_case() {
+        let upper = "AB".repeat(32);
+        assert_eq!(
+            CertificateFingerprint::parse(&upper).unwrap().as_str(),
+            "ab".repeat(32)
+        );
+        for bad in [
+            "",
+            "ab",
+            &"g".repeat(64),
+            &"a".repeat(65),
+            &format!(" {}", "a".repeat(63)),
+        ] {
+            assert!(CertificateFingerprint::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

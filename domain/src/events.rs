@@ -26,6 +26,10 @@ pub const FULFILMENT_TASK_OPEN: &str = "access_management_access_request_fulfilm
 pub const FULFILMENT_TASK_DONE: &str = "access_management_access_request_fulfilment_task_done";
 pub const SESSION_START: &str = "access_management_device_admin_session_start";
 pub const SESSION_END: &str = "access_management_device_admin_session_end";
+/// Someone asked an app's admins for help (seed 004); a help request never grants access.
+pub const HELP_REQUESTED: &str = "access_management_help_request";
+pub const HELP_COMMENTED: &str = "access_management_help_request_comment";
+pub const HELP_RESOLVED: &str = "access_management_help_request_resolve";
 
 pub const FLOW_CREATE: &str = "access_management_approval_flow_create";
 pub const FLOW_UPDATE: &str = "access_management_approval_flow_update";
@@ -75,6 +79,9 @@ pub const EVENT_TYPES: &[&str] = &[
     FULFILMENT_TASK_DONE,
     SESSION_START,
     SESSION_END,
+    HELP_REQUESTED,
+    HELP_COMMENTED,
+    HELP_RESOLVED,
     USER_CREATE,
     USER_UPDATE,
     USER_DEACTIVATE,

@@ -156,6 +156,23 @@ fn resource_owner_needs_owners() {
 }
 
 #[test]
+fn a_manual_device_admin_flow_without_approvers_is_approved_by_administrators() {
+    let mut draft = device_flow();
+    draft.approvers.clear();
+    let flow = ApprovalFlow::new(FlowId::new_v7(), draft, LIMITS, now()).unwrap();
+    assert_eq!(
+        flow.approvers(),
+        [ApproverSpec::Administrator {
+            admin_ids: Vec::new()
+        }]
+    );
+    assert_eq!(
+        flow.to_draft().approvers,
+        [approver(ApproverType::Administrator)]
+    );
+}
+
+#[test]
 fn manual_needs_approvers_and_automatic_has_none() {
     let mut manual = resource_flow();
     manual.approvers.clear();

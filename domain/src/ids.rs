@@ -77,4 +77,6 @@ id_type!(
     ChannelId,
     /// Identifies one notification in the outbox (a webhook delivery or an email).
     DeliveryId,
+    /// Identifies a help request (a question about a flow, seed 004's "ask for help").
+    HelpRequestId,
 );

@@ -10,6 +10,7 @@ pub mod events;
 pub mod flow;
 #[cfg(feature = "openapi")]
 mod flow_schema;
+pub mod help;
 pub mod ids;
 pub mod request;
 pub mod settings;
@@ -19,7 +20,7 @@ pub mod validation;
 
 pub use clock::Clock;
 pub use ids::{
-    ChannelId, CommentId, DeliveryId, DeviceId, EventId, FlowId, GrantId, GroupId, MembershipId,
-    RequestId, SessionId, UserId,
+    ChannelId, CommentId, DeliveryId, DeviceId, EventId, FlowId, GrantId, GroupId, HelpRequestId,
+    MembershipId, RequestId, SessionId, UserId,
 };
 pub use validation::{FieldError, ValidationErrors};

@@ -5,8 +5,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use portcullis_domain::directory::{
-    Description, Device, DeviceName, DeviceOs, DisplayName, Email, ExternalId, Group, GroupName,
-    Membership, MembershipSource, User, UserKind,
+    CertificateFingerprint, Description, Device, DeviceName, DeviceOs, DisplayName, Email,
+    ExternalId, Group, GroupName, Membership, MembershipSource, User, UserKind,
 };
 
 use crate::page::Cursor;
@@ -185,7 +185,7 @@ impl TryFrom<MembershipRow> for Membership {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = devices)]
+#[diesel(table_name = devices, treat_none_as_null = true)]
 pub struct DeviceRow {
     pub id: String,
     pub name: String,
@@ -193,6 +193,8 @@ pub struct DeviceRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub managed: bool,
+    pub certificate_fingerprint: Option<String>,
 }
 
 impl DeviceRow {
@@ -212,6 +214,11 @@ impl DeviceRow {
                 .iter()
                 .map(|id| field("assigned user id", id.parse()))
                 .collect::<Result<_, _>>()?,
+            certificate_fingerprint: self
+                .certificate_fingerprint
+                .as_deref()
+                .map(|f| field("certificate fingerprint", CertificateFingerprint::parse(f)))
+                .transpose()?,
             version: self.version,
             created_at: from_db(self.created_at),
             updated_at: from_db(self.updated_at),
@@ -228,6 +235,11 @@ impl From<&Device> for DeviceRow {
             version: device.version,
             created_at: crate::time::to_db(device.created_at),
             updated_at: crate::time::to_db(device.updated_at),
+            managed: device.managed(),
+            certificate_fingerprint: device
+                .certificate_fingerprint
+                .as_ref()
+                .map(|f| f.as_str().to_owned()),
         }
     }
 }

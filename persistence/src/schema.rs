@@ -84,6 +84,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        managed -> Bool,
+        certificate_fingerprint -> Nullable<Text>,
     }
 }
 
@@ -104,6 +106,40 @@ diesel::table! {
         subject_type -> Text,
         subject_id -> Text,
         data -> Text,
+    }
+}
+
+diesel::table! {
+    help_requests (id) {
+        id -> Text,
+        flow_id -> Text,
+        flow_name -> Text,
+        asker_id -> Text,
+        message -> Text,
+        state -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<Text>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    help_request_answerers (help_request_id, user_id) {
+        help_request_id -> Text,
+        user_id -> Text,
+        open -> Bool,
+        since -> Timestamp,
+    }
+}
+
+diesel::table! {
+    help_request_comments (id) {
+        id -> Text,
+        help_request_id -> Text,
+        author_id -> Text,
+        body -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -367,6 +403,7 @@ diesel::table! {
 }
 
 diesel::joinable!(outbox -> webhook_channels (channel_id));
+diesel::joinable!(help_request_answerers -> help_requests (help_request_id));
 diesel::joinable!(delivery_attempts -> outbox (outbox_id));
 diesel::joinable!(request_approvers -> access_requests (request_id));
 diesel::joinable!(request_tasks -> access_requests (request_id));
@@ -407,4 +444,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     slack_messages,
     slack_users,
     slack_interactions,
+    help_requests,
+    help_request_answerers,
+    help_request_comments,
 );

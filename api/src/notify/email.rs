@@ -37,6 +37,9 @@ pub const APPROVAL_REMINDER: &str = "approval_reminder";
 pub const ACCESS_ENDING: &str = "access_ending";
 pub const TASK_WAITING: &str = "task_waiting";
 pub const ACCESS_READY: &str = "access_ready";
+pub const HELP_REQUESTED: &str = "help_requested";
+pub const HELP_COMMENT: &str = "help_comment";
+pub const HELP_RESOLVED: &str = "help_resolved";
 
 macro_rules! template {
     ($name:ident) => {
@@ -69,6 +72,9 @@ const TEMPLATES: &[(&str, &str, &str, &str)] = &[
     template!(access_ending),
     template!(task_waiting),
     template!(access_ready),
+    template!(help_requested),
+    template!(help_comment),
+    template!(help_resolved),
 ];
 
 /// An email as queued: one recipient, the message's name and the data its templates use.
@@ -79,7 +85,7 @@ pub struct Intent {
     pub data: Value,
 }
 
-fn queue(
+pub(crate) fn queue(
     conn: &mut Tx,
     event_id: Option<EventId>,
     message: &'static str,
@@ -356,15 +362,61 @@ pub fn approvers_newly_awaiting(
         let admin_step = recipients
             .iter()
             .any(|(id, kind)| *id == user.id && *kind == ApproverType::Administrator);
-        let message = if admin_step {
+        let (message, data) = if admin_step {
             if !settings.email_admin_new_request {
                 continue;
             }
-            ADMIN_NEW_REQUEST
+            let data = with(data.clone(), json!({ "administrator_decides": true }));
+            (ADMIN_NEW_REQUEST, data)
         } else {
-            APPROVAL_NEEDED
+            (APPROVAL_NEEDED, data.clone())
         };
-        queue(conn, Some(event_id), message, &user, data.clone(), now)?;
+        queue(conn, Some(event_id), message, &user, data, now)?;
+    }
+    Ok(())
+}
+
+/// Seed 001: "When a user submits a resource request, admins receive an email notification." Every
+/// active administrator hears of a newly submitted request that waits for a decision, when the
+/// settings allow it; those it already waits on are told by [`approvers_newly_awaiting`] instead,
+/// and the requester never hears of their own request this way. Automatic flows' requests are
+/// approved on submission: nothing waits for a review, so no email.
+pub fn admins_of_submitted_request(
+    conn: &mut Tx,
+    event_id: EventId,
+    event_type: &str,
+    request: &AccessRequest,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if !conn.sends_email() || event_type != CREATED || request.status() != RequestStatus::Pending {
+        return Ok(());
+    }
+    if !settings::get(conn)?.settings.email_admin_new_request {
+        return Ok(());
+    }
+    let admins: Vec<User> = users::active_admins(conn)?
+        .into_iter()
+        .filter(|a| a.id != request.requester_id() && !request.awaits(a.id))
+        .collect();
+    if admins.is_empty() {
+        return Ok(());
+    }
+    let Some(requester) = users::find(conn, request.requester_id())? else {
+        return Ok(());
+    };
+    let data = with(
+        request_data(request, &requester),
+        json!({ "administrator_decides": false }),
+    );
+    for admin in &admins {
+        queue(
+            conn,
+            Some(event_id),
+            ADMIN_NEW_REQUEST,
+            admin,
+            data.clone(),
+            now,
+        )?;
     }
     Ok(())
 }
@@ -531,6 +583,8 @@ mod tests {
             "duration": "8 hours", "created_at": "2026-11-23 10:00 UTC", "device_admin": false,
             "approvers": ["Mo"], "access_ends_at": "2026-11-24 10:00 UTC", "decided_by": "Mo",
             "comment": "ok", "denial_reason": "no", "next_steps": "ask Mo", "expiry_days": 30,
+            "help_request_id": "h1", "asker_name": "Rita", "asker_email": "rita@example.com",
+            "message": "which licence?", "author_name": "Mo", "body": "the pro one",
         });
         for (name, ..) in TEMPLATES {
             let email = templates

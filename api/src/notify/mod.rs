@@ -5,6 +5,7 @@
 
 pub mod dispatcher;
 pub mod email;
+pub mod help;
 pub mod reminders;
 pub mod webhook;
 

@@ -100,6 +100,62 @@ fn links() -> Vec<LinkSpec> {
         json!({}),
         Some(catalog_request),
     ));
+    // A question about a flow (the first of the catalog; a created flow), then what is done with it.
+    let question = json!({ "message": "Which licence do I need for this?" });
+    links.push((
+        "get_catalog",
+        "200",
+        "AskForHelp",
+        "ask_for_help",
+        json!({ "flow_id": "$response.body#/items/0/flow_id" }),
+        Some(question.clone()),
+    ));
+    links.push((
+        "create_approval_flow",
+        "201",
+        "AskForHelp",
+        "ask_for_help",
+        json!({ "flow_id": "$response.body#/id" }),
+        Some(question.clone()),
+    ));
+    // Flows the caller is known to see: those of their own requests and grants (a catalog page narrowed
+    // by its filters may be empty).
+    for (source, flow_id) in [
+        ("list_my_access_requests", "$response.body#/items/0/flow_id"),
+        ("list_my_grants", "$response.body#/items/0/flow/id"),
+    ] {
+        links.push((
+            source,
+            "200",
+            "AskForHelp",
+            "ask_for_help",
+            json!({ "flow_id": flow_id }),
+            Some(question.clone()),
+        ));
+    }
+    links.push((
+        "list_my_grants",
+        "200",
+        "CreateRequest",
+        "create_access_request",
+        json!({}),
+        Some(json!({ "flow_id": "$response.body#/items/0/flow/id", "reason": reason })),
+    ));
+    for (source, status, id) in [
+        ("ask_for_help", "201", "$response.body#/id"),
+        ("list_help_requests", "200", "$response.body#/items/0/id"),
+        ("get_help_request", "200", "$response.body#/id"),
+    ] {
+        for (name, target) in [
+            ("GetHelpRequest", "get_help_request"),
+            ("CommentOnHelpRequest", "comment_on_help_request"),
+            ("ResolveHelpRequest", "resolve_help_request"),
+        ] {
+            if target != source {
+                links.push((source, status, name, target, from(id), None));
+            }
+        }
+    }
     links.push((
         "create_approval_flow",
         "201",

@@ -1,12 +1,33 @@
 //! The access approvals gave: grants and device-admin sessions, as lists.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use chrono::{DateTime, Utc};
-use portcullis_domain::UserId;
 use portcullis_domain::access::{Grant, Session};
-use portcullis_persistence::repo::grants;
+use portcullis_domain::flow::DisplayDraft;
+use portcullis_domain::{FlowId, RequestId, UserId};
+use portcullis_persistence::repo::{flows, grants, requests};
 use portcullis_persistence::{DbConnection, Page, PageRequest};
 
 use crate::error::ApiError;
+
+/// The flow a grant came from, as a portal shows the application (seeds 000/001: "the resource
+/// will be added to the Applications section").
+#[derive(Debug, Clone)]
+pub struct GrantedFlow {
+    pub id: FlowId,
+    /// The flow's name now (the name it had when requested, if it was deleted since).
+    pub name: String,
+    /// `None` when the flow was deleted since.
+    pub display: Option<DisplayDraft>,
+}
+
+/// A grant with the flow it came from.
+pub struct GrantWithFlow {
+    pub grant: Grant,
+    pub flow: GrantedFlow,
+}
 
 /// A page of grants: one user's, or everyone's with `user` `None`; only active ones on request.
 pub fn grants(
@@ -14,8 +35,59 @@ pub fn grants(
     user: Option<UserId>,
     active_only: bool,
     page: &PageRequest,
-) -> Result<Page<Grant>, ApiError> {
-    Ok(grants::list(conn, user, active_only, page)?)
+) -> Result<Page<GrantWithFlow>, ApiError> {
+    let page = grants::list(conn, user, active_only, page)?;
+    let request_ids: Vec<RequestId> = page.items.iter().map(|g| g.request_id).collect();
+    let flows = flows_of(conn, &request_ids)?;
+    let items =
+        page.items
+            .into_iter()
+            .map(|grant| {
+                let flow = flows.get(&grant.request_id).cloned().ok_or_else(|| {
+                    ApiError::internal(format!("grant {} has no request", grant.id))
+                })?;
+                Ok(GrantWithFlow { grant, flow })
+            })
+            .collect::<Result<_, ApiError>>()?;
+    Ok(Page {
+        items,
+        next: page.next,
+    })
+}
+
+/// The flow each of `requests` was made through, as it is now.
+pub fn flows_of(
+    conn: &mut DbConnection,
+    requests: &[RequestId],
+) -> Result<HashMap<RequestId, GrantedFlow>, ApiError> {
+    let made_through = requests::flows_of(conn, requests)?;
+    let mut current: HashMap<FlowId, Option<(String, DisplayDraft)>> = HashMap::new();
+    let mut out = HashMap::new();
+    for (request, flow_id, name_then) in made_through {
+        let now = match current.entry(flow_id) {
+            Entry::Occupied(known) => known.get().clone(),
+            Entry::Vacant(unknown) => {
+                let found = flows::find(conn, flow_id)?.map(|flow| {
+                    let draft = flow.to_draft();
+                    (draft.name, draft.display)
+                });
+                unknown.insert(found).clone()
+            }
+        };
+        let (name, display) = match now {
+            Some((name, display)) => (name, Some(display)),
+            None => (name_then, None),
+        };
+        out.insert(
+            request,
+            GrantedFlow {
+                id: flow_id,
+                name,
+                display,
+            },
+        );
+    }
+    Ok(out)
 }
 
 /// A page of device-admin sessions: one user's, or everyone's with `user` `None`.

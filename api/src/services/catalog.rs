@@ -1,10 +1,13 @@
-//! The requester's catalog: the enabled flows visible to the caller, each with who would approve
-//! and, for device-admin flows, the caller's devices.
+//! The requester's catalog: the enabled flows visible to the caller, each with who would approve,
+//! the caller's current request through it (seed 000: "expand the resource to view the status of
+//! your request") and, for device-admin flows, the caller's devices.
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::directory::{Device, User};
 use portcullis_domain::flow::{ApprovalFlow, FlowKind, ResolvedStep};
-use portcullis_persistence::repo::{devices, flows as flow_repo, settings};
+use portcullis_domain::request::AccessRequest;
+use portcullis_persistence::repo::catalog::{self as catalog_repo, CatalogFilter};
+use portcullis_persistence::repo::{devices, requests, settings};
 use portcullis_persistence::{Cursor, DbConnection, PageRequest};
 
 use super::flows;
@@ -22,6 +25,8 @@ pub struct CatalogItem {
     pub people: Vec<User>,
     /// Device-admin flows: the caller's devices.
     pub devices: Option<Vec<Device>>,
+    /// The caller's latest request through the flow (their open one while it is open).
+    pub my_request: Option<AccessRequest>,
 }
 
 /// A page of the catalog.
@@ -36,7 +41,7 @@ pub struct CatalogPage {
 pub fn catalog(
     conn: &mut DbConnection,
     caller: &User,
-    q: Option<&str>,
+    filter: &CatalogFilter,
     now: DateTime<Utc>,
     page: &PageRequest,
 ) -> Result<Option<CatalogPage>, ApiError> {
@@ -44,7 +49,7 @@ pub fn catalog(
     if !settings.resource_requests_enabled {
         return Ok(None);
     }
-    let visible = flow_repo::visible_to(conn, caller.id, q, now, page)?;
+    let visible = catalog_repo::visible_to(conn, caller.id, filter, now, page)?;
     let mut items = Vec::with_capacity(visible.items.len());
     for flow in visible.items {
         let (steps, people) = flows::preview(conn, &flow, caller, now)?;
@@ -58,11 +63,16 @@ pub fn catalog(
             }
             FlowKind::ResourceRequest => None,
         };
+        let my_request = match requests::latest_of_requester_for_flow(conn, caller.id, flow.id())? {
+            Some(id) => requests::find(conn, id)?,
+            None => None,
+        };
         items.push(CatalogItem {
             flow,
             steps,
             people,
             devices,
+            my_request,
         });
     }
     Ok(Some(CatalogPage {

@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use portcullis_domain::directory::{self, Device, DeviceName, DeviceOs};
+use portcullis_domain::directory::{self, CertificateFingerprint, Device, DeviceName, DeviceOs};
 use portcullis_domain::{DeviceId, UserId, ValidationErrors};
 use portcullis_persistence::repo::{devices, users};
 use portcullis_persistence::{DbConnection, Page, PageRequest};
@@ -10,11 +10,22 @@ use crate::error::ApiError;
 use crate::etag::IfMatch;
 use crate::tx::Tx;
 
+/// A device as an administrator registers it.
+pub struct NewDevice {
+    pub name: DeviceName,
+    pub os: DeviceOs,
+    pub assigned_user_ids: Vec<UserId>,
+    /// `Some`: the device is managed (the certificate it presented).
+    pub certificate_fingerprint: Option<CertificateFingerprint>,
+}
+
 #[derive(Default)]
 pub struct DeviceChanges {
     pub name: Option<DeviceName>,
     pub os: Option<DeviceOs>,
     pub assigned_user_ids: Option<Vec<UserId>>,
+    /// `Some(None)` marks the device unmanaged.
+    pub certificate_fingerprint: Option<Option<CertificateFingerprint>>,
 }
 
 /// Who is asking, for visibility: admins see every device, others only theirs.
@@ -51,17 +62,16 @@ pub fn list(
 pub fn create(
     conn: &mut Tx,
     actor: Option<UserId>,
-    name: DeviceName,
-    os: DeviceOs,
-    assigned_user_ids: Vec<UserId>,
+    new: NewDevice,
     now: DateTime<Utc>,
 ) -> Result<Device, ApiError> {
-    check_assignees(conn, &assigned_user_ids, &[])?;
+    check_assignees(conn, &new.assigned_user_ids, &[])?;
     let device = Device {
         id: DeviceId::new_v7(),
-        name,
-        os,
-        assigned_user_ids,
+        name: new.name,
+        os: new.os,
+        assigned_user_ids: new.assigned_user_ids,
+        certificate_fingerprint: new.certificate_fingerprint,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -91,6 +101,9 @@ pub fn update(
     let mut after = before.clone();
     after.name = changes.name.unwrap_or(after.name);
     after.os = changes.os.unwrap_or(after.os);
+    if let Some(fingerprint) = changes.certificate_fingerprint {
+        after.certificate_fingerprint = fingerprint;
+    }
     if let Some(assigned) = changes.assigned_user_ids {
         check_assignees(conn, &assigned, &before.assigned_user_ids)?;
         after.assigned_user_ids = assigned;
@@ -173,5 +186,8 @@ fn check_assignees(
 }
 
 fn snapshot(device: &Device) -> serde_json::Value {
-    json!({ "name": device.name, "os": device.os, "assigned_user_ids": device.assigned_user_ids })
+    json!({
+        "name": device.name, "os": device.os, "assigned_user_ids": device.assigned_user_ids,
+        "managed": device.managed(), "certificate_fingerprint": device.certificate_fingerprint,
+    })
 }

@@ -8,6 +8,7 @@ pub mod events;
 pub mod flow_preview;
 pub mod flows;
 pub mod groups;
+pub mod help;
 pub mod manage;
 pub mod queue;
 pub mod requests;

@@ -1,6 +1,7 @@
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use portcullis_domain::access::{Grant, GrantStatus, Session};
+use portcullis_domain::flow::DisplayDraft;
 use portcullis_domain::{GrantId, SessionId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,14 +14,38 @@ use crate::extractors::ValidQuery;
 use crate::list_response;
 use crate::openapi::*;
 use crate::pagination::PageParams;
+use crate::services::access::{GrantWithFlow, GrantedFlow};
 use crate::services::{access, requests};
 use crate::state::AppState;
 
-/// Access given by an approved resource request: a membership of the target group, possibly timed.
+/// The flow a grant came from: what a portal shows as the application.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantFlow {
+    pub id: Uuid,
+    /// The flow's name (as it was requested, if the flow was deleted since).
+    pub name: String,
+    /// The flow's logo or colour; `null` when the flow was deleted since.
+    pub display: Option<DisplayDraft>,
+}
+
+impl From<GrantedFlow> for GrantFlow {
+    fn from(flow: GrantedFlow) -> Self {
+        Self {
+            id: flow.id.as_uuid(),
+            name: flow.name,
+            display: flow.display,
+        }
+    }
+}
+
+/// Access given by an approved resource request: a membership of the target group, possibly timed,
+/// with the flow it came from (seeds 000/001: the approved resource appears among the requester's
+/// applications).
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7ec0", "user_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80",
     "group_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e81", "request_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7ea0",
+    "flow": { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e90", "name": "GitHub Admin", "display": { "logo": "github" } },
     "status": "active", "granted_at": "2026-11-23T10:00:00Z", "expires_at": "2026-11-23T11:00:00Z", "ended_at": null
 }))]
 pub struct GrantResponse {
@@ -28,24 +53,32 @@ pub struct GrantResponse {
     pub user_id: Uuid,
     pub group_id: Uuid,
     pub request_id: Uuid,
+    pub flow: GrantFlow,
     pub status: GrantStatus,
     pub granted_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
 }
 
-impl From<Grant> for GrantResponse {
-    fn from(g: Grant) -> Self {
+impl GrantResponse {
+    pub fn new(g: Grant, flow: GrantedFlow) -> Self {
         Self {
             id: g.id.as_uuid(),
             user_id: g.user_id.as_uuid(),
             group_id: g.group_id.as_uuid(),
             request_id: g.request_id.as_uuid(),
+            flow: flow.into(),
             status: g.status,
             granted_at: g.granted_at,
             expires_at: g.expires_at,
             ended_at: g.ended_at,
         }
+    }
+}
+
+impl From<GrantWithFlow> for GrantResponse {
+    fn from(g: GrantWithFlow) -> Self {
+        Self::new(g.grant, g.flow)
     }
 }
 
@@ -116,7 +149,8 @@ pub struct SessionParams {
 
 /// My grants
 ///
-/// The caller's own grants (active, expired and revoked), newest first.
+/// The caller's own grants (active, expired and revoked), newest first, each with the flow it came
+/// from (its name and display: the caller's applications).
 #[utoipa::path(
     tag = "access",
     params(GrantParams),

@@ -1,9 +1,14 @@
-//! The requester's catalog: what the caller may request through, and who would approve.
+//! The requester's catalog: what the caller may request through, who would approve, and where the
+//! caller's own request through each flow stands.
 
 use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use portcullis_domain::UserId;
 use portcullis_domain::flow::{
     ApprovalFlow, ApprovalType, ApproverType, DisplayDraft, FlowKind, TimedAccessMode,
 };
+use portcullis_domain::request::{AccessRequest, RequestStatus, Step};
+use portcullis_persistence::repo::catalog::{self as catalog_repo, CatalogFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -34,6 +39,33 @@ pub struct CatalogApproverStep {
     pub approvers: Option<Vec<CatalogApprover>>,
 }
 
+/// The caller's current request through a catalog entry's flow: their latest one (the open one while
+/// it is open), seed 000's "expand the resource to view the status of your request".
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyCatalogRequest {
+    pub id: Uuid,
+    pub status: RequestStatus,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    /// The approval progress, step by step; `null` when the organisation hides approval progress
+    /// (`show_approval_progress` off).
+    pub steps: Option<Vec<Step>>,
+}
+
+impl MyCatalogRequest {
+    fn new(request: AccessRequest, caller: UserId, show_progress: bool) -> Self {
+        let hidden = request.hides_steps_from(caller, show_progress);
+        let r = request.into_stored();
+        Self {
+            id: r.id.as_uuid(),
+            status: r.status,
+            created_at: r.created_at,
+            decided_at: r.decided_at,
+            steps: (!hidden).then_some(r.steps),
+        }
+    }
+}
+
 /// A flow the caller may request through.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CatalogEntry {
@@ -50,6 +82,8 @@ pub struct CatalogEntry {
     pub approvers: Vec<CatalogApproverStep>,
     /// Device-admin flows: the caller's devices to choose from.
     pub devices: Option<Vec<DeviceResponse>>,
+    /// The caller's current request through this flow; `null` when they never made one.
+    pub my_request: Option<MyCatalogRequest>,
 }
 
 /// The requester's catalog: enabled flows visible to the caller.
@@ -62,7 +96,11 @@ pub struct CatalogEntry {
         "approval_type": "manual", "durations_seconds": [3600, 86400], "duration_mode": "choices",
         "approvers": [{ "type": "requester_manager", "require_all": false,
             "approvers": [{ "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87", "display_name": "Max Manager" }] }],
-        "devices": null
+        "devices": null,
+        "my_request": { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7ea0", "status": "pending",
+            "created_at": "2026-11-23T09:30:00Z", "decided_at": null,
+            "steps": [{ "position": 0, "type": "requester_manager", "state": "active",
+                "approver_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87"], "require_all": false, "decisions": [] }] }
     }],
     "next_page_token": null
 }))]
@@ -73,6 +111,25 @@ pub struct Catalog {
     pub next_page_token: Option<String>,
 }
 
+/// `requestable`: the caller could submit a request now (no open request through the flow, no
+/// access from it); `have_access`: the caller holds access from the flow (an active grant, or a
+/// running device-admin session).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    Requestable,
+    HaveAccess,
+}
+
+impl From<Availability> for catalog_repo::Availability {
+    fn from(availability: Availability) -> Self {
+        match availability {
+            Availability::Requestable => Self::Requestable,
+            Availability::HaveAccess => Self::HaveAccess,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CatalogParams {
@@ -80,6 +137,12 @@ pub struct CatalogParams {
     #[validate(length(max = 200))]
     #[param(max_length = 200)]
     pub q: Option<String>,
+    /// Only flows of this kind.
+    pub kind: Option<FlowKind>,
+    /// Only automatic or only manual flows.
+    pub approval_type: Option<ApprovalType>,
+    /// Only the flows the caller could request through now, or only those they already have access from.
+    pub availability: Option<Availability>,
     #[validate(range(min = 1, max = 200, message = "must be between 1 and 200"))]
     #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<u32>,
@@ -90,8 +153,9 @@ pub struct CatalogParams {
 /// The requester's catalog
 ///
 /// Enabled flows whose visibility groups include the caller, with what they grant, the durations to
-/// choose from, who approves (names only when approval progress is shown), and for device-admin flows
-/// the caller's devices.
+/// choose from, who approves (names only when approval progress is shown), the caller's current
+/// request through each (`my_request`, its steps only when approval progress is shown), and for
+/// device-admin flows the caller's devices. Filters: `q`, `kind`, `approval_type`, `availability`.
 #[utoipa::path(
     tag = "catalog",
     params(CatalogParams),
@@ -112,9 +176,16 @@ pub async fn get_catalog(
         page_token: params.page_token,
     }
     .to_request()?;
+    let filter = CatalogFilter {
+        q: params.q,
+        kind: params.kind,
+        approval_type: params.approval_type,
+        availability: params.availability.map(Into::into),
+    };
     let (caller, now) = (principal.0, state.now());
+    let caller_id = caller.id;
     let catalog = state
-        .read(move |conn| catalog::catalog(conn, &caller, params.q.as_deref(), now, &page))
+        .read(move |conn| catalog::catalog(conn, &caller, &filter, now, &page))
         .await?;
     let Some(catalog) = catalog else {
         return Ok(web::Json(Catalog {
@@ -128,17 +199,18 @@ pub async fn get_catalog(
         requests_enabled: true,
         next_page_token: catalog.next.as_ref().map(encode),
         items: (catalog.items.into_iter())
-            .map(|item| entry(item, show_approvers))
+            .map(|item| entry(item, caller_id, show_approvers))
             .collect(),
     }))
 }
 
-fn entry(item: CatalogItem, show_approvers: bool) -> CatalogEntry {
+fn entry(item: CatalogItem, caller: UserId, show_approvers: bool) -> CatalogEntry {
     let CatalogItem {
         flow,
         steps,
         people,
         devices,
+        my_request,
     } = item;
     let approvers = steps
         .into_iter()
@@ -158,7 +230,9 @@ fn entry(item: CatalogItem, show_approvers: bool) -> CatalogEntry {
         })
         .collect();
     let devices = devices.map(|devices| devices.into_iter().map(DeviceResponse::from).collect());
-    describe(&flow, approvers, devices)
+    let mut entry = describe(&flow, approvers, devices);
+    entry.my_request = my_request.map(|r| MyCatalogRequest::new(r, caller, show_approvers));
+    entry
 }
 
 fn describe(
@@ -183,5 +257,6 @@ fn describe(
         duration_mode,
         approvers,
         devices,
+        my_request: None,
     }
 }

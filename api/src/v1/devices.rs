@@ -1,7 +1,7 @@
 //! Devices and the users assigned to them: the handlers (the documents are in `devices/dto.rs`).
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use portcullis_domain::directory::DeviceName;
+use portcullis_domain::directory::{CertificateFingerprint, DeviceName};
 use portcullis_domain::{DeviceId, UserId};
 use uuid::Uuid;
 
@@ -24,6 +24,13 @@ fn viewer(principal: &Principal) -> Viewer {
     } else {
         Viewer::User(principal.user().id)
     }
+}
+
+/// A device certificate's fingerprint as sent (`None`: the device is unmanaged).
+fn fingerprint(raw: Option<&str>) -> Result<Option<CertificateFingerprint>, ApiError> {
+    raw.map(CertificateFingerprint::parse)
+        .transpose()
+        .map_err(|m| ApiError::invalid_field("certificate_fingerprint", m))
 }
 
 fn user_ids(ids: &[Uuid]) -> Vec<UserId> {
@@ -62,6 +69,8 @@ pub async fn list_devices(
 /// Create a device
 ///
 /// Administrators register a device and the users assigned to it (who may request admin rights on it).
+/// A `certificate_fingerprint` marks it managed: only managed devices may be named by device-admin
+/// requests (seed 003).
 #[utoipa::path(
     tag = "devices",
     request_body = CreateDeviceRequest,
@@ -83,13 +92,15 @@ pub async fn create_device(
     ValidJson(body): ValidJson<CreateDeviceRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let name = DeviceName::parse(&body.name).map_err(|m| ApiError::invalid_field("name", m))?;
-    let (actor, now, assigned) = (
-        Some(principal.user().id),
-        state.now(),
-        user_ids(&body.assigned_user_ids),
-    );
+    let new = devices::NewDevice {
+        name,
+        os: body.os,
+        assigned_user_ids: user_ids(&body.assigned_user_ids),
+        certificate_fingerprint: fingerprint(body.certificate_fingerprint.as_deref())?,
+    };
+    let (actor, now) = (Some(principal.user().id), state.now());
     let device = state
-        .write(move |conn| devices::create(conn, actor, name, body.os, assigned, now))
+        .write(move |conn| devices::create(conn, actor, new, now))
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(etag(device.version))
@@ -127,8 +138,9 @@ pub async fn get_device(
 
 /// Update a device
 ///
-/// Administrators rename a device or replace its assigned users. Send `If-Match` with the `ETag` you
-/// read (412 if stale).
+/// Administrators rename a device, replace its assigned users, or mark it managed (the fingerprint of
+/// the certificate it presented) or unmanaged (`null`). Send `If-Match` with the `ETag` you read
+/// (412 if stale).
 #[utoipa::path(
     tag = "devices",
     params(
@@ -167,6 +179,10 @@ pub async fn update_device(
             .map_err(|m| ApiError::invalid_field("name", m))?,
         os: body.os,
         assigned_user_ids: body.assigned_user_ids.as_deref().map(user_ids),
+        certificate_fingerprint: body
+            .certificate_fingerprint
+            .map(|f| fingerprint(f.as_deref()))
+            .transpose()?,
     };
     let (actor, now, id) = (
         Some(principal.user().id),

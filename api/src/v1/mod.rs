@@ -7,6 +7,7 @@ pub mod devices;
 pub mod events;
 pub mod flows;
 pub mod groups;
+pub mod help;
 pub mod manage;
 pub mod me;
 pub mod people;
@@ -60,6 +61,11 @@ pub fn scope() -> Scope<
         .service(flows::delete_approval_flow)
         .service(flows::preview_approval_flow)
         .service(catalog::get_catalog)
+        .service(help::ask_for_help)
+        .service(help::list_help_requests)
+        .service(help::get_help_request)
+        .service(help::comment_on_help_request)
+        .service(help::resolve_help_request)
         .service(settings::get_settings)
         .service(settings::replace_settings)
         .service(slack::get_slack_connection)

@@ -107,7 +107,8 @@ pub struct FlowDraft {
     #[serde(default)]
     pub session_durations_seconds: Vec<i64>,
     pub approval_type: ApprovalType,
-    /// `manual` only.
+    /// `manual` only; a manual `device_admin` flow without approvers is approved by any
+    /// administrator (`[{ "type": "administrator" }]`).
     #[serde(default)]
     pub approvers: Vec<ApproverDraft>,
     /// `manual` only (default `any`).
@@ -222,7 +223,16 @@ impl ApprovalFlow {
             );
         }
 
-        let approvers = parse_approvers(&draft, &mut errors);
+        let mut approvers = parse_approvers(&draft, &mut errors);
+        let defaults_to_administrators = device_admin
+            && draft.approval_type == ApprovalType::Manual
+            && draft.approvers.is_empty();
+        if defaults_to_administrators {
+            // Seed 003: "For Manual approvals, Administrator is selected by default."
+            approvers = vec![ApproverSpec::Administrator {
+                admin_ids: Vec::new(),
+            }];
+        }
         let approver_requirement = match draft.approval_type {
             ApprovalType::Automatic => {
                 if !draft.approvers.is_empty() {
@@ -237,7 +247,7 @@ impl ApprovalFlow {
                 None
             }
             ApprovalType::Manual => {
-                if draft.approvers.is_empty() {
+                if approvers.is_empty() && draft.approvers.is_empty() {
                     errors.push("approvers", "a manual flow needs at least one approver");
                 }
                 Some(

@@ -100,7 +100,8 @@ pub fn choose_duration(
     }
 }
 
-/// The device of a device-admin request: one assigned to the requester. Resource requests name none.
+/// The device of a device-admin request: a managed one assigned to the requester. Resource
+/// requests name none.
 pub fn choose_device(
     kind: FlowKind,
     asked: Option<DeviceId>,
@@ -118,14 +119,22 @@ pub fn choose_device(
             "a device-admin request needs the device",
         )),
         (FlowKind::DeviceAdmin, Some(id)) => {
-            if device.is_some_and(|d| d.id == id && d.assigned_user_ids.contains(&requester)) {
-                Ok(Some(id))
-            } else {
-                Err(RequestError::invalid(
+            let Some(device) =
+                device.filter(|d| d.id == id && d.assigned_user_ids.contains(&requester))
+            else {
+                return Err(RequestError::invalid(
                     "device_id",
                     "must be a device assigned to the requester",
-                ))
+                ));
+            };
+            if !device.managed() {
+                // Seed 003: admin rights are only for devices that proved they are managed.
+                return Err(RequestError::invalid(
+                    "device_id",
+                    "the device is not managed: it has presented no device certificate, so admin rights on it cannot be requested",
+                ));
             }
+            Ok(Some(id))
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::ids::UserId;
 pub struct DecisionCommand {
     pub verdict: Verdict,
     pub comment: Option<String>,
-    /// Denials: why.
+    /// Denials: why (required: a denial without a reason is refused).
     pub reason: Option<String>,
     /// Denials: what the requester can do next.
     pub next_steps: Option<String>,
@@ -51,6 +51,13 @@ impl AccessRequest {
         }
         if command.is_override && !actor.is_admin() {
             return Err(RequestError::Forbidden("only administrators can override"));
+        }
+        if command.verdict == Verdict::Deny && command.reason.is_none() {
+            // Seed 001: a denial gives the requester a reason; next steps are optional.
+            return Err(RequestError::invalid(
+                "reason",
+                "a denial needs a reason for the requester",
+            ));
         }
         let mut after = self.clone();
         let denial = (command.reason.clone(), command.next_steps.clone());

@@ -29,7 +29,7 @@ pub struct FlowRow {
 }
 
 impl FlowRow {
-    fn cursor(&self) -> Cursor {
+    pub(crate) fn cursor(&self) -> Cursor {
         Cursor {
             created_at: self.created_at,
             id: self.id.clone(),
@@ -81,7 +81,7 @@ pub struct FlowFilter {
 }
 
 /// Flows whose name or description contains `q`, in any case.
-fn name_or_description_contains(
+pub(crate) fn name_or_description_contains(
     q: &str,
 ) -> Box<
     dyn BoxableExpression<
@@ -101,7 +101,7 @@ fn name_or_description_contains(
     )
 }
 
-fn convert(row: FlowRow) -> QueryResult<ApprovalFlow> {
+pub(crate) fn convert(row: FlowRow) -> QueryResult<ApprovalFlow> {
     ApprovalFlow::try_from(row).map_err(diesel::result::Error::DeserializationError)
 }
 
@@ -211,7 +211,7 @@ pub fn list(
 
 /// The groups `user` is a current member of (any source; a membership that expired no longer
 /// counts), as a subquery.
-type CurrentGroups = diesel::dsl::Select<
+pub(crate) type CurrentGroups = diesel::dsl::Select<
     diesel::dsl::Filter<
         diesel::dsl::Filter<memberships::table, diesel::dsl::Eq<memberships::user_id, String>>,
         diesel::dsl::Or<
@@ -222,7 +222,7 @@ type CurrentGroups = diesel::dsl::Select<
     memberships::group_id,
 >;
 
-fn current_groups_of(user: UserId, now: DateTime<Utc>) -> CurrentGroups {
+pub(crate) fn current_groups_of(user: UserId, now: DateTime<Utc>) -> CurrentGroups {
     memberships::table
         .filter(memberships::user_id.eq(user.to_string()))
         .filter(
@@ -231,33 +231,6 @@ fn current_groups_of(user: UserId, now: DateTime<Utc>) -> CurrentGroups {
                 .or(memberships::expires_at.gt(to_db(now))),
         )
         .select(memberships::group_id)
-}
-
-/// Enabled flows that `user` may see: those whose visibility groups include a group the user is
-/// currently a member of (a membership that expired no longer counts).
-pub fn visible_to(
-    conn: &mut DbConnection,
-    user: UserId,
-    q: Option<&str>,
-    now: DateTime<Utc>,
-    page: &PageRequest,
-) -> QueryResult<Page<ApprovalFlow>> {
-    let my_groups = current_groups_of(user, now);
-    let visible = flow_groups::table
-        .filter(flow_groups::role.eq("visibility"))
-        .filter(flow_groups::group_id.eq_any(my_groups))
-        .select(flow_groups::flow_id);
-    let mut query = approval_flows::table
-        .filter(approval_flows::enabled.eq(true))
-        .filter(approval_flows::id.eq_any(visible))
-        .select(FlowRow::as_select())
-        .into_boxed();
-    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
-        query = query.filter(name_or_description_contains(q));
-    }
-    let rows: Vec<FlowRow> =
-        keyset_page!(query, approval_flows::created_at, approval_flows::id, page).load(conn)?;
-    Page::from_rows(rows, page.limit, FlowRow::cursor).try_map(convert)
 }
 
 /// A flow as a new request of one requester needs it (see [`find_for_request`]).

@@ -1,10 +1,12 @@
 //! Repositories: plain functions over a connection, composed by callers inside one transaction.
 
+pub mod catalog;
 pub mod devices;
 pub mod events;
 pub mod flows;
 pub mod grants;
 pub mod groups;
+pub mod help;
 pub mod outbox;
 pub mod requests;
 pub mod scim;

@@ -69,6 +69,7 @@ enum Fixture {
     FulfilmentRequest,
     Session,
     Grant,
+    HelpRequest,
 }
 
 type Params = HashMap<&'static str, String>;
@@ -147,6 +148,14 @@ fn table() -> Vec<Row> {
         row("DELETE", "/v1/approval-flows/{id}",                               Flow,          None,                    admin_only(204)),
         row("GET",    "/v1/approval-flows/{id}/preview?requester_id={requester}", Flow,       None,                    admin_only(200)),
         row("GET",    "/v1/catalog",                                           Nothing,       None,                    SIGNED_IN),
+        // Asking for help about a flow needs to see it (the requester's visibility group; admins see no
+        // flow in their catalog they are not in the group of); integration accounts never ask.
+        row("POST",   "/v1/catalog/{flow_id}/help",                            Flow,          Some(question),          [401, 404, 201, 404, 404, 403, 404]),
+        // Help requests: the requester's own; the fixture's flow has no owners, so the administrators answer.
+        row("GET",    "/v1/help-requests",                                     Nothing,       None,                    SIGNED_IN),
+        row("GET",    "/v1/help-requests/{id}",                                HelpRequest,   None,                    [401, 404, 200, 404, 404, 404, 200]),
+        row("POST",   "/v1/help-requests/{id}/comments",                       HelpRequest,   Some(comment),           [401, 404, 201, 404, 404, 404, 201]),
+        row("POST",   "/v1/help-requests/{id}/resolve",                        HelpRequest,   None,                    [401, 404, 200, 404, 404, 404, 200]),
         row("GET",    "/v1/settings",                                          Nothing,       None,                    admin_only(200)),
         row("PUT",    "/v1/settings",                                          Nothing,       Some(default_settings),  admin_only(200)),
         // Slack: the connection and its log are for administrators; Slack's own calls carry no
@@ -275,6 +284,9 @@ fn disable(_: &Params) -> Value {
 }
 fn new_request(p: &Params) -> Value {
     json!({ "flow_id": p["id"], "reason": "Review pull requests for the release", "duration_seconds": 3600, "requester_id": p["requester"] })
+}
+fn question(_: &Params) -> Value {
+    json!({ "message": "Which licence do I need for this?" })
 }
 fn deny(_: &Params) -> Value {
     json!({ "reason": "Not needed for this project" })

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::flows::{create_flow, device_flow, fixture, resource_flow};
 use crate::helpers::*;
+use crate::requests::{act, submit, world};
 
 async fn join(app: &TestApp, group: &str, user: &str) {
     let response = app
@@ -44,7 +45,90 @@ async fn put_settings(app: &TestApp, change: impl FnOnce(&mut Value)) -> Value {
     expect_status(response, StatusCode::OK).await
 }
 
+/// The catalog entry of flow `flow` as `token` sees it.
+async fn entry_of(app: &TestApp, token: &str, flow: &str) -> Value {
+    let catalog = expect_status(app.get("/v1/catalog", token).await, StatusCode::OK).await;
+    catalog["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["flow_id"] == flow)
+        .cloned()
+        .unwrap()
+}
+
 both_backends! {
+    async fn the_catalog_entry_shows_the_callers_request_and_its_progress(app: TestApp) {
+        let w = world(&app, "any").await;
+        let token = app.token_for(&w.requester);
+        assert!(entry_of(&app, &token, &w.flow).await["my_request"].is_null(), "no request yet");
+
+        let request = submit(&app, &w).await;
+        let mine = entry_of(&app, &token, &w.flow).await["my_request"].clone();
+        assert_eq!((mine["id"].clone(), mine["status"].as_str()), (request["id"].clone(), Some("pending")));
+        assert_eq!(mine["steps"][0]["type"], "requester_manager");
+        assert_eq!(mine["steps"][0]["state"], "active");
+
+        // Someone else who sees the flow sees no request of theirs.
+        let colleague = app.create_user("cole@example.org", "Cole").await;
+        join(&app, &w.visible, &colleague).await;
+        assert!(entry_of(&app, &app.token_for(&colleague), &w.flow).await["my_request"].is_null());
+
+        put_settings(&app, |s| s["show_approval_progress"] = json!(false)).await;
+        let hidden = entry_of(&app, &token, &w.flow).await["my_request"].clone();
+        assert_eq!((hidden["status"].as_str(), hidden["steps"].is_null()), (Some("pending"), true), "{hidden}");
+
+        expect_status(act(&app, &request["id"], "approve", &w.manager, json!({})).await, StatusCode::OK).await;
+        let decided = entry_of(&app, &token, &w.flow).await["my_request"].clone();
+        assert_eq!((decided["status"].as_str(), decided["decided_at"].is_string()), (Some("approved"), true));
+    }
+
+    async fn the_catalog_filters_by_kind_approval_type_and_availability(app: TestApp) {
+        let w = world(&app, "any").await;
+        let wiki = json!({
+            "kind": "resource_request", "name": "Wiki", "display": { "logo": "wiki" }, "target_group_id": w.target,
+            "visibility_group_ids": [w.visible], "approval_type": "automatic"
+        });
+        let wiki = create_flow(&app, &wiki).await;
+        let laptop = json!({
+            "kind": "device_admin", "name": "Laptop admin", "display": { "logo": "apple" },
+            "visibility_group_ids": [w.visible], "session_durations_seconds": [900], "approval_type": "manual"
+        });
+        create_flow(&app, &laptop).await;
+        let token = app.token_for(&w.requester);
+        let listed = |query: &'static str| {
+            let (app, token) = (&app, token.clone());
+            async move { names(&expect_status(app.get(&format!("/v1/catalog{query}"), &token).await, StatusCode::OK).await) }
+        };
+        assert_eq!(listed("").await, ["Laptop admin", "Wiki", "GitHub Admin"]);
+        assert_eq!(listed("?kind=device_admin").await, ["Laptop admin"]);
+        assert_eq!(listed("?kind=resource_request&approval_type=manual").await, ["GitHub Admin"]);
+        assert_eq!(listed("?approval_type=automatic").await, ["Wiki"]);
+        assert_eq!(listed("?availability=requestable").await, ["Laptop admin", "Wiki", "GitHub Admin"]);
+        assert!(listed("?availability=have_access").await.is_empty());
+
+        // A pending request: no longer requestable, no access yet.
+        submit(&app, &w).await;
+        assert_eq!(listed("?availability=requestable").await, ["Laptop admin", "Wiki"]);
+        // An automatic flow grants at once.
+        let body = json!({ "flow_id": wiki["id"], "reason": "Read the runbooks" });
+        expect_status(app.post("/v1/access-requests", &token, &body).await, StatusCode::CREATED).await;
+        assert_eq!(listed("?availability=have_access").await, ["Wiki"]);
+        assert_eq!(listed("?availability=requestable").await, ["Laptop admin"]);
+        assert_eq!(listed("?availability=have_access&kind=device_admin").await, Vec::<String>::new());
+
+        // Access given up: requestable again.
+        let grants = expect_status(app.get("/v1/me/grants", &token).await, StatusCode::OK).await;
+        let grant = grants["items"][0]["id"].as_str().unwrap();
+        expect_status(app.delete(&format!("/v1/grants/{grant}"), &token).await, StatusCode::NO_CONTENT).await;
+        assert_eq!(listed("?availability=requestable").await, ["Laptop admin", "Wiki"]);
+        assert!(listed("?availability=have_access").await.is_empty());
+
+        for query in ["?kind=app", "?approval_type=sometimes", "?availability=maybe"] {
+            expect_problem(app.get(&format!("/v1/catalog{query}"), &token).await, StatusCode::BAD_REQUEST).await;
+        }
+    }
+
     async fn only_members_of_a_visibility_group_see_a_flow(app: TestApp) {
         let f = fixture(&app).await;
         let manager = app.create_user("max@example.org", "Max Manager").await;

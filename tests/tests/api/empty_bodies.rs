@@ -1,5 +1,5 @@
-//! An action whose body has no required field takes no body at all: approving or denying without
-//! a comment is the common case, and an absent or empty body means `{}`.
+//! An action whose body has no required field takes no body at all: approving without a comment is
+//! the common case, and an absent or empty body means `{}`. A denial needs its reason.
 
 use reqwest::{Method, StatusCode};
 
@@ -22,15 +22,24 @@ both_backends! {
         assert_eq!(approved["steps"][0]["state"], "approved", "{approved}");
 
         // Content-Type: application/json and Content-Length: 0 mean `{}` too.
-        let denied = app
-            .request(Method::POST, &format!("/v1/access-requests/{id}/deny"), Some(&app.token_for(&w.reviewers[0])))
+        let approved = app
+            .request(Method::POST, &format!("/v1/access-requests/{id}/approve"), Some(&app.token_for(&w.reviewers[0])))
             .header("Content-Type", "application/json")
             .body("")
             .send()
             .await
             .unwrap();
-        let denied = expect_status(denied, StatusCode::OK).await;
-        assert_eq!(denied["status"], "denied", "{denied}");
+        let approved = expect_status(approved, StatusCode::OK).await;
+        assert_eq!(approved["steps"][1]["decisions"].as_array().unwrap().len(), 1, "{approved}");
+
+        // A denial needs its reason (seed 001): no body at all is a 422 naming it.
+        let unexplained = app
+            .request(Method::POST, &format!("/v1/access-requests/{id}/deny"), Some(&app.token_for(&w.reviewers[1])))
+            .send()
+            .await
+            .unwrap();
+        let problem = expect_problem(unexplained, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(error_fields(&problem), ["reason"]);
     }
 
     async fn a_body_that_is_sent_must_still_be_json(app: TestApp) {

@@ -27,6 +27,9 @@ pub const ISSUER: &str = "portcullis-tests";
 pub const AUDIENCE: &str = "portcullis";
 pub const SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 pub const ADMIN_EMAIL: &str = "admin@example.com";
+/// The SHA-256 fingerprint of a device certificate: what makes a device managed (seed 003).
+pub const DEVICE_CERTIFICATE: &str =
+    "5f2c9a0e8b7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170f6e5d4c";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -115,7 +115,7 @@ both_backends! {
 
     async fn device_admin_sessions_start_once_and_end(app: TestApp) {
         let w = world(&app, "any").await;
-        let device = expect_status(app.post("/v1/devices", &app.admin_token, &json!({ "name": "riley-mac", "os": "macos", "assigned_user_ids": [w.requester] })).await, StatusCode::CREATED).await;
+        let device = expect_status(app.post("/v1/devices", &app.admin_token, &json!({ "name": "riley-mac", "os": "macos", "assigned_user_ids": [w.requester], "certificate_fingerprint": DEVICE_CERTIFICATE })).await, StatusCode::CREATED).await;
         let flow = json!({
             "kind": "device_admin", "name": "Laptop admin", "display": { "logo": "apple" },
             "visibility_group_ids": [w.visible], "session_durations_seconds": [900],

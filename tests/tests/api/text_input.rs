@@ -128,6 +128,7 @@ struct Fixture {
     channel: String,
     delivery: String,
     request: String,
+    help: String,
 }
 
 impl Fixture {
@@ -174,6 +175,16 @@ impl Fixture {
             )
             .await;
         let delivery = expect_status(delivery, StatusCode::OK).await;
+        // The requester's question about the flow, which the administrators answer.
+        let question = json!({ "message": "Which repositories does it cover?" });
+        let help = app
+            .post(
+                &format!("/v1/catalog/{}/help", w.flow),
+                &app.token_for(&w.requester),
+                &question,
+            )
+            .await;
+        let help = expect_status(help, StatusCode::CREATED).await;
         Self {
             user: w.requester,
             group: w.visible,
@@ -182,6 +193,7 @@ impl Fixture {
             channel,
             delivery: delivery["id"].as_str().unwrap().to_owned(),
             request,
+            help: help["id"].as_str().unwrap().to_owned(),
         }
     }
 
@@ -193,6 +205,7 @@ impl Fixture {
             ("/v1/approval-flows/", &self.flow),
             ("/v1/webhook-channels/", &self.channel),
             ("/v1/access-requests/", &self.request),
+            ("/v1/help-requests/", &self.help),
         ]
         .into_iter()
         .find(|(prefix, _)| template.starts_with(prefix))
@@ -200,6 +213,7 @@ impl Fixture {
         template
             .replace("{id}", &id)
             .replace("{user_id}", &self.user)
+            .replace("{flow_id}", &self.flow)
             .replace("{delivery_id}", &self.delivery)
             .replace("{type}", "provisioning")
     }

@@ -165,5 +165,6 @@ fn record(
     )?;
     email::on_request_event(conn, id, event_type, request, now)?;
     email::on_fulfilment_event(conn, id, &event.kind, request, now)?;
+    email::admins_of_submitted_request(conn, id, event_type, request, now)?;
     Ok(id)
 }

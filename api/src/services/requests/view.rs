@@ -1,7 +1,7 @@
 //! A request as its page shows it: the request, the people it names, its comments, its history
 //! and what it gave, as the viewer may see them.
 
-use portcullis_domain::access::{Grant, Session};
+use portcullis_domain::access::Session;
 use portcullis_domain::directory::User;
 use portcullis_domain::request::AccessRequest;
 use portcullis_domain::{RequestId, UserId};
@@ -11,6 +11,7 @@ use portcullis_persistence::repo::{events, grants, requests, settings, users};
 
 use super::get_visible;
 use crate::error::ApiError;
+use crate::services::access::GrantWithFlow;
 
 /// Everything a request's page shows.
 pub struct RequestView {
@@ -26,7 +27,7 @@ pub struct RequestView {
     pub history: Vec<EventRow>,
     /// Whether the viewer may read the decisions' internal notes in `history` (administrators).
     pub internal_notes: bool,
-    pub grant: Option<Grant>,
+    pub grant: Option<GrantWithFlow>,
     pub session: Option<Session>,
 }
 
@@ -66,7 +67,13 @@ pub fn detail(
         history: events::for_subject(conn, &id.to_string())?,
         internal_notes: viewer.acts_as_admin(),
         comments: requests::comments(conn, id)?,
-        grant: grants::for_request(conn, id)?,
+        grant: match grants::for_request(conn, id)? {
+            Some(grant) => {
+                let flow = crate::services::access::flows_of(conn, &[id])?.remove(&id);
+                flow.map(|flow| GrantWithFlow { grant, flow })
+            }
+            None => None,
+        },
         session: grants::session_for_request(conn, id)?,
         request,
         hide_steps,

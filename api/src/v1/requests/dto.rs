@@ -289,8 +289,10 @@ pub struct ApproveBody {
     "comment": "Happy to discuss"
 }))]
 pub struct DenyBody {
-    #[validate(custom(function = "valid_text"))]
-    pub reason: Option<String>,
+    /// Why the request is denied, for the requester (required, seed 001).
+    #[validate(custom(function = "valid_text"), length(min = 1))]
+    pub reason: String,
+    /// Optional: what the requester can do next.
     #[validate(custom(function = "valid_text"))]
     pub next_steps: Option<String>,
     #[validate(custom(function = "valid_text"))]

@@ -235,12 +235,12 @@ pub async fn approve_access_request(
 
 /// Deny an access request
 ///
-/// Any eligible approver of an active step can deny: deny wins. Give a `reason` and `next_steps` for
-/// the requester. Administrators may `override`.
+/// Any eligible approver of an active step can deny: deny wins. A denial needs a `reason` for the
+/// requester (seed 001); `next_steps` are optional. Administrators may `override` (with a reason too).
 #[utoipa::path(
     tag = "access-requests",
     params(("id" = Uuid, Path, description = "The request's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),
-    request_body(content = Option<DenyBody>, description = "Optional: no body at all means `{}`"),
+    request_body = DenyBody,
     responses(
         (status = 200, description = "The denied request", body = RequestResponse),
         (status = 400, response = BadRequest),
@@ -258,13 +258,14 @@ pub async fn deny_access_request(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<Uuid>,
+    // No body at all reads as `{}`, which lacks the reason: a 422 naming it, rather than a 415.
     body: Result<OptionalJson<DenyBody>, ApiError>,
 ) -> Result<web::Json<RequestResponse>, ApiError> {
     let body = body_of(&state, &principal, *id, body).await?;
     let input = DecisionInput {
         verdict: Verdict::Deny,
         comment: text("comment", body.comment.as_deref())?,
-        reason: text("reason", body.reason.as_deref())?,
+        reason: text("reason", Some(&body.reason))?,
         next_steps: text("next_steps", body.next_steps.as_deref())?,
         is_override: body.is_override,
         internal_note: text("internal_note", body.internal_note.as_deref())?,

@@ -90,6 +90,26 @@ fn deny_wins() {
 }
 
 #[test]
+fn a_denial_without_a_reason_is_refused_even_as_an_override() {
+    let p = people();
+    let mut request = two_step(&p, ApproverRequirement::Any);
+    let unexplained = DecisionCommand {
+        reason: None,
+        next_steps: Some("Ask your lead".to_owned()),
+        ..command(Verdict::Deny)
+    };
+    let refused = decide(&mut request, person(p.manager), &unexplained);
+    assert_eq!(refused.unwrap_err().field(), Some("reason"));
+    let overriding = DecisionCommand {
+        is_override: true,
+        ..unexplained
+    };
+    let refused = decide(&mut request, admin(p.admin), &overriding);
+    assert_eq!(refused.unwrap_err().field(), Some("reason"));
+    assert_eq!(request.status, RequestStatus::Pending, "nothing changed");
+}
+
+#[test]
 fn the_requester_never_decides_their_own_request() {
     let p = people();
     let mut request = two_step(&p, ApproverRequirement::Any);

@@ -98,7 +98,8 @@ fn command(verdict: Verdict) -> DecisionCommand {
     DecisionCommand {
         verdict,
         comment: None,
-        reason: None,
+        // A denial always carries a reason (seed 001).
+        reason: (verdict == Verdict::Deny).then(|| "Not needed for this role".to_owned()),
         next_steps: None,
         is_override: false,
         internal_note: None,

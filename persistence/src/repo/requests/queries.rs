@@ -231,3 +231,49 @@ pub fn pending_unmarked_since(
         .select(access_requests::id)
         .load(conn)?)
 }
+
+/// The flow each of `requests` was made through: `(request, flow, the flow's name then)`.
+pub fn flows_of(
+    conn: &mut DbConnection,
+    requests: &[RequestId],
+) -> QueryResult<Vec<(RequestId, FlowId, String)>> {
+    let wanted: Vec<String> = requests.iter().map(ToString::to_string).collect();
+    let rows: Vec<(String, String, String)> = access_requests::table
+        .filter(access_requests::id.eq_any(wanted))
+        .select((
+            access_requests::id,
+            access_requests::flow_id,
+            access_requests::flow_name,
+        ))
+        .load(conn)?;
+    let parse = |e: uuid::Error| diesel::result::Error::DeserializationError(Box::new(e));
+    rows.into_iter()
+        .map(|(id, flow, name)| {
+            Ok((
+                id.parse().map_err(parse)?,
+                flow.parse().map_err(parse)?,
+                name,
+            ))
+        })
+        .collect()
+}
+
+/// The latest request `requester` made through `flow` (their open one, when they have one: no
+/// newer request can be made while it is open).
+pub fn latest_of_requester_for_flow(
+    conn: &mut DbConnection,
+    requester: UserId,
+    flow: FlowId,
+) -> QueryResult<Option<RequestId>> {
+    let id: Option<String> = access_requests::table
+        .filter(access_requests::requester_id.eq(requester.to_string()))
+        .filter(access_requests::flow_id.eq(flow.to_string()))
+        .order((
+            access_requests::created_at.desc(),
+            access_requests::id.desc(),
+        ))
+        .select(access_requests::id)
+        .first(conn)
+        .optional()?;
+    Ok(ids(id.into_iter().collect())?.pop())
+}

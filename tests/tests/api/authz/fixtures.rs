@@ -95,7 +95,7 @@ pub(super) async fn approved_device_request(app: &TestApp, p: &Params) -> String
     let device = created(
         app,
         "/v1/devices",
-        json!({ "name": format!("laptop-{}", p["n"]), "os": "macos", "assigned_user_ids": [p["requester"]] }),
+        json!({ "name": format!("laptop-{}", p["n"]), "os": "macos", "assigned_user_ids": [p["requester"]], "certificate_fingerprint": DEVICE_CERTIFICATE }),
     )
     .await;
     let mut flow = flow_body(p, format!("Laptop admin {}", p["n"]));
@@ -154,7 +154,17 @@ pub(super) async fn prepare(app: &TestApp, cast: &Cast, fixture: Fixture, n: usi
             p.insert("id", created(app, "/v1/devices", body).await);
         }
         Fixture::Flow => {
-            p.insert("id", fresh_flow(app, &p).await);
+            let flow = fresh_flow(app, &p).await;
+            p.insert("flow_id", flow.clone());
+            p.insert("id", flow);
+        }
+        Fixture::HelpRequest => {
+            let flow = fresh_flow(app, &p).await;
+            let token = app.token_for(&p["requester"]);
+            let path = format!("/v1/catalog/{flow}/help");
+            let response = app.post(&path, &token, &question(&p)).await;
+            let asked = expect_status(response, StatusCode::CREATED).await;
+            p.insert("id", asked["id"].as_str().unwrap().to_owned());
         }
         Fixture::ScimToken => {
             p.insert(

@@ -174,7 +174,14 @@ async fn emails_follow_the_request_and_the_settings(backend: Backend) {
     })
     .await;
     expect_status(
-        act(&app, &third["id"], "deny", &w.manager, json!({})).await,
+        act(
+            &app,
+            &third["id"],
+            "deny",
+            &w.manager,
+            json!({ "reason": "Not this week" }),
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
@@ -184,8 +191,10 @@ async fn emails_follow_the_request_and_the_settings(backend: Backend) {
         4,
         "no confirmation and no decision email"
     );
-    // Riley 4, Max 3 (one per request), Sam and Kim 1 each (the second step of the first request).
-    assert_eq!(smtp.mails().len(), 9, "{:#?}", smtp.mails());
+    // Riley 4, Max 3 (one per request), Sam and Kim 1 each (the second step of the first request),
+    // the administrator 3 (every submitted request, seed 001).
+    assert_eq!(smtp.mails_to(ADMIN_EMAIL).len(), 3, "{:#?}", smtp.mails());
+    assert_eq!(smtp.mails().len(), 12, "{:#?}", smtp.mails());
 }
 
 async fn admins_hear_of_requests_that_need_them_and_reminders_come_once(backend: Backend) {
@@ -289,7 +298,78 @@ async fn admins_hear_of_requests_that_need_them_and_reminders_come_once(backend:
     assert_eq!(smtp.mails_to(ADMIN_EMAIL).len(), admin_mails);
 }
 
+/// Seed 001: "When a user submits a resource request, admins receive an email notification" — every
+/// administrator, whoever approves; the approvers get theirs; automatic flows' requests and the
+/// setting turned off send none.
+async fn every_administrator_hears_of_a_submitted_request(backend: Backend) {
+    let smtp = SmtpServer::start();
+    let options = Options {
+        smtp_url: Some(smtp.url()),
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn_for(backend, options).await else {
+        return;
+    };
+    let w = world(&app, "any").await;
+    app.create_user_with(
+        json!({ "email": "ida@example.org", "display_name": "Ida Admin", "is_admin": true }),
+    )
+    .await;
+    submit(&app, &w).await;
+    eventually("both administrators and the manager", || async {
+        smtp.mails_to(ADMIN_EMAIL).len() == 1
+            && smtp.mails_to("ida@example.org").len() == 1
+            && smtp.mails_to("max@example.org").len() == 1
+    })
+    .await;
+    let to_ida = &smtp.mails_to("ida@example.org")[0];
+    assert_eq!(
+        to_ida.subject,
+        "New access request: Riley requests GitHub Admin"
+    );
+    assert!(
+        to_ida.text.contains("its approvers decide"),
+        "{}",
+        to_ida.text
+    );
+    assert_eq!(
+        smtp.mails_to("max@example.org")[0].subject,
+        "Riley requests GitHub Admin: your approval is needed"
+    );
+
+    let automatic = json!({
+        "kind": "resource_request", "name": "Wiki", "display": { "logo": "wiki" }, "target_group_id": w.target,
+        "visibility_group_ids": [w.visible], "approval_type": "automatic"
+    });
+    let automatic = expect_status(
+        app.post("/v1/approval-flows", &app.admin_token, &automatic)
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let body = json!({ "flow_id": automatic["id"], "reason": "Read the runbooks" });
+    expect_status(
+        app.post("/v1/access-requests", &app.token_for(&w.requester), &body)
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    eventually("the requester's approval email", || async {
+        smtp.mails_to("riley@example.org")
+            .iter()
+            .any(|m| m.subject.starts_with("Approved"))
+    })
+    .await;
+    settle().await;
+    assert_eq!(
+        smtp.mails_to("ida@example.org").len(),
+        1,
+        "nothing to review in an automatic flow"
+    );
+}
+
 per_backend! {
+    every_administrator_hears_of_a_submitted_request => super::every_administrator_hears_of_a_submitted_request,
     emails_follow_the_request_and_the_settings => super::emails_follow_the_request_and_the_settings,
     admins_hear_of_requests_that_need_them_and_reminders_come_once => super::admins_hear_of_requests_that_need_them_and_reminders_come_once,
 }
