@@ -249,12 +249,15 @@ fn demo_flows(
         approval_type: ApprovalType::Automatic,
         approvers: Vec::new(),
         approver_requirement: None,
+        auto_approve_if: None,
+        form: Default::default(),
     };
     let approver = |approver_type, group_id, require_all| ApproverDraft {
         approver_type,
         group_id,
         require_all,
         admin_ids: None,
+        required_if: None,
     };
     Ok(vec![
         FlowDraft {

@@ -42,15 +42,19 @@ fn draft() -> FlowDraft {
                 group_id: None,
                 require_all: None,
                 admin_ids: None,
+                required_if: None,
             },
             ApproverDraft {
                 approver_type: ApproverType::UserGroup,
                 group_id: Some(group),
                 require_all: Some(false),
                 admin_ids: None,
+                required_if: None,
             },
         ],
         approver_requirement: Some(ApproverRequirement::AllInOrder),
+        auto_approve_if: None,
+        form: Default::default(),
     }
 }
 
@@ -83,6 +87,8 @@ fn pending(requester: UserId, manager: UserId, reviewers: &[UserId]) -> AccessRe
         duration_seconds: Some(3600),
         device_id: None,
         resubmitted_from: None,
+        conditions: Vec::new(),
+        form: Default::default(),
     };
     AccessRequest::submit(RequestId::new_v7(), submission, steps, 30, requester, at())
         .unwrap()

@@ -19,6 +19,7 @@ fn approver(approver_type: ApproverType) -> ApproverDraft {
         group_id: None,
         require_all: None,
         admin_ids: None,
+        required_if: None,
     }
 }
 
@@ -55,6 +56,8 @@ fn resource_flow() -> FlowDraft {
             group_approver(true),
         ],
         approver_requirement: Some(ApproverRequirement::AllInOrder),
+        auto_approve_if: None,
+        form: Default::default(),
     }
 }
 
@@ -76,6 +79,8 @@ fn device_flow() -> FlowDraft {
         approval_type: ApprovalType::Manual,
         approvers: vec![approver(ApproverType::Administrator)],
         approver_requirement: None,
+        auto_approve_if: None,
+        form: Default::default(),
     }
 }
 

@@ -179,6 +179,7 @@ impl Generator {
             group_id,
             require_all,
             admin_ids: None,
+            required_if: None,
         };
         let types = [
             ApproverType::RequesterManager,
@@ -263,6 +264,8 @@ impl Generator {
                 },
                 approvers,
                 approver_requirement: requirement,
+                auto_approve_if: None,
+                form: Default::default(),
             };
             let created = self.now - Duration::days(HISTORY_DAYS + 10);
             let flow =

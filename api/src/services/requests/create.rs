@@ -4,8 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
-use portcullis_domain::flow::FlowKind;
-use portcullis_domain::request::{self, AccessRequest, Actor, Change, Draft, RequestError};
+use portcullis_domain::flow::{FlowKind, FormAnswers, MAX_CONTEXT_LIST};
+use portcullis_domain::request::{
+    self, AccessRequest, Actor, Change, Draft, PolicyInput, RequestError,
+};
 use portcullis_domain::settings::Settings;
 use portcullis_domain::{DeviceId, FlowId, GroupId, RequestId, UserId};
 use portcullis_persistence::DbConnection;
@@ -26,6 +28,8 @@ pub struct NewRequest {
     pub device_id: Option<DeviceId>,
     pub requester_id: Option<UserId>,
     pub resubmitted_from: Option<RequestId>,
+    /// The answers to the flow's form.
+    pub form: FormAnswers,
 }
 
 /// A request ready to be stored, with what it was decided from (see [`prepare_create`]).
@@ -108,6 +112,14 @@ pub fn prepare_create(
         (Some(f), Some(id)) if f.flow.kind() == FlowKind::DeviceAdmin => devices::find(conn, id)?,
         _ => None,
     };
+    // A flow with conditions sees the requester's groups (read only for such a flow).
+    let policy = match &found {
+        Some(f) if f.flow.has_conditions() => Some(PolicyInput {
+            groups: groups::groups_of(conn, requester.id, now, MAX_CONTEXT_LIST as i64)?,
+            now,
+        }),
+        _ => None,
+    };
     let submission = Draft {
         flow_id: input.flow_id,
         flow: found.as_ref().map(|f| &f.flow),
@@ -119,6 +131,8 @@ pub fn prepare_create(
         device_id: input.device_id,
         device: device.as_ref(),
         resubmitted_from: input.resubmitted_from,
+        form: &input.form,
+        policy: policy.as_ref(),
     }
     .check()
     .map_err(refusal)?;

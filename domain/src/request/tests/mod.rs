@@ -39,6 +39,8 @@ fn submission(requester: UserId, requirement: ApproverRequirement) -> Submission
         duration_seconds: Some(86_400),
         device_id: None,
         resubmitted_from: None,
+        conditions: Vec::new(),
+        form: Default::default(),
     }
 }
 
@@ -186,11 +188,14 @@ fn flow(approval_type: ApprovalType) -> ApprovalFlow {
                 group_id: None,
                 require_all: None,
                 admin_ids: None,
+                required_if: None,
             }]
         } else {
             Vec::new()
         },
         approver_requirement: manual.then_some(ApproverRequirement::Any),
+        auto_approve_if: None,
+        form: Default::default(),
     };
     ApprovalFlow::new(FlowId::new_v7(), draft, LIMITS, now()).unwrap()
 }

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use portcullis_domain::flow::{ApprovalType, ApproverRequirement, FlowKind};
+use portcullis_domain::flow::{ApprovalType, ApproverRequirement, FlowKind, FormAnswers};
 use portcullis_domain::request::{AccessRequest, Outcome, RequestStatus, Step, StoredRequest};
 use portcullis_domain::{FlowId, RequestId, UserId};
 
@@ -49,6 +49,9 @@ struct Detail<'a> {
     outcome: Option<&'a Outcome>,
     error: Option<&'a str>,
     resubmitted_from: Option<RequestId>,
+    /// The answers to the flow's form (absent when there are none, as in requests stored before).
+    #[serde(skip_serializing_if = "FormAnswers::is_empty")]
+    form: &'a FormAnswers,
 }
 
 /// The one-open-request rule's key (`requester:flow`), unique among stored requests: the domain
@@ -78,6 +81,7 @@ impl From<&AccessRequest> for RequestRow {
                 outcome: r.outcome(),
                 error: r.error(),
                 resubmitted_from: r.resubmitted_from(),
+                form: r.form(),
             })
             .unwrap_or_default(),
             created_at: to_db(r.created_at()),
@@ -131,6 +135,8 @@ struct StoredDetail<'a> {
     outcome: Option<Outcome>,
     error: Option<String>,
     resubmitted_from: Option<RequestId>,
+    #[serde(default)]
+    form: FormAnswers,
 }
 
 impl TryFrom<RequestRow> for Listed {
@@ -160,6 +166,7 @@ impl TryFrom<RequestRow> for Listed {
             decided_at: row.decided_at.map(from_db),
             expires_at: row.expires_at.map(from_db),
             version: row.version,
+            form: detail.form,
         });
         Ok(Listed { request, steps })
     }
