@@ -62,6 +62,15 @@ fn people() -> People {
 
 /// Manager, then every reviewer (require_all), in the given requirement.
 fn two_step(p: &People, requirement: ApproverRequirement) -> AccessRequest {
+    two_step_with(p, requirement, Vec::new()).request
+}
+
+/// [`two_step`]'s submission, with the flow's conditions as they came out.
+fn two_step_with(
+    p: &People,
+    requirement: ApproverRequirement,
+    conditions: Vec<crate::flow::ConditionOutcome>,
+) -> Change {
     let group = ApproverSpec::UserGroup {
         group_id: crate::ids::GroupId::new_v7(),
         require_all: true,
@@ -70,16 +79,19 @@ fn two_step(p: &People, requirement: ApproverRequirement) -> AccessRequest {
         step(0, ApproverSpec::RequesterManager, &[p.manager], false),
         step(1, group, &p.reviewers, true),
     ];
+    let submission = Submission {
+        conditions,
+        ..submission(p.requester, requirement)
+    };
     AccessRequest::submit(
         RequestId::new_v7(),
-        submission(p.requester, requirement),
+        submission,
         steps,
         30,
         p.requester,
         now(),
     )
     .unwrap()
-    .request
 }
 
 fn person(id: UserId) -> Actor {
@@ -219,4 +231,5 @@ fn colleague(id: UserId, is_admin: bool) -> crate::directory::User {
 
 mod decisions;
 mod lifecycle;
+mod policy;
 mod sequences;
