@@ -21,6 +21,7 @@ mod links;
 mod notifications;
 mod operations;
 mod people;
+mod policy;
 mod pool;
 mod queue;
 mod receivers;
