@@ -60,8 +60,9 @@ pub struct FormField {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub pattern: Option<String>,
-    /// `choice` only: the answers offered (1 to 50, each once).
+    /// `choice` only: the answers offered (1 to 50, each once, without surrounding spaces).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 50))]
     pub choices: Option<Vec<String>>,
 }
 

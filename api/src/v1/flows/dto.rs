@@ -134,6 +134,7 @@ pub struct UpdateFlowRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<ApproverRequirement>, nullable)]
     pub approver_requirement: Option<Option<ApproverRequirement>>,
+    #[schema(max_items = 20)]
     pub form: Option<Vec<FormField>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, nullable, max_length = 1000)]
