@@ -2,7 +2,7 @@
 
 use actix_web::{get, web};
 use portcullis_domain::flow::{
-    ApprovalFlow, ApprovalType, ApproverType, DisplayDraft, FlowKind, TimedAccessMode,
+    ApprovalFlow, ApprovalType, ApproverType, DisplayDraft, FlowKind, FormField, TimedAccessMode,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -50,6 +50,8 @@ pub struct CatalogEntry {
     pub approvers: Vec<CatalogApproverStep>,
     /// Device-admin flows: the caller's devices to choose from.
     pub devices: Option<Vec<DeviceResponse>>,
+    /// The fields a request through this flow answers in its `form`.
+    pub form: Vec<FormField>,
 }
 
 /// The requester's catalog: enabled flows visible to the caller.
@@ -62,7 +64,8 @@ pub struct CatalogEntry {
         "approval_type": "manual", "durations_seconds": [3600, 86400], "duration_mode": "choices",
         "approvers": [{ "type": "requester_manager", "require_all": false,
             "approvers": [{ "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87", "display_name": "Max Manager" }] }],
-        "devices": null
+        "devices": null,
+        "form": [{ "key": "ticket", "label": "Change ticket", "type": "ticket", "required": true }]
     }],
     "next_page_token": null
 }))]
@@ -183,5 +186,6 @@ fn describe(
         duration_mode,
         approvers,
         devices,
+        form: draft.form,
     }
 }

@@ -24,7 +24,7 @@ fn form() -> Value {
         { "key": "ticket", "label": "Change ticket", "type": "ticket", "required": true },
         { "key": "environment", "label": "Environment", "type": "choice", "required": true,
           "choices": ["staging", "prod"] },
-        { "key": "note", "label": "Anything else", "type": "text", "pattern": "^[^<>]*$" }
+        { "key": "note", "label": "Anything else", "type": "text", "required": false, "pattern": "^[^<>]*$" }
     ])
 }
 
@@ -60,6 +60,9 @@ both_backends! {
         let w = world(&app, "any").await;
         let flow = change_flow(&app, &w, json!({ "form": form() })).await;
         assert_eq!(flow["form"][1]["choices"], json!(["staging", "prod"]));
+        // Requesters find the fields in their catalog.
+        let catalog = expect_status(app.get("/v1/catalog", &app.token_for(&w.requester)).await, StatusCode::OK).await;
+        assert_eq!(catalog["items"][0]["form"], form());
 
         let missing = expect_problem(request_with(&app, &w, &w.requester, 3600, json!({})).await, StatusCode::UNPROCESSABLE_ENTITY).await;
         assert_eq!(error_fields(&missing), ["form.ticket", "form.environment"]);
