@@ -5,14 +5,17 @@
 //! request is made, on the read-only [`ConditionContext`]. Evaluating never fails: an error is an
 //! outcome, recorded with the request.
 //!
-//! Cost: CEL has no loops and no recursion; its only iteration is the comprehension macros (`all`,
-//! `exists`, `exists_one`, `map`, `filter`) over a list or map that is either written in the
-//! expression (bounded by its length) or in the context (the requester's groups, capped at
-//! [`MAX_CONTEXT_LIST`]; the form, capped by the form's size). An expression has at most
-//! [`MAX_COMPREHENSIONS`] of them, nested at most [`MAX_COMPREHENSION_NESTING`] deep, so one
-//! evaluation does at most about (1,000 × 1,000) steps of bounded work; strings and lists only grow
-//! by concatenation of what is already there (no repetition operator), and `matches` uses a
-//! linear-time regular-expression engine with a bounded compiled size.
+//! Cost: CEL has no loops and no recursion, and the crate has no step budget, so the expressions
+//! allowed are those whose cost is bounded by their text. Values only grow by `+` (there is no
+//! repetition operator), and an expression has at most [`MAX_PLUS`] of them, so no value is more
+//! than 5 times the largest in the context (a form answer of 2,000 characters, the requester's
+//! groups capped at [`MAX_CONTEXT_LIST`]). The only iteration is the comprehension macros: at most
+//! [`MAX_COMPREHENSIONS`], none inside another, and not `map` (the one that builds a list of
+//! computed values: `all`, `exists`, `exists_one` and `filter` remain). The costliest shape is
+//! quadratic — a `filter` over a list of 1,000 (5 × 200 groups) with an `in` over another — about
+//! a million steps of bounded work (about a second in a debug build, see the tests). `matches` compiles its pattern (linear-time engine,
+//! bounded size) and may not run once per item of a comprehension. Parsing recurses per nesting
+//! level, so brackets and `?:` are bounded on the text before it is parsed ([`MAX_NESTING`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -30,13 +33,14 @@ pub const MAX_DEPTH: usize = 32;
 /// it is parsed: the parser recurses through every precedence level for each of them (about
 /// 100 KiB of stack per level in a debug build), so nesting is refused before parsing.
 pub const MAX_NESTING: usize = 10;
-/// How many comprehension macros (`all`, `exists`, `exists_one`, `map`, `filter`) an expression
-/// may use.
-pub const MAX_COMPREHENSIONS: usize = 4;
-/// How deep comprehensions may nest (one inside another).
-pub const MAX_COMPREHENSION_NESTING: usize = 2;
+/// How many comprehension macros (`all`, `exists`, `exists_one`, `filter`) an expression may use.
+pub const MAX_COMPREHENSIONS: usize = 3;
+/// How deep comprehensions may nest: not one inside another.
+pub const MAX_COMPREHENSION_NESTING: usize = 1;
+/// How many `+` an expression may have (counted on its text, strings included).
+pub const MAX_PLUS: usize = 4;
 /// The most groups of the requester a condition sees (the first ones by name).
-pub const MAX_CONTEXT_LIST: usize = 1000;
+pub const MAX_CONTEXT_LIST: usize = 200;
 /// The names an expression may refer to: the context's roots.
 pub const VARIABLES: [&str; 4] = ["requester", "request", "flow", "now"];
 
@@ -166,7 +170,13 @@ impl Condition {
         }
         if let Some(id) = shape.nested_too_deep {
             return Err(format!(
-                "nests comprehensions too deeply{} (at most {MAX_COMPREHENSION_NESTING} inside one another)",
+                "nests a comprehension inside another{}; combine them with `in` or `&&` instead",
+                at(id)
+            ));
+        }
+        if let Some(id) = shape.matches_in_comprehension {
+            return Err(format!(
+                "uses matches inside a comprehension{} (its pattern would be compiled for every item)",
                 at(id)
             ));
         }
@@ -205,6 +215,7 @@ impl Condition {
             return Err("must be an expression".to_owned());
         }
         check_nesting(source)?;
+        check_growth(source)?;
         let program =
             ENVIRONMENT
                 .compile(source)
@@ -264,6 +275,31 @@ fn check_nesting(source: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Refuses `map` (the comprehension that builds a list of computed values) and more than
+/// [`MAX_PLUS`] `+`, on the text (strings included: a simple scan that errs on the safe side).
+fn check_growth(source: &str) -> Result<(), String> {
+    if source.chars().filter(|c| *c == '+').count() > MAX_PLUS {
+        return Err(format!(
+            "has more than {MAX_PLUS} '+' (values only grow by concatenation, so it is bounded)"
+        ));
+    }
+    let bytes = source.as_bytes();
+    let mapped = source.match_indices("map").any(|(at, _)| {
+        let before = source[..at].trim_end();
+        let after = source[at + 3..].trim_start();
+        let word_starts =
+            at == 0 || !(bytes[at - 1].is_ascii_alphanumeric() || bytes[at - 1] == b'_');
+        word_starts && before.ends_with('.') && after.starts_with('(')
+    });
+    if mapped {
+        return Err(
+            "uses the map macro, which is not allowed (use all, exists, exists_one or filter)"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
 /// Errors that say the expression is wrong, whatever the data (as opposed to data-dependent ones).
 fn is_a_mistake(error: &ExecutionError) -> bool {
     matches!(
@@ -286,6 +322,7 @@ struct Shape {
     comprehensions: usize,
     too_deep: Option<u64>,
     nested_too_deep: Option<u64>,
+    matches_in_comprehension: Option<u64>,
     /// Free identifiers that are not context roots, with where they are.
     unknown: Vec<(String, u64)>,
 }
@@ -306,6 +343,9 @@ impl Shape {
             }
             Expr::Select(select) => self.visit(&select.operand, next, nesting, bound),
             Expr::Call(call) => {
+                if call.func_name == "matches" && nesting > 0 {
+                    self.matches_in_comprehension.get_or_insert(node.id);
+                }
                 if let Some(target) = &call.target {
                     self.visit(target, next, nesting, bound);
                 }
