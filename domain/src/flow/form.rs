@@ -213,12 +213,13 @@ fn compile_pattern(pattern: &str) -> Result<Regex, String> {
             }
             other => format!(
                 "is not a valid regular expression: {}",
-                first_line(&other.to_string())
+                last_line(&other.to_string())
             ),
         })
 }
 
-fn first_line(text: &str) -> String {
+/// The regex crate's message ends with what is wrong (after the pattern and a caret under it).
+fn last_line(text: &str) -> String {
     text.lines().last().unwrap_or(text).trim().to_owned()
 }
 
