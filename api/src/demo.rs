@@ -265,12 +265,15 @@ fn demo_flows(
         approver_requirement: None,
         slack: None,
         fulfilment: None,
+        auto_approve_if: None,
+        form: Default::default(),
     };
     let approver = |approver_type, group_id, require_all| ApproverDraft {
         approver_type,
         group_id,
         require_all,
         admin_ids: None,
+        required_if: None,
     };
     Ok(vec![
         FlowDraft {

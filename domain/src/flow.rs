@@ -8,13 +8,20 @@ use crate::ids::{FlowId, GroupId, UserId};
 use crate::text_enum;
 use crate::validation::ValidationErrors;
 
+mod condition;
 mod draft;
+mod form;
 mod resolution;
 mod slack;
 
+pub use condition::{
+    Condition, ConditionContext, ConditionOutcome, MAX_COMPREHENSION_NESTING, MAX_COMPREHENSIONS,
+    MAX_CONTEXT_LIST, MAX_EXPRESSION_CHARS, RequesterFacts,
+};
 pub use draft::{
     ApproverDraft, Display, DisplayDraft, FlowDraft, FlowLimits, Fulfilment, TimedAccess,
 };
+pub use form::{Form, FormAnswers, FormField, FormFieldType};
 pub use resolution::{Candidate, Directory, ResolvedStep, resolve_approvers};
 pub use slack::{
     AdministratorDelivery, MAX_CHANNELS as MAX_SLACK_CHANNELS, SlackApprovals, SlackChannelId,
@@ -85,6 +92,7 @@ impl ApproverSpec {
             group_id: None,
             require_all: None,
             admin_ids: None,
+            required_if: None,
         };
         match self {
             Self::Administrator { admin_ids } if !admin_ids.is_empty() => {
@@ -122,6 +130,13 @@ pub struct ApprovalFlow {
     approver_requirement: Option<ApproverRequirement>,
     slack: Option<SlackApprovals>,
     fulfilment: Option<Fulfilment>,
+    /// The request form's fields.
+    form: Form,
+    /// Manual flows: approves a request at submission when true.
+    auto_approve_if: Option<Condition>,
+    /// Manual flows: each approver spec's `required_if` (by position); a step whose condition is
+    /// false is left out of the request.
+    step_conditions: Vec<Option<Condition>>,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -135,7 +150,7 @@ impl ApprovalFlow {
         limits: FlowLimits,
         now: DateTime<Utc>,
     ) -> Result<Self, ValidationErrors> {
-        Self::build(id, draft, limits, 1, now, now)
+        Self::build(id, draft, limits, 1, now, now, true)
     }
 
     /// Rebuilds a stored flow (same rules; the stored limits may have been looser, so durations are
@@ -150,7 +165,7 @@ impl ApprovalFlow {
         let limits = FlowLimits {
             max_duration_seconds: i64::MAX,
         };
-        Self::build(id, draft, limits, version, created_at, updated_at)
+        Self::build(id, draft, limits, version, created_at, updated_at, false)
     }
 
     /// The flow with `draft`'s configuration, validated, at the next version. Unchanged
@@ -168,6 +183,7 @@ impl ApprovalFlow {
             self.version,
             self.created_at,
             self.updated_at,
+            true,
         )?;
         if revised == *self {
             return Ok(revised);
@@ -202,10 +218,20 @@ impl ApprovalFlow {
             timed_access: self.timed_access.clone(),
             session_durations_seconds: self.session_durations_seconds.clone(),
             approval_type: self.approval_type,
-            approvers: self.approvers.iter().map(ApproverSpec::to_draft).collect(),
+            approvers: self
+                .approvers
+                .iter()
+                .zip(&self.step_conditions)
+                .map(|(spec, condition)| ApproverDraft {
+                    required_if: condition.as_ref().map(|c| c.source().to_owned()),
+                    ..spec.to_draft()
+                })
+                .collect(),
             approver_requirement: self.approver_requirement,
             slack: self.slack.clone(),
             fulfilment: self.fulfilment,
+            form: self.form.fields().cloned().collect(),
+            auto_approve_if: self.auto_approve_if.as_ref().map(|c| c.source().to_owned()),
         }
     }
 
@@ -261,6 +287,20 @@ impl ApprovalFlow {
     }
     pub fn version(&self) -> i64 {
         self.version
+    }
+    pub fn form(&self) -> &Form {
+        &self.form
+    }
+    pub fn auto_approve_if(&self) -> Option<&Condition> {
+        self.auto_approve_if.as_ref()
+    }
+    /// The `required_if` of the approver spec at `position`, if any.
+    pub fn step_condition(&self, position: usize) -> Option<&Condition> {
+        self.step_conditions.get(position).and_then(Option::as_ref)
+    }
+    /// Whether any condition must be evaluated for a request (and so the requester's groups read).
+    pub fn has_conditions(&self) -> bool {
+        self.auto_approve_if.is_some() || self.step_conditions.iter().any(Option::is_some)
     }
     pub fn created_at(&self) -> DateTime<Utc> {
         self.created_at

@@ -31,6 +31,18 @@ fn tagged(tag: &str, description: &str) -> ObjectBuilder {
                 .enum_values(Some([tag])),
         )
         .required("type")
+        .property(
+            "required_if",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(crate::flow::MAX_EXPRESSION_CHARS))
+                .description(Some(
+                    "Manual flows: a CEL condition (see the flow's `auto_approve_if` for its context); \
+                     when it is false for a request, this step is left out of it. An expression that \
+                     cannot be evaluated keeps the step. At least one spec must have none.",
+                )),
+        )
         .additional_properties(Some(AdditionalProperties::FreeForm(false)))
 }
 

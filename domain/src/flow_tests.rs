@@ -19,6 +19,7 @@ fn approver(approver_type: ApproverType) -> ApproverDraft {
         group_id: None,
         require_all: None,
         admin_ids: None,
+        required_if: None,
     }
 }
 
@@ -57,6 +58,8 @@ fn resource_flow() -> FlowDraft {
         approver_requirement: Some(ApproverRequirement::AllInOrder),
         slack: None,
         fulfilment: None,
+        auto_approve_if: None,
+        form: Default::default(),
     }
 }
 
@@ -80,6 +83,8 @@ fn device_flow() -> FlowDraft {
         approver_requirement: None,
         slack: None,
         fulfilment: None,
+        auto_approve_if: None,
+        form: Default::default(),
     }
 }
 

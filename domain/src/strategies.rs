@@ -29,19 +29,22 @@ fn approver() -> impl Strategy<Value = ApproverDraft> {
                 group_id: None,
                 require_all: None,
                 admin_ids,
+                required_if: None,
             }
         }),
         Just(ApproverDraft {
             approver_type: ApproverType::RequesterManager,
             group_id: None,
             require_all: None,
-            admin_ids: None
+            admin_ids: None,
+            required_if: None,
         }),
         Just(ApproverDraft {
             approver_type: ApproverType::ResourceOwner,
             group_id: None,
             require_all: None,
-            admin_ids: None
+            admin_ids: None,
+            required_if: None,
         }),
         (group(), proptest::option::of(any::<bool>())).prop_map(|(group_id, require_all)| {
             ApproverDraft {
@@ -49,6 +52,7 @@ fn approver() -> impl Strategy<Value = ApproverDraft> {
                 group_id: Some(group_id),
                 require_all,
                 admin_ids: None,
+                required_if: None,
             }
         }),
     ]
@@ -142,6 +146,8 @@ pub fn flow_draft() -> impl Strategy<Value = FlowDraft> {
                     approver_requirement: manual.then_some(requirement),
                     slack: None,
                     fulfilment: None,
+                    form: Vec::new(),
+                    auto_approve_if: None,
                 }
             },
         )

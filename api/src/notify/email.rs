@@ -146,6 +146,7 @@ fn request_data(request: &AccessRequest, requester: &User) -> Value {
         "duration": request.duration_seconds().map(human_duration),
         "created_at": when(request.created_at()),
         "device_admin": request.kind() == FlowKind::DeviceAdmin,
+        "form": request.form(),
     })
 }
 
@@ -606,5 +607,38 @@ mod tests {
             );
             assert!(!email.html.contains("<script>"), "{name}");
         }
+    }
+
+    #[test]
+    fn approvers_read_the_form_answers() {
+        let templates = Templates::new().unwrap();
+        let data = json!({
+            "recipient_name": "Mo", "request_id": "r1", "flow_name": "GitHub", "requester_name": "Rita",
+            "requester_email": "rita@example.com", "reason": "ship it", "duration": null,
+            "form": { "environment": "prod", "ticket": "OPS-<1>" },
+        });
+        let email = templates
+            .render(APPROVAL_NEEDED, &data, "https://portal.example.com")
+            .unwrap();
+        assert!(
+            email.text.contains("environment: prod\nticket: OPS-<1>\n"),
+            "{}",
+            email.text
+        );
+        assert!(
+            email.html.contains("<li>ticket: OPS-&lt;1&gt;</li>"),
+            "{}",
+            email.html
+        );
+        let without =
+            json!({ "recipient_name": "Mo", "request_id": "r1", "reason": "ship it", "form": {} });
+        let plain = templates
+            .render(APPROVAL_NEEDED, &without, "https://portal.example.com")
+            .unwrap();
+        assert!(
+            plain.text.contains("Reason: ship it\n\nApprove"),
+            "{}",
+            plain.text
+        );
     }
 }

@@ -2,9 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
-use portcullis_domain::flow::{ApprovalFlow, ResolvedStep};
+use portcullis_domain::flow::{
+    ApprovalFlow, ConditionOutcome, FormAnswers, MAX_CONTEXT_LIST, ResolvedStep,
+};
+use portcullis_domain::request::{self, PolicyInput};
 use portcullis_domain::{FlowId, UserId};
 use portcullis_persistence::DbConnection;
+use portcullis_persistence::repo::groups;
 
 use super::{flows, users};
 use crate::error::ApiError;
@@ -15,6 +19,9 @@ pub struct Preview {
     pub requester: User,
     pub steps: Vec<ResolvedStep>,
     pub people: Vec<User>,
+    /// How the flow's conditions come out for this requester, for a request with the flow's first
+    /// duration and no form answers.
+    pub conditions: Vec<ConditionOutcome>,
 }
 
 /// Resolves flow `id` for `requester`; a requester who does not exist is a field error of
@@ -30,10 +37,23 @@ pub fn preview(
         ApiError::invalid_field("requester_id", format!("no user with id {requester}"))
     })?;
     let (steps, people) = flows::preview(conn, &flow, &requester, now)?;
+    let conditions = if flow.has_conditions() {
+        let input = PolicyInput {
+            groups: groups::groups_of(conn, requester.id, now, MAX_CONTEXT_LIST as i64)?,
+            now,
+        };
+        let duration = flow.duration_choices().first().copied();
+        let context =
+            request::condition_context(&flow, &requester, duration, &FormAnswers::new(), &input);
+        request::evaluate_conditions(&flow, &context)
+    } else {
+        Vec::new()
+    };
     Ok(Preview {
         flow,
         requester,
         steps,
         people,
+        conditions,
     })
 }

@@ -5,7 +5,7 @@ use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use portcullis_domain::UserId;
 use portcullis_domain::flow::{
-    ApprovalFlow, ApprovalType, ApproverType, DisplayDraft, FlowKind, TimedAccessMode,
+    ApprovalFlow, ApprovalType, ApproverType, DisplayDraft, FlowKind, FormField, TimedAccessMode,
 };
 use portcullis_domain::request::{AccessRequest, RequestStatus, Step};
 use portcullis_persistence::repo::catalog::{self as catalog_repo, CatalogFilter};
@@ -84,6 +84,8 @@ pub struct CatalogEntry {
     pub devices: Option<Vec<DeviceResponse>>,
     /// The caller's current request through this flow; `null` when they never made one.
     pub my_request: Option<MyCatalogRequest>,
+    /// The fields a request through this flow answers in its `form`.
+    pub form: Vec<FormField>,
 }
 
 /// The requester's catalog: enabled flows visible to the caller.
@@ -100,7 +102,8 @@ pub struct CatalogEntry {
         "my_request": { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7ea0", "status": "pending",
             "created_at": "2026-11-23T09:30:00Z", "decided_at": null,
             "steps": [{ "position": 0, "type": "requester_manager", "state": "active",
-                "approver_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87"], "require_all": false, "decisions": [] }] }
+                "approver_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87"], "require_all": false, "decisions": [] }] },
+        "form": [{ "key": "ticket", "label": "Change ticket", "type": "ticket", "required": true }]
     }],
     "next_page_token": null
 }))]
@@ -258,5 +261,6 @@ fn describe(
         approvers,
         devices,
         my_request: None,
+        form: draft.form,
     }
 }

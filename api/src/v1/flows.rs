@@ -254,5 +254,6 @@ pub async fn preview_approval_flow(
         preview.requester.id,
         preview.steps,
         &preview.people,
+        &preview.conditions,
     )))
 }

@@ -48,6 +48,8 @@ impl Generator {
             duration_seconds: duration,
             device_id: None,
             resubmitted_from: None,
+            conditions: Vec::new(),
+            form: Default::default(),
         };
         let requester_id = self.people[requester].user.id;
         // An automatic flow's request is approved at once (its grant is left out of the data set).

@@ -180,6 +180,7 @@ impl Generator {
             group_id,
             require_all,
             admin_ids: None,
+            required_if: None,
         };
         let types = [
             ApproverType::RequesterManager,
@@ -281,6 +282,8 @@ impl Generator {
                 approver_requirement: requirement,
                 slack: None,
                 fulfilment,
+                auto_approve_if: None,
+                form: Default::default(),
             };
             let created = self.now - Duration::days(HISTORY_DAYS + 10);
             let flow =

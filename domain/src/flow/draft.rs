@@ -5,9 +5,12 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::*;
 use crate::directory::{Description, DisplayName};
+use crate::flow::condition::{Condition, ConditionContext, RequesterFacts};
+use crate::flow::form::{Form, FormField, FormFieldType};
 use crate::validation::ValidationErrors;
 
 /// The longest a flow name may be.
@@ -78,6 +81,9 @@ pub struct ApproverDraft {
     /// `administrator` only: these admins (default: any admin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin_ids: Option<Vec<UserId>>,
+    /// Manual flows: a CEL condition; when it is false for a request, this step is left out of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_if: Option<String>,
 }
 
 /// Everything an admin configures about a flow, in the shape of the API.
@@ -120,6 +126,29 @@ pub struct FlowDraft {
     /// `resource_request` only: the tasks that follow an approval (none when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fulfilment: Option<Fulfilment>,
+    /// Extra fields the requester fills in (at most 20), answered in a request's `form`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 20))]
+    pub form: Vec<FormField>,
+    /// `manual` only: a condition in CEL (Common Expression Language); a request for which it is
+    /// true is approved at submission, like an automatic flow's. Checked when the flow is saved
+    /// (422 naming the position). It sees, read-only: `requester` {`id`, `email`, `groups` (names),
+    /// `group_ids`, `manager` (id, `""` if none), `is_admin`}, `request` {`duration_seconds` (`null`
+    /// without a time limit), `form` (every field's answer, `""` when unanswered), `starts_at`},
+    /// `flow` {`id`, `name`, `kind`, `version`}, `now`. Bounded in cost: at most 1000 characters,
+    /// brackets and `?:` nested at most 10 deep, at most 4 `+`, at most 3 comprehensions (`all`,
+    /// `exists`, `exists_one`, `filter`; not `map`), none inside another, no `matches` inside one.
+    /// An expression that cannot be evaluated for a request does not approve it (recorded).
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 1000,
+            example = "request.duration_seconds <= 3600 && \"oncall\" in requester.groups"
+        )
+    )]
+    pub auto_approve_if: Option<String>,
 }
 
 fn enabled_by_default() -> bool {
@@ -140,6 +169,7 @@ impl ApprovalFlow {
         version: i64,
         created_at: DateTime<Utc>,
         updated_at: DateTime<Utc>,
+        fresh: bool,
     ) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         let name = errors.collect(
@@ -257,6 +287,10 @@ impl ApprovalFlow {
                 )
             }
         };
+        let form = Form::parse(&draft.form, &mut errors);
+        let sample = sample_context(id, &draft, &form, limits, created_at);
+        let (auto_approve_if, step_conditions) =
+            parse_conditions(&draft, &sample, fresh, &mut errors);
         if approvers.contains(&ApproverSpec::ResourceOwner) && draft.owner_ids.is_empty() {
             errors.push(
                 "owner_ids",
@@ -287,6 +321,9 @@ impl ApprovalFlow {
             approver_requirement,
             slack: draft.slack,
             fulfilment: draft.fulfilment,
+            form,
+            auto_approve_if,
+            step_conditions,
             version,
             created_at,
             updated_at,
@@ -485,4 +522,98 @@ fn parse_approvers(draft: &FlowDraft, errors: &mut ValidationErrors) -> Vec<Appr
         );
     }
     specs
+}
+
+/// A context of the shape requests will have, to try a condition on when the flow is saved: the
+/// flow's first duration, every form field answered (a choice with its first choice).
+fn sample_context(
+    id: FlowId,
+    draft: &FlowDraft,
+    form: &Form,
+    limits: FlowLimits,
+    at: DateTime<Utc>,
+) -> ConditionContext {
+    let first_duration = match draft.kind {
+        FlowKind::DeviceAdmin => draft.session_durations_seconds.first(),
+        FlowKind::ResourceRequest => draft
+            .timed_access
+            .as_ref()
+            .and_then(|t| t.durations_seconds.first()),
+    };
+    let answers = form
+        .fields()
+        .map(|field| {
+            let answer = match field.field_type {
+                FormFieldType::Choice => field
+                    .choices
+                    .as_ref()
+                    .and_then(|c| c.first().cloned())
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            (field.key.clone(), answer)
+        })
+        .collect();
+    ConditionContext {
+        requester: RequesterFacts {
+            id: Uuid::nil().to_string(),
+            email: "requester@example.com".to_owned(),
+            groups: vec!["everyone".to_owned()],
+            group_ids: vec![Uuid::nil().to_string()],
+            manager: String::new(),
+            is_admin: false,
+        },
+        duration_seconds: Some(
+            first_duration
+                .copied()
+                .unwrap_or(3600)
+                .min(limits.max_duration_seconds),
+        ),
+        form: answers,
+        starts_at: at,
+        flow_id: id.to_string(),
+        flow_name: draft.name.clone(),
+        flow_kind: draft.kind.as_str().to_owned(),
+        flow_version: 1,
+        now: at,
+    }
+}
+
+/// The flow's conditions, checked (`fresh`: when it is being saved) or only parsed (restored).
+fn parse_conditions(
+    draft: &FlowDraft,
+    sample: &ConditionContext,
+    fresh: bool,
+    errors: &mut ValidationErrors,
+) -> (Option<Condition>, Vec<Option<Condition>>) {
+    let mut parse = |field: String, source: &Option<String>| -> Option<Condition> {
+        let source = source.as_deref()?;
+        if draft.approval_type == ApprovalType::Automatic {
+            errors.push(
+                field,
+                "an automatic flow approves every request; conditions are for manual flows",
+            );
+            return None;
+        }
+        let parsed = if fresh {
+            Condition::parse(source, sample)
+        } else {
+            Condition::restore(source)
+        };
+        parsed.map_err(|message| errors.push(field, message)).ok()
+    };
+    let auto_approve_if = parse("auto_approve_if".to_owned(), &draft.auto_approve_if);
+    let steps: Vec<Option<Condition>> = draft
+        .approvers
+        .iter()
+        .enumerate()
+        .map(|(index, a)| parse(format!("approvers[{index}].required_if"), &a.required_if))
+        .collect();
+    if !draft.approvers.is_empty() && draft.approvers.iter().all(|a| a.required_if.is_some()) {
+        errors.push(
+            "approvers",
+            "at least one approver spec must apply to every request (have no required_if)",
+        );
+    }
+    (auto_approve_if, steps)
 }

@@ -28,6 +28,8 @@ fn flow(enabled: bool) -> ApprovalFlow {
         approver_requirement: None,
         slack: None,
         fulfilment: None,
+        form: Vec::new(),
+        auto_approve_if: None,
     };
     let limits = FlowLimits {
         max_duration_seconds: 86_400,

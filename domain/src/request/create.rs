@@ -3,12 +3,15 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::events::RequestEventKind;
+use super::policy::{self, PolicyInput};
 use super::{
     AccessRequest, Actor, Change, Outcome, RequestError, RequestStatus, Role, Step, StepState,
     Submission, Verdict, Write, parse_reason,
 };
 use crate::directory::{Device, User, UserKind};
-use crate::flow::{ApprovalFlow, ApprovalType, ApproverRequirement, FlowKind, ResolvedStep};
+use crate::flow::{
+    ApprovalFlow, ApprovalType, ApproverRequirement, FlowKind, FormAnswers, ResolvedStep,
+};
 use crate::ids::{DeviceId, FlowId, RequestId, UserId};
 use crate::settings::Settings;
 
@@ -30,6 +33,11 @@ pub struct Draft<'a> {
     /// The device named by `device_id`, if it exists.
     pub device: Option<&'a Device>,
     pub resubmitted_from: Option<RequestId>,
+    /// The answers to the flow's form, as sent.
+    pub form: &'a FormAnswers,
+    /// What the flow's conditions need (the requester's groups, the time); required when the
+    /// flow has conditions.
+    pub policy: Option<&'a PolicyInput>,
 }
 
 /// Resource requests can be turned off by an administrator.
@@ -141,8 +149,8 @@ pub fn choose_device(
 
 impl Draft<'_> {
     /// Checks the draft against the flow, in the order a client is told what is wrong: the flow
-    /// (missing, disabled and hidden look the same), the reason, the duration, the device, then an
-    /// open request for the same flow.
+    /// (missing, disabled and hidden look the same), the reason, the duration, the device, the
+    /// form, then an open request for the same flow. The flow's conditions are then evaluated.
     pub fn check(&self) -> Result<Submission, RequestError> {
         let flow = self
             .flow
@@ -151,9 +159,26 @@ impl Draft<'_> {
         let reason = parse_reason(self.reason).map_err(|m| RequestError::invalid("reason", m))?;
         let duration_seconds = choose_duration(flow, self.duration_seconds)?;
         let device_id = choose_device(flow.kind(), self.device_id, self.device, self.requester.id)?;
+        let form = flow
+            .form()
+            .check(self.form)
+            .map_err(RequestError::InvalidForm)?;
         if let Some(existing) = self.open_request {
             return Err(RequestError::AlreadyOpen(Some(existing)));
         }
+        let conditions = match (flow.has_conditions(), self.policy) {
+            (false, _) => Vec::new(),
+            (true, Some(input)) => {
+                let context =
+                    policy::condition_context(flow, self.requester, duration_seconds, &form, input);
+                policy::evaluate(flow, &context)
+            }
+            (true, None) => {
+                return Err(RequestError::Inconsistent(
+                    "the flow's conditions need the requester's groups",
+                ));
+            }
+        };
         Ok(Submission {
             flow_id: flow.id(),
             flow_name: flow.name().to_owned(),
@@ -166,6 +191,8 @@ impl Draft<'_> {
             duration_seconds,
             device_id,
             resubmitted_from: self.resubmitted_from,
+            form,
+            conditions,
         })
     }
 }
@@ -197,9 +224,11 @@ pub(crate) fn build_steps(
 
 impl AccessRequest {
     /// Submits a request with its steps resolved now, `by` the caller (the requester, or whoever
-    /// asks on their behalf). A manual flow with a step nobody can approve is refused. An automatic
-    /// flow's request is approved at once: recorded as created (pending, version 1), then approved
-    /// (version 2); a resource request's approval then needs [`Change::grant_in`].
+    /// asks on their behalf). Steps whose `required_if` came out false are left out; a manual flow
+    /// with a remaining step nobody can approve is refused. An automatic flow's request, or one
+    /// whose `auto_approve_if` came out true, is approved at once: recorded as created (pending,
+    /// version 1, with the conditions' outcomes), then approved (version 2); a resource request's
+    /// approval then needs [`Change::grant_in`].
     pub fn submit(
         id: RequestId,
         submission: Submission,
@@ -208,12 +237,19 @@ impl AccessRequest {
         by: UserId,
         now: DateTime<Utc>,
     ) -> Result<Change, RequestError> {
-        let automatic = submission.approval_type == ApprovalType::Automatic;
+        let approving = policy::approving(&submission.conditions)
+            .map(|c| format!("auto-approved by condition {}: {}", c.member, c.expression));
+        let automatic = submission.approval_type == ApprovalType::Automatic || approving.is_some();
         let steps = if automatic {
             Vec::new()
         } else {
-            build_steps(resolved, submission.approver_requirement)?
+            let required = resolved
+                .into_iter()
+                .filter(|step| !policy::left_out(&submission.conditions, step.position))
+                .collect();
+            build_steps(required, submission.approver_requirement)?
         };
+        let conditions = submission.conditions;
         let created = Self {
             id,
             flow_id: submission.flow_id,
@@ -227,6 +263,7 @@ impl AccessRequest {
             reason: submission.reason,
             duration_seconds: submission.duration_seconds,
             device_id: submission.device_id,
+            form: submission.form,
             steps,
             outcome: None,
             error: None,
@@ -240,7 +277,7 @@ impl AccessRequest {
         let reason = created.reason.clone();
         if !automatic {
             return Ok(Change::new(None, created, Write::Insert).event(
-                RequestEventKind::Created { reason },
+                RequestEventKind::Created { reason, conditions },
                 Some(by),
                 None,
             ));
@@ -250,7 +287,7 @@ impl AccessRequest {
             Outcome {
                 decision: Verdict::Approve,
                 decided_by: None,
-                comment: None,
+                comment: approving,
                 reason: None,
                 next_steps: None,
                 is_override: false,
@@ -260,7 +297,7 @@ impl AccessRequest {
         approved.version = created.version + 1;
         Ok(Change::new(Some(created), approved, Write::Insert)
             .event_to(
-                RequestEventKind::Created { reason },
+                RequestEventKind::Created { reason, conditions },
                 Some(by),
                 None,
                 RequestStatus::Pending,

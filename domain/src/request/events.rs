@@ -35,6 +35,8 @@ pub struct DecisionRecord {
 pub enum RequestEventKind {
     Created {
         reason: String,
+        /// How the flow's conditions came out (recorded only when the flow has some).
+        conditions: Vec<crate::flow::ConditionOutcome>,
     },
     StepDecided(DecisionRecord),
     /// `None`: approved at once by an automatic flow.
@@ -129,7 +131,13 @@ impl RequestEventKind {
     /// What the event carries besides the request's own fields (an object).
     pub fn data(&self) -> Value {
         match self {
-            Self::Created { reason } => json!({ "reason": reason }),
+            Self::Created { reason, conditions } if conditions.is_empty() => {
+                json!({ "reason": reason })
+            }
+            Self::Created { reason, conditions } => json!({
+                "reason": reason,
+                "conditions": conditions.iter().map(|c| c.to_json()).collect::<Vec<_>>(),
+            }),
             Self::StepDecided(decision) | Self::Approved(Some(decision)) => decision_data(decision),
             Self::Approved(None) => json!({ "automatic": true }),
             Self::Denied {

@@ -13,6 +13,7 @@ mod events;
 mod fulfilment;
 mod index;
 mod lifecycle;
+mod policy;
 
 pub use actor::{Actor, Role};
 pub use change::{Change, Comment, Write};
@@ -22,11 +23,14 @@ pub use events::{DecisionRecord, RequestEvent, RequestEventKind};
 pub use fulfilment::{FulfilmentPlan, FulfilmentState, Task, TaskEntry, TaskState, TaskType};
 pub use index::{ApproverEntry, QueueTab};
 pub use lifecycle::Resubmission;
+pub use policy::{PolicyInput, condition_context, evaluate as evaluate_conditions};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::flow::{ApprovalType, ApproverRequirement, ApproverType, FlowKind};
+use crate::flow::{
+    ApprovalType, ApproverRequirement, ApproverType, ConditionOutcome, FlowKind, FormAnswers,
+};
 use crate::ids::{DeviceId, FlowId, RequestId, UserId};
 use crate::text_enum;
 
@@ -149,6 +153,9 @@ pub enum RequestError {
     /// A rule about the body as a whole.
     #[error("{0}")]
     Invalid(&'static str),
+    /// Answers to the flow's form that break its rules (each under `form.<key>`).
+    #[error("{0}")]
+    InvalidForm(crate::validation::ValidationErrors),
     /// A rule about one field of what was sent.
     #[error("{message}")]
     InvalidField {
@@ -200,9 +207,10 @@ impl RequestError {
             | Self::AdminOnly
             | Self::RequesterOnly
             | Self::Forbidden(_) => Refusal::Forbidden,
-            Self::NoEligibleApprover(_) | Self::Invalid(_) | Self::InvalidField { .. } => {
-                Refusal::Invalid
-            }
+            Self::NoEligibleApprover(_)
+            | Self::Invalid(_)
+            | Self::InvalidField { .. }
+            | Self::InvalidForm(_) => Refusal::Invalid,
             Self::FlowUnavailable(_) | Self::NotFound(_) => Refusal::NotFound,
             Self::Inconsistent(_) => Refusal::Internal,
         }
@@ -246,6 +254,10 @@ pub struct Submission {
     pub duration_seconds: Option<i64>,
     pub device_id: Option<DeviceId>,
     pub resubmitted_from: Option<RequestId>,
+    /// The answers to the flow's form, checked.
+    pub form: FormAnswers,
+    /// How the flow's conditions came out for this submission (empty without conditions).
+    pub conditions: Vec<ConditionOutcome>,
 }
 
 /// An access request. Read through its accessors; changed only through its commands.
@@ -263,6 +275,7 @@ pub struct AccessRequest {
     reason: String,
     duration_seconds: Option<i64>,
     device_id: Option<DeviceId>,
+    form: FormAnswers,
     steps: Vec<Step>,
     outcome: Option<Outcome>,
     error: Option<String>,
@@ -290,6 +303,8 @@ pub struct StoredRequest {
     pub reason: String,
     pub duration_seconds: Option<i64>,
     pub device_id: Option<DeviceId>,
+    /// The answers to the flow's form.
+    pub form: FormAnswers,
     pub steps: Vec<Step>,
     pub outcome: Option<Outcome>,
     /// Why the request is in `error`.
@@ -363,6 +378,7 @@ stored_fields!(
     reason,
     duration_seconds,
     device_id,
+    form,
     steps,
     outcome,
     error,
@@ -382,6 +398,11 @@ impl AccessRequest {
 
     pub fn reason(&self) -> &str {
         &self.reason
+    }
+
+    /// The answers to the flow's form (answered fields only).
+    pub fn form(&self) -> &FormAnswers {
+        &self.form
     }
 
     pub fn steps(&self) -> &[Step] {

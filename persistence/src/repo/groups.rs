@@ -120,3 +120,37 @@ pub fn delete_direct_membership(
     .execute(conn)
     .map(|n| n == 1)
 }
+
+/// The groups `user_id` is a member of at `now` (any source, unexpired), as (id, name) by name;
+/// at most `limit` of them. What flow conditions see as `requester.groups`.
+pub fn groups_of(
+    conn: &mut DbConnection,
+    user_id: UserId,
+    now: chrono::DateTime<chrono::Utc>,
+    limit: i64,
+) -> QueryResult<Vec<(GroupId, String)>> {
+    let group_ids: Vec<String> = memberships::table
+        .filter(memberships::user_id.eq(user_id.to_string()))
+        .filter(
+            memberships::expires_at
+                .is_null()
+                .or(memberships::expires_at.gt(crate::time::to_db(now))),
+        )
+        .select(memberships::group_id)
+        .distinct()
+        .load(conn)?;
+    let rows: Vec<(String, String)> = user_groups::table
+        .filter(user_groups::id.eq_any(&group_ids))
+        .select((user_groups::id, user_groups::name))
+        .order(user_groups::name)
+        .limit(limit)
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(id, name)| {
+            let id = id
+                .parse()
+                .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+            Ok((id, name))
+        })
+        .collect()
+}

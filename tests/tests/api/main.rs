@@ -26,6 +26,7 @@ mod manage;
 mod notifications;
 mod operations;
 mod people;
+mod policy;
 mod pool;
 mod queue;
 mod receivers;

@@ -38,6 +38,7 @@ fn new_request(w: &World) -> NewRequest {
         device_id: None,
         requester_id: None,
         resubmitted_from: None,
+        form: Default::default(),
     }
 }
 

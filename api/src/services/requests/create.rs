@@ -4,12 +4,16 @@
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
-use portcullis_domain::flow::{FlowKind, Fulfilment};
-use portcullis_domain::request::{self, AccessRequest, Actor, Change, Draft, RequestError};
+use portcullis_domain::flow::{FlowKind, FormAnswers, Fulfilment, MAX_CONTEXT_LIST};
+use portcullis_domain::request::{
+    self, AccessRequest, Actor, Change, Draft, PolicyInput, RequestError,
+};
 use portcullis_domain::settings::Settings;
 use portcullis_domain::{DeviceId, FlowId, GroupId, RequestId, UserId};
 use portcullis_persistence::DbConnection;
-use portcullis_persistence::repo::{devices, flows as flow_repo, requests, settings, users};
+use portcullis_persistence::repo::{
+    devices, flows as flow_repo, groups, requests, settings, users,
+};
 
 use super::{not_found, refusal, store};
 use crate::error::ApiError;
@@ -24,6 +28,8 @@ pub struct NewRequest {
     pub device_id: Option<DeviceId>,
     pub requester_id: Option<UserId>,
     pub resubmitted_from: Option<RequestId>,
+    /// The answers to the flow's form.
+    pub form: FormAnswers,
 }
 
 /// A request ready to be stored, with what it was decided from (see [`prepare_create`]).
@@ -109,6 +115,14 @@ pub fn prepare_create(
         (Some(f), Some(id)) if f.flow.kind() == FlowKind::DeviceAdmin => devices::find(conn, id)?,
         _ => None,
     };
+    // A flow with conditions sees the requester's groups (read only for such a flow).
+    let policy = match &found {
+        Some(f) if f.flow.has_conditions() => Some(PolicyInput {
+            groups: groups::groups_of(conn, requester.id, now, MAX_CONTEXT_LIST as i64)?,
+            now,
+        }),
+        _ => None,
+    };
     let submission = Draft {
         flow_id: input.flow_id,
         flow: found.as_ref().map(|f| &f.flow),
@@ -120,6 +134,8 @@ pub fn prepare_create(
         device_id: input.device_id,
         device: device.as_ref(),
         resubmitted_from: input.resubmitted_from,
+        form: &input.form,
+        policy: policy.as_ref(),
     }
     .check()
     .map_err(refusal)?;

@@ -85,6 +85,8 @@ pub fn resubmit(
         device_id: again.device_id,
         requester_id: None,
         resubmitted_from: Some(again.resubmitted_from),
+        // The same answers, checked again against the flow's form as it is now.
+        form: denied.form().clone(),
     };
     create(conn, actor, &input, &None, now).map(|(request, _)| request)
 }

@@ -47,7 +47,10 @@ pub fn refusal(error: RequestError) -> ApiError {
             },
             _ => ApiError::conflict(message),
         },
-        Refusal::Invalid => ApiError::invalid_field(error.field().unwrap_or("body"), message),
+        Refusal::Invalid => match error {
+            RequestError::InvalidForm(errors) => ApiError::Validation(errors),
+            _ => ApiError::invalid_field(error.field().unwrap_or("body"), message),
+        },
         Refusal::Internal => ApiError::internal(message),
     }
 }

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::flow::{
-    ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, DisplayDraft,
-    FlowDraft, FlowKind, Fulfilment, SlackApprovals, TimedAccess,
+    ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, ConditionOutcome,
+    DisplayDraft, FlowDraft, FlowKind, FormField, Fulfilment, SlackApprovals, TimedAccess,
 };
 use portcullis_domain::{GroupId, UserId};
 use serde::{Deserialize, Serialize};
@@ -27,8 +27,10 @@ use crate::v1::users::dto::UserResponse;
     "approval_type": "manual",
     "approvers": [{ "type": "requester_manager" },
                   { "type": "user_group", "group_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e86", "require_all": true }],
-    "approver_requirement": "all_in_order", "version": 1,
-    "created_at": "2026-11-23T09:30:00Z", "updated_at": "2026-11-23T09:30:00Z"
+    "approver_requirement": "all_in_order",
+    "form": [{ "key": "ticket", "label": "Change ticket", "type": "ticket", "required": true }],
+    "auto_approve_if": "request.duration_seconds <= 3600 && \"oncall\" in requester.groups",
+    "version": 1, "created_at": "2026-11-23T09:30:00Z", "updated_at": "2026-11-23T09:30:00Z"
 }))]
 pub struct FlowResponse {
     #[schema(read_only)]
@@ -51,6 +53,10 @@ pub struct FlowResponse {
     /// `resource_request` only: what follows an approval (`null`: the membership is added at once).
     /// The flow's owners are its App Admins (seed 004); they do the `assignment`.
     pub fulfilment: Option<Fulfilment>,
+    /// Extra fields requesters fill in.
+    pub form: Vec<FormField>,
+    /// Manual flows: a CEL condition approving a request at submission (see the README's context).
+    pub auto_approve_if: Option<String>,
     /// Increments on every change; also the `ETag`.
     #[schema(read_only)]
     pub version: i64,
@@ -84,6 +90,8 @@ impl From<ApprovalFlow> for FlowResponse {
             approver_requirement: draft.approver_requirement,
             slack: draft.slack,
             fulfilment: draft.fulfilment,
+            form: draft.form,
+            auto_approve_if: draft.auto_approve_if,
             version: flow.version(),
             created_at: flow.created_at(),
             updated_at: flow.updated_at(),
@@ -140,6 +148,11 @@ pub struct UpdateFlowRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Fulfilment>, nullable)]
     pub fulfilment: Option<Option<Fulfilment>>,
+    #[schema(max_items = 20)]
+    pub form: Option<Vec<FormField>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, nullable, max_length = 1000)]
+    pub auto_approve_if: Option<Option<String>>,
     /// Read-only, ignored: the GET's own field, accepted so that a read object can be sent back.
     #[schema(read_only)]
     pub id: Option<Uuid>,
@@ -194,7 +207,9 @@ impl UpdateFlowRequest {
             approvers,
             approver_requirement,
             slack,
-            fulfilment
+            fulfilment,
+            form,
+            auto_approve_if
         );
         Ok(draft)
     }
@@ -227,6 +242,22 @@ pub struct PreviewStep {
     pub approvers: Vec<UserResponse>,
     /// Set when nobody can approve this step for this requester (a request would be refused).
     pub problem: Option<String>,
+    /// Whether a request would have this step: false when its `required_if` is false for this
+    /// requester (for a request with the flow's first duration and no form answers).
+    pub included: bool,
+}
+
+/// How one of the flow's conditions comes out for the previewed requester.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConditionPreview {
+    /// `auto_approve_if` or `approvers[i].required_if`.
+    pub member: String,
+    pub expression: String,
+    /// `null` when it cannot be evaluated (see `error`).
+    pub result: Option<bool>,
+    pub error: Option<String>,
+    /// `auto_approved`, `not_auto_approved`, `step_required` or `step_left_out`.
+    pub effect: String,
 }
 
 /// Who would approve a request through the flow, for one requester, today.
@@ -234,7 +265,8 @@ pub struct PreviewStep {
 #[schema(example = json!({
     "flow_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e90", "requester_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80",
     "approval_type": "manual", "approver_requirement": "all_in_order",
-    "steps": [{ "position": 0, "type": "requester_manager", "require_all": false, "problem": null,
+    "auto_approved": false, "conditions": [],
+    "steps": [{ "position": 0, "type": "requester_manager", "require_all": false, "problem": null, "included": true,
         "approvers": [{ "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87", "email": "manager@example.com",
             "display_name": "Max Manager", "manager_id": null, "is_admin": false, "active": true, "kind": "person",
             "external_id": null, "version": 1, "created_at": "2026-11-23T09:30:00Z", "updated_at": "2026-11-23T09:30:00Z" }] }]
@@ -245,6 +277,10 @@ pub struct FlowPreview {
     pub approval_type: ApprovalType,
     pub approver_requirement: Option<ApproverRequirement>,
     pub steps: Vec<PreviewStep>,
+    /// Whether a request would be approved at submission by `auto_approve_if`.
+    pub auto_approved: bool,
+    /// The flow's conditions evaluated for this requester (empty without conditions).
+    pub conditions: Vec<ConditionPreview>,
 }
 
 #[derive(Debug, Deserialize, Validate, IntoParams)]
@@ -259,8 +295,27 @@ pub(super) fn preview_response(
     requester: UserId,
     steps: Vec<portcullis_domain::flow::ResolvedStep>,
     people: &[portcullis_domain::directory::User],
+    conditions: &[ConditionOutcome],
 ) -> FlowPreview {
+    let left_out = |position: usize| {
+        conditions
+            .iter()
+            .any(|c| c.step == Some(position) && c.result == Ok(false))
+    };
     FlowPreview {
+        auto_approved: conditions
+            .iter()
+            .any(|c| c.step.is_none() && c.result == Ok(true)),
+        conditions: conditions
+            .iter()
+            .map(|c| ConditionPreview {
+                member: c.member.clone(),
+                expression: c.expression.clone(),
+                result: c.result.clone().ok(),
+                error: c.result.clone().err(),
+                effect: c.effect().to_owned(),
+            })
+            .collect(),
         flow_id: flow.id().as_uuid(),
         requester_id: requester.as_uuid(),
         approval_type: flow.approval_type(),
@@ -271,6 +326,7 @@ pub(super) fn preview_response(
                 position: step.position,
                 approver_type: step.spec.approver_type(),
                 require_all: step.require_all,
+                included: !left_out(step.position),
                 problem: step
                     .approver_ids
                     .is_empty()

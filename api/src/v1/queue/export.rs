@@ -45,7 +45,7 @@ pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-const COLUMNS: [&str; 13] = [
+const COLUMNS: [&str; 14] = [
     "id",
     "status",
     "flow_id",
@@ -59,9 +59,11 @@ const COLUMNS: [&str; 13] = [
     "created_at",
     "decided_at",
     "decided_by",
+    // The answers to the flow's request form, as a JSON object (`{}` when none).
+    "form",
 ];
 
-fn cells(row: &ExportRow, people: &[User]) -> [String; 13] {
+fn cells(row: &ExportRow, people: &[User]) -> [String; 14] {
     let r = &row.request;
     let requester = people.iter().find(|p| p.id == r.requester_id());
     let time = |t: Option<DateTime<Utc>>| {
@@ -86,6 +88,7 @@ fn cells(row: &ExportRow, people: &[User]) -> [String; 13] {
         time(Some(r.created_at())),
         time(r.decided_at()),
         row.decided_by.clone().unwrap_or_default(),
+        serde_json::to_string(r.form()).unwrap_or_default(),
     ]
 }
 

@@ -1,5 +1,7 @@
 //! What the request endpoints read and answer: bodies, responses and their examples.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
 use portcullis_domain::flow::{ApprovalType, ApproverRequirement, FlowKind};
@@ -23,7 +25,7 @@ use crate::v1::events::EventResponse;
     "flow_name": "GitHub Admin", "flow_version": 1, "kind": "resource_request", "approval_type": "manual",
     "approver_requirement": "all_in_order", "requester_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80",
     "status": "pending", "reason": "Review pull requests for the 3.2 release", "duration_seconds": 3600,
-    "device_id": null,
+    "device_id": null, "form": { "ticket": "OPS-1234" },
     "steps": [
         { "position": 0, "type": "requester_manager", "state": "active",
           "approver_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87"], "require_all": false, "decisions": [] },
@@ -49,6 +51,8 @@ pub struct RequestResponse {
     pub reason: String,
     pub duration_seconds: Option<i64>,
     pub device_id: Option<Uuid>,
+    /// The answers to the flow's request form, by field key (answered fields only).
+    pub form: BTreeMap<String, String>,
     /// The approval progress (empty for the requester when the organisation hides it).
     #[schema(value_type = Vec<Step>)]
     pub steps: Steps,
@@ -98,6 +102,7 @@ impl RequestResponse {
             reason: r.reason,
             duration_seconds: r.duration_seconds,
             device_id: r.device_id.map(|d| d.as_uuid()),
+            form: r.form,
             steps: Steps::Parsed(if hide_steps { Vec::new() } else { r.steps }),
             created_at: r.created_at,
             decided_at: r.decided_at,
@@ -195,7 +200,7 @@ impl From<request_repo::CommentRow> for CommentResponse {
     "flow_name": "GitHub Admin", "flow_version": 1, "kind": "resource_request", "approval_type": "manual",
     "approver_requirement": "all_in_order", "requester_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80",
     "status": "pending", "reason": "Review pull requests for the 3.2 release", "duration_seconds": 3600,
-    "device_id": null,
+    "device_id": null, "form": { "ticket": "OPS-1234" },
     "steps": [
         { "position": 0, "type": "requester_manager", "state": "active",
           "approver_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87"], "require_all": false, "decisions": [] }
@@ -242,7 +247,7 @@ pub struct RequestDetail {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "flow_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e90", "reason": "Review pull requests for the 3.2 release",
-    "duration_seconds": 3600
+    "duration_seconds": 3600, "form": { "ticket": "OPS-1234", "environment": "prod" }
 }))]
 pub struct CreateRequestBody {
     pub flow_id: Uuid,
@@ -256,6 +261,11 @@ pub struct CreateRequestBody {
     pub device_id: Option<Uuid>,
     /// Admins and integration accounts: request on behalf of this person.
     pub requester_id: Option<Uuid>,
+    /// Answers to the flow's request form (its `form`), by field key: required fields must be
+    /// answered, a `choice` with one of its choices, a `text` or `ticket` matching its pattern
+    /// (422 under `form.<key>` otherwise). Keys the form does not have are refused.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub form: BTreeMap<String, String>,
 }
 
 fn valid_reason(value: &str) -> Result<(), validator::ValidationError> {

@@ -81,6 +81,7 @@ pub async fn create_access_request(
         device_id: body.device_id.map(DeviceId::from),
         requester_id: body.requester_id.map(UserId::from),
         resubmitted_from: None,
+        form: body.form,
     };
     let (caller, now) = (Arc::new(principal.0.clone()), state.now());
     let settings = state.settings().await?.settings;

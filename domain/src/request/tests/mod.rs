@@ -39,6 +39,8 @@ fn submission(requester: UserId, requirement: ApproverRequirement) -> Submission
         duration_seconds: Some(86_400),
         device_id: None,
         resubmitted_from: None,
+        conditions: Vec::new(),
+        form: Default::default(),
     }
 }
 
@@ -60,6 +62,15 @@ fn people() -> People {
 
 /// Manager, then every reviewer (require_all), in the given requirement.
 fn two_step(p: &People, requirement: ApproverRequirement) -> AccessRequest {
+    two_step_with(p, requirement, Vec::new()).request
+}
+
+/// [`two_step`]'s submission, with the flow's conditions as they came out.
+fn two_step_with(
+    p: &People,
+    requirement: ApproverRequirement,
+    conditions: Vec<crate::flow::ConditionOutcome>,
+) -> Change {
     let group = ApproverSpec::UserGroup {
         group_id: crate::ids::GroupId::new_v7(),
         require_all: true,
@@ -68,16 +79,19 @@ fn two_step(p: &People, requirement: ApproverRequirement) -> AccessRequest {
         step(0, ApproverSpec::RequesterManager, &[p.manager], false),
         step(1, group, &p.reviewers, true),
     ];
+    let submission = Submission {
+        conditions,
+        ..submission(p.requester, requirement)
+    };
     AccessRequest::submit(
         RequestId::new_v7(),
-        submission(p.requester, requirement),
+        submission,
         steps,
         30,
         p.requester,
         now(),
     )
     .unwrap()
-    .request
 }
 
 fn person(id: UserId) -> Actor {
@@ -188,6 +202,7 @@ fn flow(approval_type: ApprovalType) -> ApprovalFlow {
                 group_id: None,
                 require_all: None,
                 admin_ids: None,
+                required_if: None,
             }]
         } else {
             Vec::new()
@@ -195,6 +210,8 @@ fn flow(approval_type: ApprovalType) -> ApprovalFlow {
         approver_requirement: manual.then_some(ApproverRequirement::Any),
         slack: None,
         fulfilment: None,
+        auto_approve_if: None,
+        form: Default::default(),
     };
     ApprovalFlow::new(FlowId::new_v7(), draft, LIMITS, now()).unwrap()
 }
@@ -219,4 +236,5 @@ fn colleague(id: UserId, is_admin: bool) -> crate::directory::User {
 mod decisions;
 mod fulfilment;
 mod lifecycle;
+mod policy;
 mod sequences;

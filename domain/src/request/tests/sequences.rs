@@ -44,6 +44,36 @@ fn requirement() -> impl Strategy<Value = ApproverRequirement> {
     ]
 }
 
+/// A condition's outcome at submission: none, true, false, or an evaluation error.
+fn outcome() -> impl Strategy<Value = Option<Result<bool, String>>> {
+    prop_oneof![
+        Just(None),
+        Just(Some(Ok(true))),
+        Just(Some(Ok(false))),
+        Just(Some(Err("No such key: environment".to_owned()))),
+    ]
+}
+
+/// The outcomes of an `auto_approve_if` and of the second step's `required_if`.
+fn conditions(
+    auto: Option<Result<bool, String>>,
+    second_step: Option<Result<bool, String>>,
+) -> Vec<crate::flow::ConditionOutcome> {
+    let auto = auto.map(|result| crate::flow::ConditionOutcome {
+        member: "auto_approve_if".to_owned(),
+        step: None,
+        expression: "\"oncall\" in requester.groups".to_owned(),
+        result,
+    });
+    let step = second_step.map(|result| crate::flow::ConditionOutcome {
+        member: "approvers[1].required_if".to_owned(),
+        step: Some(1),
+        expression: "request.form.environment == \"prod\"".to_owned(),
+        result,
+    });
+    auto.into_iter().chain(step).collect()
+}
+
 /// Whether the steps alone justify an approval under the requirement.
 fn requirement_holds(request: &AccessRequest) -> bool {
     let approved = |s: &Step| s.satisfied();
@@ -58,12 +88,36 @@ fn requirement_holds(request: &AccessRequest) -> bool {
 
 proptest! {
     #[test]
-    fn random_decision_sequences_keep_the_invariants(requirement in requirement(), actions in proptest::collection::vec(action(), 0..25)) {
+    fn random_decision_sequences_keep_the_invariants(
+        requirement in requirement(),
+        auto in outcome(),
+        second_step in outcome(),
+        actions in proptest::collection::vec(action(), 0..25),
+    ) {
         let p = people();
         let deputy = UserId::new_v7();
         // 0 requester, 1 manager, 2-3 reviewers, 4 admin (not an approver), 5 a deputy.
         let cast = [p.requester, p.manager, p.reviewers[0], p.reviewers[1], p.admin, deputy];
-        let mut request = two_step(&p, requirement);
+        let outcomes = conditions(auto.clone(), second_step.clone());
+        let created = two_step_with(&p, requirement, outcomes.clone());
+        let mut request = created.request.clone();
+        // What the conditions did at submission: approved at once (only when auto_approve_if is
+        // true), or the second step left out (only when its required_if is false).
+        let auto_approved = auto == Some(Ok(true));
+        prop_assert_eq!(request.status == RequestStatus::Approved, auto_approved);
+        if auto_approved {
+            prop_assert!(request.steps.is_empty());
+            let outcome = request.outcome.clone().unwrap();
+            prop_assert!(outcome.decided_by.is_none() && !outcome.is_override);
+            prop_assert!(outcome.comment.unwrap().starts_with("auto-approved by condition auto_approve_if"));
+        } else {
+            let positions: Vec<usize> = request.steps.iter().map(|s| s.position).collect();
+            let expected = if second_step == Some(Ok(false)) { vec![0] } else { vec![0, 1] };
+            prop_assert_eq!(positions, expected);
+            prop_assert!(request.steps[0].state == StepState::Active);
+        }
+        let recorded = created.events[0].kind.data();
+        prop_assert_eq!(recorded.get("conditions").map_or(0, |c| c.as_array().map_or(0, Vec::len)), outcomes.len());
         let manual = flow(ApprovalType::Manual);
         // The admin acts as an admin, everyone else as a person.
         let actor = |id: UserId| if id == p.admin { admin(id) } else { person(id) };
@@ -123,7 +177,10 @@ proptest! {
             }
             if request.status == RequestStatus::Approved {
                 let overridden = request.outcome.as_ref().is_some_and(|o| o.is_override);
-                prop_assert!(overridden || requirement_holds(&request), "approved only by requirement or override");
+                prop_assert!(
+                    overridden || auto_approved || requirement_holds(&request),
+                    "approved only by requirement, override or a condition at submission"
+                );
             }
             for step in &request.steps {
                 prop_assert!(!step.approver_ids.contains(&p.requester), "the requester never approves");

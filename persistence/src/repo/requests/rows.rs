@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use portcullis_domain::flow::{ApprovalType, ApproverRequirement, FlowKind};
+use portcullis_domain::flow::{ApprovalType, ApproverRequirement, FlowKind, FormAnswers};
 use portcullis_domain::request::{
     AccessRequest, FulfilmentState, Outcome, RequestStatus, Step, StoredRequest,
 };
@@ -54,6 +54,9 @@ struct Detail<'a> {
     /// The fulfilment's state, when the request has tasks (they are rows of `request_tasks`).
     #[serde(skip_serializing_if = "Option::is_none")]
     fulfilment: Option<FulfilmentState>,
+    /// The answers to the flow's form (absent when there are none, as in requests stored before).
+    #[serde(skip_serializing_if = "FormAnswers::is_empty")]
+    form: &'a FormAnswers,
 }
 
 /// The one-open-request rule's key (`requester:flow`), unique among stored requests: the domain
@@ -84,6 +87,7 @@ impl From<&AccessRequest> for RequestRow {
                 error: r.error(),
                 resubmitted_from: r.resubmitted_from(),
                 fulfilment: r.fulfilment_state(),
+                form: r.form(),
             })
             .unwrap_or_default(),
             created_at: to_db(r.created_at()),
@@ -141,6 +145,7 @@ struct StoredDetail<'a> {
     resubmitted_from: Option<RequestId>,
     #[serde(default)]
     fulfilment: Option<FulfilmentState>,
+    form: FormAnswers,
 }
 
 impl TryFrom<RequestRow> for Listed {
@@ -172,6 +177,7 @@ impl TryFrom<RequestRow> for Listed {
             expires_at: row.expires_at.map(from_db),
             tasks: Vec::new(),
             version: row.version,
+            form: detail.form,
         });
         Ok(Listed {
             request,

@@ -68,6 +68,8 @@ fn decided_request() -> AccessRequest {
         duration_seconds: Some(86_400),
         device_id: None,
         resubmitted_from: None,
+        conditions: Vec::new(),
+        form: Default::default(),
     };
     let request = AccessRequest::submit(RequestId::new_v7(), submission, steps, 30, requester, now)
         .unwrap()
