@@ -13,6 +13,7 @@ use utoipa_actix_web::AppExt;
 use crate::error::{Problem, ProblemFieldError};
 use crate::openapi::*;
 use crate::v1::catalog::Availability;
+use crate::v1::manage::ManageView;
 use crate::v1::queue::{ApprovalTypeFilter, ExportFormat, StatusFilter};
 use crate::v1::views::RequestState;
 use crate::{ops, v1};
@@ -53,7 +54,10 @@ step is audited, notified and exportable.\n\nAll errors are RFC 9457 problem doc
     modifiers(&SecuritySchemes),
     components(
         // Enums that only query parameters use: named, so generated clients share one type each.
-        schemas(Problem, ProblemFieldError, ApprovalTypeFilter, StatusFilter, ExportFormat, RequestState, Availability),
+        schemas(
+            Problem, ProblemFieldError, ApprovalTypeFilter, StatusFilter, ExportFormat, RequestState,
+            Availability, ManageView
+        ),
         responses(
             BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
             UnsupportedMediaType, UnprocessableEntity, TooManyRequests, ServiceUnavailable

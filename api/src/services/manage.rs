@@ -49,10 +49,20 @@ pub fn list(
     let scope = scope_of(conn, viewer)?;
     let me = viewer.id;
     let page = requests::manage(conn, scope, view, me, filter, page)?;
+    // Every timeline of the page in one query.
+    let ids: Vec<String> = (page.items.iter())
+        .map(|r| r.request.id().to_string())
+        .collect();
+    let mut history = events::for_subjects(conn, &ids)?;
     let mut tickets = Vec::with_capacity(page.items.len());
     for request in page.items {
-        let history = events::for_subject(conn, &request.request.id().to_string())?;
-        tickets.push(Ticket { request, history });
+        let id = request.request.id().to_string();
+        let (mine, others) = history.into_iter().partition(|e| e.subject_id == id);
+        history = others;
+        tickets.push(Ticket {
+            request,
+            history: mine,
+        });
     }
     Ok(Views {
         page: Page {

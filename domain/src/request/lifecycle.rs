@@ -149,6 +149,15 @@ impl AccessRequest {
                 "only the flow's App Admins or an administrator can reassign another approver's place",
             ));
         }
+        if from != actor.id
+            && self.status == RequestStatus::Pending
+            && self.open_steps_of(from).is_empty()
+        {
+            return Err(RequestError::invalid(
+                "from_user_id",
+                "is not an approver who still has to decide on an active step",
+            ));
+        }
         let to = to
             .filter(|u| u.active && u.kind == UserKind::Person)
             .ok_or_else(|| RequestError::invalid("to_user_id", "must be an active person"))?;

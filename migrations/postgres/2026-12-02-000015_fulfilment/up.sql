@@ -37,5 +37,14 @@ CREATE TABLE request_people (
     request_id TEXT NOT NULL REFERENCES access_requests (id) ON DELETE CASCADE,
     PRIMARY KEY (user_id, request_id)
 );
--- Requests named by earlier rounds: their approvers while pending (closed ones' approver rows are gone).
-INSERT INTO request_people (user_id, request_id) SELECT DISTINCT user_id, request_id FROM request_approvers;
+-- Requests made before: everyone their steps name (approvers, and whoever decided), from the stored steps.
+INSERT INTO request_people (user_id, request_id)
+SELECT DISTINCT person, r.id
+FROM access_requests r,
+     jsonb_array_elements(r.detail::jsonb -> 'steps') step,
+     jsonb_array_elements_text(step -> 'approver_ids') person
+UNION
+SELECT DISTINCT decision ->> 'approver_id', r.id
+FROM access_requests r,
+     jsonb_array_elements(r.detail::jsonb -> 'steps') step,
+     jsonb_array_elements(step -> 'decisions') decision;

@@ -37,5 +37,10 @@ CREATE TABLE request_people (
     request_id TEXT NOT NULL REFERENCES access_requests (id) ON DELETE CASCADE,
     PRIMARY KEY (user_id, request_id)
 );
--- Requests named by earlier rounds: their approvers while pending (closed ones' approver rows are gone).
-INSERT INTO request_people (user_id, request_id) SELECT DISTINCT user_id, request_id FROM request_approvers;
+-- Requests made before: everyone their steps name (approvers, and whoever decided), from the stored steps.
+INSERT INTO request_people (user_id, request_id)
+SELECT DISTINCT person.value, r.id
+FROM access_requests r, json_each(r.detail, '$.steps') step, json_each(step.value, '$.approver_ids') person
+UNION
+SELECT DISTINCT json_extract(decision.value, '$.approver_id'), r.id
+FROM access_requests r, json_each(r.detail, '$.steps') step, json_each(step.value, '$.decisions') decision;

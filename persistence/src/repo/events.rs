@@ -54,6 +54,22 @@ pub fn for_subject(conn: &mut DbConnection, subject_id: &str) -> QueryResult<Vec
         .load(conn)
 }
 
+/// The events of several subjects (a page of tickets' timelines), each subject's oldest first.
+pub fn for_subjects(conn: &mut DbConnection, subject_ids: &[String]) -> QueryResult<Vec<EventRow>> {
+    if subject_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    events::table
+        .filter(events::subject_id.eq_any(subject_ids))
+        .order((
+            events::subject_id.asc(),
+            events::occurred_at.asc(),
+            events::id.asc(),
+        ))
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     pub event_type: Option<String>,

@@ -5,7 +5,7 @@ use portcullis_domain::FlowId;
 use portcullis_domain::flow::ApprovalType;
 use portcullis_domain::request::RequestStatus;
 use portcullis_persistence::repo::help;
-use portcullis_persistence::repo::requests::{self, ListQuery, QueueFilter, Tab};
+use portcullis_persistence::repo::requests::{self, ListQuery, QueueFilter, Tab, View};
 use portcullis_persistence::{Database, DatabaseTarget};
 
 use crate::both_backends;
@@ -118,6 +118,42 @@ both_backends! {
         // may choose a bitmap scan and sort its few rows, so only the index is checked there.
         if !app.database_url().starts_with("postgres") {
             assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "no sort: the index gives the order\n{}", plan.join("\n"));
+        }
+    }
+}
+
+/// The plans of Action Required's task source and of the Manage Requests views.
+fn fulfilment_plans(app: &TestApp) -> Vec<(&'static str, Vec<String>)> {
+    let database =
+        Database::connect(&DatabaseTarget::parse(app.database_url()).unwrap(), 1).unwrap();
+    let mut conn = database.reader().unwrap();
+    let me = app.admin_id.parse().unwrap();
+    [
+        ("tasks waiting on a user", ListQuery::WaitingTasks(me)),
+        ("managed, open", ListQuery::Managed(me, View::Open)),
+        ("managed, closed", ListQuery::Managed(me, View::Closed)),
+        (
+            "managed, action required",
+            ListQuery::Managed(me, View::ActionRequired),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, query)| (name, requests::explain(&mut conn, &query).unwrap()))
+    .collect()
+}
+
+both_backends! {
+    async fn action_required_and_manage_requests_read_through_indexes(app: TestApp) {
+        let plans = tokio::task::block_in_place(|| fulfilment_plans(&app));
+        let (_, waiting) = &plans[0];
+        // By the user's part of an assignee index (which of the two is the planner's choice).
+        let by_index = waiting.iter().any(|l| l.contains("request_task_assignees_user_idx") || l.contains("request_task_assignees_type_idx"));
+        let scanned = waiting.iter().any(|l| l.contains("Seq Scan") || l.trim_start().starts_with("SCAN request_task_assignees"));
+        assert!(by_index && !scanned, "tasks waiting on a user: {waiting:?}");
+        // A manager's tickets: those of the flows they own and those that named them, each found
+        // by index (then sorted: as many as they manage, not the whole table).
+        for (name, plan) in &plans[1..] {
+            assert!(uses_an_index_on_requests(plan), "{name} scans the requests table:\n{}", plan.join("\n"));
         }
     }
 }

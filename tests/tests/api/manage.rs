@@ -258,6 +258,9 @@ both_backends! {
         let id = request["id"].clone();
         let body = json!({ "from_user_id": shop.manager, "to_user_id": deputy });
         expect_problem(act(&app, &id, "reassign", &shop.other_owner, body.clone()).await, StatusCode::NOT_FOUND).await;
+        let nobody = json!({ "from_user_id": shop.stranger, "to_user_id": deputy });
+        let problem = expect_problem(act(&app, &id, "reassign", &shop.owner, nobody).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(error_fields(&problem), ["from_user_id"]);
         let moved = expect_status(act(&app, &id, "reassign", &app.admin_id, body).await, StatusCode::OK).await;
         assert_eq!(moved["steps"][0]["approver_ids"], json!([deputy]), "an IT Admin moves the manager's place");
         expect_status(act(&app, &id, "approve", &deputy, json!({})).await, StatusCode::OK).await;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use portcullis_domain::access::{Grant, GrantStatus, Session};
 use portcullis_domain::directory::User;
-use portcullis_domain::request::Actor;
+use portcullis_domain::request::{Actor, TaskType};
 use portcullis_domain::{GrantId, RequestId, SessionId};
 use portcullis_persistence::repo::{grants, requests};
 
@@ -77,7 +77,12 @@ pub fn end_grant(
         return Ok(None);
     }
     if let Some(request) = requests::find(conn, grant.request_id)? {
-        let it_admins = super::fulfilment::it_admins(conn)?;
+        // Only a manually provisioned request gets a task for the IT Admins.
+        let it_admins = if request.task(TaskType::Provisioning).is_some() {
+            super::fulfilment::it_admins(conn)?
+        } else {
+            Vec::new()
+        };
         let change = request.access_removed(&grant, actor.map(|a| a.id), &it_admins, now);
         store_or_conflict(conn, change, now)?;
     }

@@ -106,6 +106,25 @@ fn query<'a>(
     in_view(scoped(query, scope), view, me)
 }
 
+/// The query of a page of a view (boxed, so that the index tests can explain it).
+pub(super) fn page_query<'a>(
+    conn: &DbConnection,
+    scope: Scope,
+    view: View,
+    me: UserId,
+    filter: &QueueFilter,
+    listed: Option<&[String]>,
+    page: &crate::PageRequest,
+) -> super::queries::RequestPage<'a> {
+    let query = query(conn, scope, view, me, filter, listed).select(RequestRow::as_select());
+    crate::keyset_page!(
+        query,
+        access_requests::created_at,
+        access_requests::id,
+        page
+    )
+}
+
 /// A page of `view` for `me` in `scope`, newest first.
 pub fn manage(
     conn: &mut DbConnection,
@@ -116,15 +135,8 @@ pub fn manage(
     page: &crate::PageRequest,
 ) -> QueryResult<crate::Page<Listed>> {
     let listed = listed_requesters(conn, filter)?;
-    let query =
-        query(conn, scope, view, me, filter, listed.as_deref()).select(RequestRow::as_select());
-    let rows: Vec<RequestRow> = crate::keyset_page!(
-        query,
-        access_requests::created_at,
-        access_requests::id,
-        page
-    )
-    .load(conn)?;
+    let rows: Vec<RequestRow> =
+        page_query(conn, scope, view, me, filter, listed.as_deref(), page).load(conn)?;
     let page = crate::Page::from_rows(rows, page.limit, |r| crate::Cursor {
         created_at: r.created_at,
         id: r.id.clone(),

@@ -238,6 +238,10 @@ pub enum ListQuery {
     PeopleMatching(String),
     /// The pending requests a deactivated approver leaves behind.
     PendingWithApprover(UserId),
+    /// The open fulfilment tasks waiting on a user (Action Required's tasks).
+    WaitingTasks(UserId),
+    /// A Manage Requests view of the tickets a (non-admin) user helps manage.
+    Managed(UserId, super::View),
 }
 
 /// The database's plan for the first page of a list query, exactly as the API runs it.
@@ -261,6 +265,21 @@ pub fn explain(conn: &mut DbConnection, which: &ListQuery) -> QueryResult<Vec<St
         }
         ListQuery::PendingWithApprover(user) => {
             crate::explain::plan(conn, pending_with_approver_query(*user))
+        }
+        ListQuery::WaitingTasks(user) => {
+            crate::explain::plan(conn, super::tasks::waiting_on_query(*user, None, None, 51))
+        }
+        ListQuery::Managed(user, view) => {
+            let query = super::manage::page_query(
+                conn,
+                super::Scope::ManagedBy(*user),
+                *view,
+                *user,
+                &QueueFilter::default(),
+                None,
+                &page,
+            );
+            crate::explain::plan(conn, query)
         }
         ListQuery::PeopleMatching(text) => {
             let search = PeopleSearch::new(conn.backend(), text);

@@ -196,15 +196,13 @@ pub struct WaitingTask {
     pub since: NaiveDateTime,
 }
 
-/// The open tasks waiting on `user` (of `task_type` only, if given), newest first, after `after`
-/// ((since, request id) of the last one seen), at most `limit`.
-pub fn waiting_on(
-    conn: &mut DbConnection,
+/// The keyset query behind [`waiting_on`] (boxed, so that the index tests can explain it).
+pub(super) fn waiting_on_query(
     user: UserId,
     task_type: Option<TaskType>,
     after: Option<&crate::Cursor>,
     limit: i64,
-) -> QueryResult<Vec<WaitingTask>> {
+) -> WaitingQuery {
     let mut query = request_task_assignees::table
         .filter(request_task_assignees::user_id.eq(user.to_string()))
         .select((
@@ -220,13 +218,35 @@ pub fn waiting_on(
         limit: u32::try_from(limit - 1).unwrap_or(0),
         after: after.cloned(),
     };
-    let rows: Vec<(String, String, NaiveDateTime)> = crate::keyset_page!(
+    crate::keyset_page!(
         query,
         request_task_assignees::since,
         request_task_assignees::request_id,
         &page
     )
-    .load(conn)?;
+}
+
+pub(super) type WaitingQuery = request_task_assignees::BoxedQuery<
+    'static,
+    crate::connection::MultiBackend,
+    (
+        diesel::sql_types::Text,
+        diesel::sql_types::Text,
+        diesel::sql_types::Timestamp,
+    ),
+>;
+
+/// The open tasks waiting on `user` (of `task_type` only, if given), newest first, after `after`
+/// ((since, request id) of the last one seen), at most `limit`.
+pub fn waiting_on(
+    conn: &mut DbConnection,
+    user: UserId,
+    task_type: Option<TaskType>,
+    after: Option<&crate::Cursor>,
+    limit: i64,
+) -> QueryResult<Vec<WaitingTask>> {
+    let rows: Vec<(String, String, NaiveDateTime)> =
+        waiting_on_query(user, task_type, after, limit).load(conn)?;
     rows.into_iter()
         .map(|(id, task_type, since)| {
             Ok(WaitingTask {
