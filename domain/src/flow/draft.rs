@@ -288,9 +288,12 @@ impl ApprovalFlow {
             }
         };
         let form = Form::parse(&draft.form, &mut errors);
-        let sample = sample_context(id, &draft, &form, limits, created_at);
-        let (auto_approve_if, step_conditions) =
-            parse_conditions(&draft, &sample, fresh, &mut errors);
+        let (auto_approve_if, step_conditions) = parse_conditions(
+            &draft,
+            || sample_context(id, &draft, &form, limits, created_at),
+            fresh,
+            &mut errors,
+        );
         if approvers.contains(&ApproverSpec::ResourceOwner) && draft.owner_ids.is_empty() {
             errors.push(
                 "owner_ids",
@@ -582,10 +585,14 @@ fn sample_context(
 /// The flow's conditions, checked (`fresh`: when it is being saved) or only parsed (restored).
 fn parse_conditions(
     draft: &FlowDraft,
-    sample: &ConditionContext,
+    sample: impl FnOnce() -> ConditionContext,
     fresh: bool,
     errors: &mut ValidationErrors,
 ) -> (Option<Condition>, Vec<Option<Condition>>) {
+    if draft.auto_approve_if.is_none() && draft.approvers.iter().all(|a| a.required_if.is_none()) {
+        return (None, vec![None; draft.approvers.len()]);
+    }
+    let sample = sample();
     let mut parse = |field: String, source: &Option<String>| -> Option<Condition> {
         let source = source.as_deref()?;
         if draft.approval_type == ApprovalType::Automatic {
@@ -596,7 +603,7 @@ fn parse_conditions(
             return None;
         }
         let parsed = if fresh {
-            Condition::parse(source, sample)
+            Condition::parse(source, &sample)
         } else {
             Condition::restore(source)
         };

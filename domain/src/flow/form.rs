@@ -3,6 +3,7 @@
 //! request is made.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
@@ -24,8 +25,6 @@ pub const MAX_TEXT_ANSWER_CHARS: usize = 2000;
 pub const MAX_SHORT_ANSWER_CHARS: usize = 200;
 /// The pattern a `ticket` answer matches when the field names none: a tracker key like `OPS-1234`.
 pub const DEFAULT_TICKET_PATTERN: &str = "^[A-Za-z][A-Za-z0-9_]*-[0-9]+$";
-/// What a field's key looks like (it is also its name in conditions: `request.form.<key>`).
-pub const KEY_PATTERN: &str = "^[a-z][a-z0-9_]{0,39}$";
 /// The compiled size a `pattern` may reach (a pattern like `(a{100}){100}` is refused, not built).
 const PATTERN_SIZE_LIMIT: usize = 64 * 1024;
 
@@ -89,11 +88,10 @@ impl Form {
         if fields.len() > MAX_FORM_FIELDS {
             errors.push("form", format!("at most {MAX_FORM_FIELDS} fields"));
         }
-        let key_pattern = Regex::new(KEY_PATTERN).ok();
         let mut parsed = Vec::new();
         for (index, field) in fields.iter().enumerate() {
             let at = |name: &str| format!("form[{index}].{name}");
-            if !key_pattern.as_ref().is_some_and(|k| k.is_match(&field.key)) {
+            if !is_key(&field.key) {
                 errors.push(
                     at("key"),
                     "must be a lowercase name like 'ticket_id' (a-z, 0-9, '_'; at most 40)",
@@ -116,7 +114,7 @@ impl Form {
                 (Some(pattern), _) => compile_pattern(pattern)
                     .map_err(|message| errors.push(at("pattern"), message))
                     .ok(),
-                (None, FormFieldType::Ticket) => compile_pattern(DEFAULT_TICKET_PATTERN).ok(),
+                (None, FormFieldType::Ticket) => TICKET.clone(),
                 (None, _) => None,
             };
             match (&field.choices, field.field_type) {
@@ -197,6 +195,19 @@ impl Form {
         errors.into_result()?;
         Ok(checked)
     }
+}
+
+/// The default `ticket` pattern, compiled once.
+static TICKET: LazyLock<Option<Regex>> =
+    LazyLock::new(|| compile_pattern(DEFAULT_TICKET_PATTERN).ok());
+
+/// Whether `key` is a field key, `^[a-z][a-z0-9_]{0,39}$` (it is also its name in conditions:
+/// `request.form.<key>`); checked by hand, as forms are validated on every flow read.
+fn is_key(key: &str) -> bool {
+    let mut chars = key.chars();
+    key.len() <= 40
+        && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn compile_pattern(pattern: &str) -> Result<Regex, String> {
