@@ -13,6 +13,7 @@ mod events;
 mod fulfilment;
 mod index;
 mod lifecycle;
+mod tasks;
 
 pub use actor::{Actor, Role};
 pub use change::{Change, Comment, Write};
