@@ -14,6 +14,7 @@ mod fulfilment;
 mod index;
 mod lifecycle;
 mod policy;
+mod tasks;
 
 pub use actor::{Actor, Role};
 pub use change::{Change, Comment, Write};

@@ -2,7 +2,8 @@
 //! (since, request id) order, newest first. A source is an index of what waits on whom: the
 //! approver index (`approve`) and the open tasks' assignees (`provision`, `assign`, `deprovision`).
 //! Each source reads at most a page after the cursor; the page is the newest of their union, so
-//! the cursor means the same in every source. Another source is one more arm of [`Source`].
+//! the cursor means the same in every source. Another source (help requests to answer, say) is one
+//! more variant of [`Action`] and one more arm here, reading its own index of who it waits on.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
