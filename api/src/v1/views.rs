@@ -126,7 +126,7 @@ impl ActionKind {
         "status": "approved", "reason": "Design reviews for the new onboarding", "duration_seconds": null,
         "device_id": null, "steps": [], "created_at": "2026-11-23T09:30:00Z",
         "decided_at": "2026-11-23T10:00:00Z", "expires_at": null, "decision": null, "error": null,
-        "resubmitted_from": null, "version": 2,
+        "resubmitted_from": null, "version": 2, "form": {},
         "fulfilment": { "state": "in_progress", "tasks": [
             { "type": "provisioning", "state": "open", "assignee_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e81"],
               "opened_at": "2026-11-23T10:00:00Z", "completed_by": null, "completed_at": null, "note": null }

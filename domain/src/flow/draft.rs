@@ -289,8 +289,10 @@ impl ApprovalFlow {
         };
         let form = Form::parse(&draft.form, &mut errors);
         let sample = sample_context(id, &draft, &form, limits, created_at);
-        let (auto_approve_if, step_conditions) =
+        let (auto_approve_if, mut step_conditions) =
             parse_conditions(&draft, &sample, fresh, &mut errors);
+        // One per approver spec, the defaulted administrators' included (they have no condition).
+        step_conditions.resize(approvers.len(), None);
         if approvers.contains(&ApproverSpec::ResourceOwner) && draft.owner_ids.is_empty() {
             errors.push(
                 "owner_ids",
