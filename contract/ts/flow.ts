@@ -105,7 +105,7 @@ check(created.status === "pending", `the new request is pending (got ${created.s
 
 const tasks = expectOk("approver: GET /v1/me/tasks", await approver.GET("/v1/me/tasks"));
 check(
-  tasks.items.some((task) => task.action === "approve" && task.access_request.id === created.id),
+  tasks.items.some((task) => task.action === "approve" && task.access_request?.id === created.id),
   "the request is among the approver's actions, to approve",
 );
 

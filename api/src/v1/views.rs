@@ -3,7 +3,7 @@
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use portcullis_domain::request::TaskType;
-use portcullis_persistence::repo::requests::{Action, OpenOrClosed};
+use portcullis_persistence::repo::requests::{Action, OpenOrClosed, Subject};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -16,6 +16,7 @@ use crate::openapi::*;
 use crate::pagination::PageParams;
 use crate::services::views;
 use crate::state::AppState;
+use crate::v1::help::HelpRequestResponse;
 use crate::v1::requests::RequestResponse;
 
 list_response!(
@@ -80,8 +81,8 @@ pub async fn list_my_access_requests(
     })))
 }
 
-/// What an Action Required item asks of the caller: decide on a step (`approve`), or complete a
-/// fulfilment task (`provision`, `assign`, `deprovision`).
+/// What an Action Required item asks of the caller: decide on a step (`approve`), complete a
+/// fulfilment task (`provision`, `assign`, `deprovision`), or answer a help request (`answer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
@@ -89,6 +90,7 @@ pub enum ActionKind {
     Provision,
     Assign,
     Deprovision,
+    Answer,
 }
 
 impl ActionKind {
@@ -98,6 +100,7 @@ impl ActionKind {
             Action::Task(TaskType::Provisioning) => Self::Provision,
             Action::Task(TaskType::Assignment) => Self::Assign,
             Action::Task(TaskType::Deprovisioning) => Self::Deprovision,
+            Action::Answer => Self::Answer,
         }
     }
 
@@ -107,6 +110,7 @@ impl ActionKind {
             Self::Provision => Action::Task(TaskType::Provisioning),
             Self::Assign => Action::Task(TaskType::Assignment),
             Self::Deprovision => Action::Task(TaskType::Deprovisioning),
+            Self::Answer => Action::Answer,
         }
     }
 }
@@ -122,20 +126,24 @@ impl ActionKind {
         "status": "approved", "reason": "Design reviews for the new onboarding", "duration_seconds": null,
         "device_id": null, "steps": [], "created_at": "2026-11-23T09:30:00Z",
         "decided_at": "2026-11-23T10:00:00Z", "expires_at": null, "decision": null, "error": null,
-        "resubmitted_from": null, "version": 2,
+        "resubmitted_from": null, "version": 2, "form": {},
         "fulfilment": { "state": "in_progress", "tasks": [
             { "type": "provisioning", "state": "open", "assignee_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e81"],
               "opened_at": "2026-11-23T10:00:00Z", "completed_by": null, "completed_at": null, "note": null }
         ] }
-    }
+    },
+    "help_request": null
 }))]
 pub struct ActionItemResponse {
     pub action: ActionKind,
     /// When it started waiting on the caller: a fulfilment task's opening; for `approve`, when the
-    /// request was submitted.
+    /// request was submitted; for `answer`, when the question was asked.
     pub since: DateTime<Utc>,
-    /// The request the action is on.
-    pub access_request: RequestResponse,
+    /// The request the action is on: set for `approve`, `provision`, `assign` and `deprovision`,
+    /// `null` for `answer`.
+    pub access_request: Option<RequestResponse>,
+    /// The help request to answer: set for `answer`, `null` for the others.
+    pub help_request: Option<HelpRequestResponse>,
 }
 
 list_response!(
@@ -161,7 +169,9 @@ pub struct ActionRequiredParams {
 /// Every action that waits on the caller (seed 004's Action Required), newest first: `approve` for a
 /// pending request in which they approve an active step and have not decided yet (steps still waiting
 /// for an earlier one are not listed), `provision` and `deprovision` for the IT Admins' (administrators')
-/// open fulfilment tasks, `assign` for the App Admins' (the flow's owners'). Filter with `action`.
+/// open fulfilment tasks, `assign` for the App Admins' (the flow's owners'), `answer` for an open help
+/// request the caller is asked to answer (with `help_request` instead of `access_request`). Filter
+/// with `action`.
 #[utoipa::path(
     tag = "access-requests",
     params(ActionRequiredParams),
@@ -188,10 +198,15 @@ pub async fn list_my_tasks(
         .read(move |conn| views::my_tasks(conn, me, only, &page))
         .await?;
     Ok(web::Json(ActionList::from_page(page, |item| {
+        let (access_request, help_request) = match item.subject {
+            Subject::Request(listed) => (Some(RequestResponse::from(*listed)), None),
+            Subject::Help(help) => (None, Some(HelpRequestResponse::from(*help))),
+        };
         ActionItemResponse {
             action: ActionKind::of(item.action),
             since: portcullis_persistence::time::from_db(item.since),
-            access_request: RequestResponse::from(item.request),
+            access_request,
+            help_request,
         }
     })))
 }

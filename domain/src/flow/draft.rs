@@ -288,12 +288,14 @@ impl ApprovalFlow {
             }
         };
         let form = Form::parse(&draft.form, &mut errors);
-        let (auto_approve_if, step_conditions) = parse_conditions(
+        let (auto_approve_if, mut step_conditions) = parse_conditions(
             &draft,
             || sample_context(id, &draft, &form, limits, created_at),
             fresh,
             &mut errors,
         );
+        // One per approver spec, the defaulted administrators' included (they have no condition).
+        step_conditions.resize(approvers.len(), None);
         if approvers.contains(&ApproverSpec::ResourceOwner) && draft.owner_ids.is_empty() {
             errors.push(
                 "owner_ids",

@@ -1,5 +1,6 @@
-//! Action Required (`GET /v1/me/tasks`): every action waiting on the caller, approvals and
-//! fulfilment tasks in one list, filtered by action and paged by (since, id).
+//! Action Required (`GET /v1/me/tasks`): every action waiting on the caller, approvals,
+//! fulfilment tasks and help requests to answer in one list, filtered by action and paged by
+//! (since, id).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -8,16 +9,20 @@ use crate::both_backends;
 use crate::fulfilment::{approved, complete, shop};
 use crate::helpers::*;
 
-/// (action, request id) of every item, following the pages.
+/// (action, id of the access request or help request it is on) of every item, following the pages.
 async fn actions(app: &TestApp, who: &str, query: &str, limit: u32) -> Vec<(String, String)> {
     app.collect_pages(&format!("/v1/me/tasks{query}"), &app.token_for(who), limit)
         .await
         .iter()
         .map(|item| {
-            (
-                item["action"].as_str().unwrap().to_owned(),
-                item["access_request"]["id"].as_str().unwrap().to_owned(),
-            )
+            let action = item["action"].as_str().unwrap().to_owned();
+            let (on, other) = if action == "answer" {
+                ("help_request", "access_request")
+            } else {
+                ("access_request", "help_request")
+            };
+            assert!(item[other].is_null(), "{item}");
+            (action, item[on]["id"].as_str().unwrap().to_owned())
         })
         .collect()
 }
@@ -94,5 +99,103 @@ both_backends! {
         assert!(actions(&app, &admin, "?action=assign", 2).await.is_empty());
         let problem = expect_problem(app.get("/v1/me/tasks?action=dance", &app.admin_token).await, StatusCode::BAD_REQUEST).await;
         assert_eq!(error_fields(&problem), ["action"]);
+    }
+}
+
+async fn ask(app: &TestApp, asker: &str, flow: &str, message: &str) -> Value {
+    let body = json!({ "message": message });
+    let path = format!("/v1/catalog/{flow}/help");
+    expect_status(
+        app.post(&path, &app.token_for(asker), &body).await,
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+async fn resolve(app: &TestApp, help: &Value, who: &str) {
+    let path = format!("/v1/help-requests/{}/resolve", id(help));
+    expect_status(
+        app.post(&path, &app.token_for(who), &json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+}
+
+both_backends! {
+    async fn help_requests_wait_on_their_answerers_as_answer_among_the_other_actions_until_resolved(app: TestApp) {
+        let shop = shop(&app, json!({ "provisioning": "manual", "assignment": true })).await;
+        let figma = expect_status(app.get(&format!("/v1/approval-flows/{}", shop.flow), &app.admin_token).await, StatusCode::OK).await;
+        // A flow without App Admins: its questions go to the IT Admins (administrators).
+        let sketch = json!({
+            "kind": "resource_request", "name": "Sketch", "display": { "logo": "sketch" },
+            "target_group_id": shop.target, "visibility_group_ids": figma["visibility_group_ids"],
+            "approval_type": "manual", "approvers": [{ "type": "administrator" }]
+        });
+        let sketch = expect_status(app.post("/v1/approval-flows", &app.admin_token, &sketch).await, StatusCode::CREATED).await;
+        let (admin, requester) = (app.admin_id.clone(), shop.requester.clone());
+
+        let request = approved(&app, &shop).await;
+        app.clock.advance(chrono::Duration::seconds(5));
+        let to_owner = ask(&app, &requester, &shop.flow, "Which licence do I need?").await;
+        app.clock.advance(chrono::Duration::seconds(5));
+        let to_admins = ask(&app, &requester, &id(&sketch), "Is there a read-only role?").await;
+        app.clock.advance(chrono::Duration::seconds(5));
+        let body = json!({ "flow_id": sketch["id"], "reason": "Mock-ups for the onboarding" });
+        let pending = expect_status(app.post("/v1/access-requests", &app.token_for(&requester), &body).await, StatusCode::CREATED).await;
+        app.clock.advance(chrono::Duration::seconds(5));
+        let later = ask(&app, &requester, &id(&sketch), "And a viewer role?").await;
+        app.clock.advance(chrono::Duration::seconds(5));
+
+        // The App Admin is asked about their app; the asker waits on nobody's answer of theirs.
+        assert_eq!(actions(&app, &shop.owner, "", 50).await, [("answer".to_owned(), id(&to_owner))]);
+        assert!(actions(&app, &requester, "", 50).await.is_empty());
+        let page = expect_status(app.get("/v1/me/tasks", &app.token_for(&shop.owner)).await, StatusCode::OK).await;
+        let item = &page["items"][0];
+        assert_eq!((&item["since"], &item["help_request"]["state"]), (&to_owner["created_at"], &json!("open")), "{item}");
+        assert_eq!(item["help_request"]["message"], "Which licence do I need?");
+
+        // Every administrator: answers mixed with an approval and a provisioning task, newest first.
+        let expected = [
+            ("answer".to_owned(), id(&later)),
+            ("approve".to_owned(), id(&pending)),
+            ("answer".to_owned(), id(&to_admins)),
+            ("provision".to_owned(), id(&request)),
+        ];
+        for who in [&admin, &shop.second_admin] {
+            for limit in [1, 2, 3, 50] {
+                assert_eq!(actions(&app, who, "", limit).await, expected, "whatever the page size ({limit})");
+            }
+        }
+        let answers = [expected[0].clone(), expected[2].clone()];
+        assert_eq!(actions(&app, &admin, "?action=answer", 1).await, answers);
+        assert_eq!(actions(&app, &admin, "?action=approve", 1).await, [expected[1].clone()]);
+        assert_eq!(actions(&app, &admin, "?action=provision", 1).await, [expected[3].clone()]);
+
+        // Resolved (by an answerer, or by the asker), a question leaves Action Required.
+        resolve(&app, &to_admins, &shop.second_admin).await;
+        let left = [expected[0].clone(), expected[1].clone(), expected[3].clone()];
+        assert_eq!(actions(&app, &admin, "", 1).await, left);
+        assert_eq!(actions(&app, &shop.second_admin, "", 2).await, left);
+        expect_status(complete(&app, &request, "provisioning", &app.admin_token, json!({})).await, StatusCode::OK).await;
+        assert_eq!(
+            actions(&app, &shop.owner, "", 1).await,
+            [("assign".to_owned(), id(&request)), ("answer".to_owned(), id(&to_owner))]
+        );
+        resolve(&app, &to_owner, &requester).await;
+        assert_eq!(actions(&app, &shop.owner, "", 1).await, [("assign".to_owned(), id(&request))]);
+        assert!(actions(&app, &shop.owner, "?action=answer", 1).await.is_empty());
+
+        // The asker's open and closed tickets list their help requests with their kind (issue 24 item 6).
+        let asked = |state: &'static str| {
+            let token = app.token_for(&requester);
+            let app = &app;
+            async move {
+                let page = expect_status(app.get(&format!("/v1/help-requests?state={state}"), &token).await, StatusCode::OK).await;
+                page["items"].as_array().unwrap().iter().map(|h| (h["kind"].as_str().unwrap().to_owned(), id(h))).collect::<Vec<_>>()
+            }
+        };
+        let help = |h: &Value| ("help_request".to_owned(), id(h));
+        assert_eq!(asked("open").await, [help(&later)]);
+        assert_eq!(asked("resolved").await, [help(&to_admins), help(&to_owner)]);
     }
 }

@@ -1,6 +1,7 @@
 //! Action Required: every action that waits on a user, from each source, as one list in
 //! (since, request id) order, newest first. A source is an index of what waits on whom: the
-//! approver index (`approve`) and the open tasks' assignees (`provision`, `assign`, `deprovision`).
+//! approver index (`approve`), the open tasks' assignees (`provision`, `assign`, `deprovision`) and
+//! the open help requests' answerers (`answer`; their ids are UUID v7 strings like requests').
 //! Each source reads at most a page after the cursor; the page is the newest of their union, so
 //! the cursor means the same in every source. Another source (help requests to answer, say) is one
 //! more variant of [`Action`] and one more arm here, reading its own index of who it waits on.
@@ -8,6 +9,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use portcullis_domain::UserId;
+use portcullis_domain::help::HelpRequest;
 use portcullis_domain::request::TaskType;
 
 use super::queries::tasks_query;
@@ -23,21 +25,39 @@ pub enum Action {
     Approve,
     /// Complete a fulfilment task.
     Task(TaskType),
+    /// Answer an open help request.
+    Answer,
 }
 
-/// One action waiting on the user, since `since`, on `request`.
+/// What an action is on.
+#[derive(Debug)]
+pub enum Subject {
+    Request(Box<Listed>),
+    Help(Box<HelpRequest>),
+}
+
+impl Subject {
+    fn id(&self) -> String {
+        match self {
+            Self::Request(listed) => listed.request.id().to_string(),
+            Self::Help(help) => help.id.to_string(),
+        }
+    }
+}
+
+/// One action waiting on the user, since `since`, on `subject`.
 #[derive(Debug)]
 pub struct ActionItem {
     pub action: Action,
     pub since: NaiveDateTime,
-    pub request: Listed,
+    pub subject: Subject,
 }
 
 impl ActionItem {
     fn cursor(&self) -> crate::Cursor {
         crate::Cursor {
             created_at: self.since,
-            id: self.request.request.id().to_string(),
+            id: self.subject.id(),
         }
     }
 }
@@ -58,14 +78,14 @@ pub fn action_required(
             items.push(ActionItem {
                 action: Action::Approve,
                 since,
-                request: into_listed(row)?,
+                subject: Subject::Request(Box::new(into_listed(row)?)),
             });
         }
     }
     let task_source = match only {
         None => Some(None),
         Some(Action::Task(task_type)) => Some(Some(task_type)),
-        Some(Action::Approve) => None,
+        Some(Action::Approve | Action::Answer) => None,
     };
     if let Some(task_type) = task_source {
         let waiting = waiting_on(
@@ -95,14 +115,27 @@ pub fn action_required(
             items.push(ActionItem {
                 action: Action::Task(task.task_type),
                 since: task.since,
-                request: listed.swap_remove(at),
+                subject: Subject::Request(Box::new(listed.swap_remove(at))),
             });
         }
     }
-    items.sort_by(|a, b| {
-        (b.since, b.request.request.id().to_string())
-            .cmp(&(a.since, a.request.request.id().to_string()))
-    });
+    if matches!(only, None | Some(Action::Answer)) {
+        // A page one longer than this one's: up to its fetch size, as the other sources read.
+        let longer = crate::PageRequest {
+            limit: page.limit + 1,
+            after: page.after.clone(),
+        };
+        let waiting = crate::repo::help::waiting_on(conn, user, &longer)?;
+        for help in waiting.items {
+            items.push(ActionItem {
+                action: Action::Answer,
+                // An answerer is asked when the question is.
+                since: crate::time::to_db(help.created_at),
+                subject: Subject::Help(Box::new(help)),
+            });
+        }
+    }
+    items.sort_by_cached_key(|item| std::cmp::Reverse((item.since, item.subject.id())));
     items.truncate(crate::Page::<()>::fetch_size(page) as usize);
     Ok(crate::Page::from_rows(
         items,

@@ -13,7 +13,7 @@ mod sql;
 mod tasks;
 mod writes;
 
-pub use actions::{Action, ActionItem, action_required};
+pub use actions::{Action, ActionItem, Subject, action_required};
 pub use manage::{Scope, View, count_view, manage, manages_any};
 pub use queries::*;
 pub use queue::*;

@@ -145,6 +145,7 @@ struct StoredDetail<'a> {
     resubmitted_from: Option<RequestId>,
     #[serde(default)]
     fulfilment: Option<FulfilmentState>,
+    #[serde(default)]
     form: FormAnswers,
 }
 

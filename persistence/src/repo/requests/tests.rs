@@ -176,3 +176,12 @@ fn listed_steps_are_the_steps_as_the_api_writes_them() {
     assert_eq!(listed.request, without_steps);
     assert_eq!(convert(RequestRow::from(&request)).unwrap(), request);
 }
+
+#[test]
+fn a_request_without_form_answers_is_stored_without_them_and_reads_back() {
+    let request = decided_request();
+    assert!(request.form().is_empty());
+    let row = RequestRow::from(&request);
+    assert!(!row.detail.contains("\"form\""), "{}", row.detail);
+    assert_eq!(convert(row).unwrap(), request);
+}
