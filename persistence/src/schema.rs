@@ -280,6 +280,10 @@ diesel::table! {
         ended_at -> Nullable<Timestamp>,
         ended_by -> Nullable<Text>,
         version -> BigInt,
+        extension_count -> BigInt,
+        extended_seconds -> BigInt,
+        starts_at -> Nullable<Timestamp>,
+        activate_by -> Nullable<Timestamp>,
     }
 }
 
