@@ -225,9 +225,14 @@ impl ApprovalFlow {
             approvers: self
                 .approvers
                 .iter()
-                .zip(&self.step_conditions)
-                .map(|(spec, condition)| ApproverDraft {
-                    required_if: condition.as_ref().map(|c| c.source().to_owned()),
+                .enumerate()
+                // A manual device-admin flow's default administrator step has no condition.
+                .map(|(position, spec)| ApproverDraft {
+                    required_if: self
+                        .step_conditions
+                        .get(position)
+                        .and_then(Option::as_ref)
+                        .map(|c| c.source().to_owned()),
                     ..spec.to_draft()
                 })
                 .collect(),

@@ -282,8 +282,6 @@ diesel::table! {
         version -> BigInt,
         extension_count -> BigInt,
         extended_seconds -> BigInt,
-        starts_at -> Nullable<Timestamp>,
-        activate_by -> Nullable<Timestamp>,
     }
 }
 

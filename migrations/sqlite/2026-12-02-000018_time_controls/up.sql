@@ -1,33 +1,4 @@
--- Issue 27's time controls on grants. Extensions: how many approved extensions moved a grant's end and by how much
--- in all (the flow's limits count them). Scheduled start and activation: a grant approved for later is `scheduled`
--- (no membership yet) until `starts_at` (the jobs start it) or until its holder activates it before `activate_by`;
--- its clock runs from the start. SQLite cannot change a CHECK in place, so the table is rebuilt (nothing refers to it).
-CREATE TABLE grants_new (
-    id               TEXT PRIMARY KEY NOT NULL,
-    request_id       TEXT NOT NULL UNIQUE REFERENCES access_requests (id),
-    user_id          TEXT NOT NULL REFERENCES users (id),
-    group_id         TEXT NOT NULL REFERENCES user_groups (id),
-    membership_id    TEXT,
-    status           TEXT NOT NULL CHECK (status IN ('scheduled', 'active', 'expired', 'revoked')),
-    granted_at       TIMESTAMP NOT NULL,
-    expires_at       TIMESTAMP,
-    ended_at         TIMESTAMP,
-    ended_by         TEXT,
-    version          BIGINT NOT NULL,
-    extension_count  BIGINT NOT NULL DEFAULT 0 CHECK (extension_count >= 0),
-    extended_seconds BIGINT NOT NULL DEFAULT 0 CHECK (extended_seconds >= 0),
-    starts_at        TIMESTAMP,
-    activate_by      TIMESTAMP
-);
-INSERT INTO grants_new (id, request_id, user_id, group_id, membership_id, status, granted_at, expires_at, ended_at,
-                        ended_by, version)
-SELECT id, request_id, user_id, group_id, membership_id, status, granted_at, expires_at, ended_at, ended_by, version
-FROM grants;
-DROP TABLE grants;
-ALTER TABLE grants_new RENAME TO grants;
-CREATE INDEX grants_user_idx ON grants (user_id, granted_at);
-CREATE INDEX grants_expiry_idx ON grants (status, expires_at);
-CREATE INDEX grants_page_idx ON grants (granted_at, id);
--- The jobs' "scheduled grants due to start" and "activation windows that closed".
-CREATE INDEX grants_start_idx ON grants (status, starts_at);
-CREATE INDEX grants_activation_idx ON grants (status, activate_by);
+-- Issue 27's extensions: how many approved extensions moved a grant's end and by how much in all (the flow's
+-- `extensions` limits count them). An extension request names its grant in its detail (JSON).
+ALTER TABLE grants ADD COLUMN extension_count BIGINT NOT NULL DEFAULT 0 CHECK (extension_count >= 0);
+ALTER TABLE grants ADD COLUMN extended_seconds BIGINT NOT NULL DEFAULT 0 CHECK (extended_seconds >= 0);

@@ -236,6 +236,7 @@ fn colleague(id: UserId, is_admin: bool) -> crate::directory::User {
 }
 
 mod decisions;
+mod extensions;
 mod fulfilment;
 mod lifecycle;
 mod policy;
