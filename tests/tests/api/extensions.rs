@@ -80,6 +80,12 @@ both_backends! {
         assert_eq!(extension["flow_id"], w.flow.as_str());
         let untouched = grant_now(&app, &w, &grant["id"]).await;
         assert_eq!(untouched["expires_at"], grant["expires_at"], "nothing moves before the approval");
+        // A denied extension asked again is an extension of the same grant.
+        let deny = json!({ "reason": "Ask again with the ticket number" });
+        expect_status(act(&app, &extension["id"], "deny", &w.manager, deny).await, StatusCode::OK).await;
+        let again = json!({ "reason": "The release slipped by an hour, see OPS-7" });
+        let extension = expect_status(act(&app, &extension["id"], "resubmit", &w.requester, again).await, StatusCode::CREATED).await;
+        assert_eq!(extension["extends_grant_id"], grant["id"]);
         let approved = expect_status(act(&app, &extension["id"], "approve", &w.manager, json!({})).await, StatusCode::OK).await;
         assert_eq!(approved["status"], "approved");
 
