@@ -59,6 +59,7 @@ fn draft() -> FlowDraft {
         slack: None,
         fulfilment: None,
         auto_approve_if: None,
+        extensions: None,
         form: Default::default(),
     }
 }
@@ -93,6 +94,7 @@ fn pending(requester: UserId, manager: UserId, reviewers: &[UserId]) -> AccessRe
         device_id: None,
         resubmitted_from: None,
         conditions: Vec::new(),
+        extends_grant: None,
         form: Default::default(),
     };
     AccessRequest::submit(RequestId::new_v7(), submission, steps, 30, requester, at())

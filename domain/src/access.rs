@@ -23,6 +23,9 @@ pub struct Grant {
     pub expires_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub ended_by: Option<UserId>,
+    /// How many approved extensions moved `expires_at`, and by how much in all.
+    pub extension_count: i64,
+    pub extended_seconds: i64,
     pub version: i64,
 }
 
@@ -46,8 +49,35 @@ impl Grant {
             expires_at: duration_seconds.map(|s| now + Duration::seconds(s)),
             ended_at: None,
             ended_by: None,
+            extension_count: 0,
+            extended_seconds: 0,
             version: 1,
         }
+    }
+
+    /// Whether the grant can still be extended at `now`: active, timed and not yet past its time.
+    pub fn check_extendable(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, &'static str> {
+        if self.status != GrantStatus::Active {
+            return Err("the grant has ended; only an active grant can be extended");
+        }
+        match self.expires_at {
+            None => Err("the grant has no end to move"),
+            Some(at) if at <= now => Err("the grant's time is up; it can no longer be extended"),
+            Some(at) => Ok(at),
+        }
+    }
+
+    /// Moves the end of an active timed grant `seconds` later (an approved extension); never earlier.
+    pub fn extend(&mut self, seconds: i64, now: DateTime<Utc>) -> Result<(), &'static str> {
+        let at = self.check_extendable(now)?;
+        if seconds <= 0 {
+            return Err("an extension must move the end later");
+        }
+        self.expires_at = Some(at + Duration::seconds(seconds));
+        self.extension_count += 1;
+        self.extended_seconds += seconds;
+        self.version += 1;
+        Ok(())
     }
 
     /// Ends an active grant early (`revoked`) or at its time (`expired`).
@@ -171,6 +201,35 @@ mod tests {
         let admin = UserId::new_v7();
         grant.end(GrantStatus::Revoked, Some(admin), now()).unwrap();
         assert_eq!(grant.ended_by, Some(admin));
+    }
+
+    #[test]
+    fn an_extension_moves_the_end_later_only_while_the_grant_is_active() {
+        let mut grant = Grant::new(
+            RequestId::new_v7(),
+            UserId::new_v7(),
+            GroupId::new_v7(),
+            Some(3600),
+            now(),
+        );
+        grant.extend(1800, now()).unwrap();
+        assert_eq!(grant.expires_at, Some(now() + Duration::seconds(5400)));
+        assert_eq!(
+            (grant.extension_count, grant.extended_seconds, grant.version),
+            (1, 1800, 2)
+        );
+        assert!(grant.extend(0, now()).is_err());
+        assert!(grant.extend(60, now() + Duration::seconds(5400)).is_err());
+        grant.end(GrantStatus::Revoked, None, now()).unwrap();
+        assert!(grant.extend(60, now()).is_err());
+        let mut untimed = Grant::new(
+            RequestId::new_v7(),
+            UserId::new_v7(),
+            GroupId::new_v7(),
+            None,
+            now(),
+        );
+        assert!(untimed.extend(60, now()).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::validation::ValidationErrors;
 
 mod condition;
 mod draft;
+mod extensions;
 mod form;
 mod resolution;
 mod slack;
@@ -21,6 +22,7 @@ pub use condition::{
 pub use draft::{
     ApproverDraft, Display, DisplayDraft, FlowDraft, FlowLimits, Fulfilment, TimedAccess,
 };
+pub use extensions::{ExtensionApproval, Extensions};
 pub use form::{Form, FormAnswers, FormField, FormFieldType};
 pub use resolution::{Candidate, Directory, ResolvedStep, resolve_approvers};
 pub use slack::{
@@ -137,6 +139,8 @@ pub struct ApprovalFlow {
     /// Manual flows: each approver spec's `required_if` (by position); a step whose condition is
     /// false is left out of the request.
     step_conditions: Vec<Option<Condition>>,
+    /// How the flow's grants may be extended (see [`Extensions`]).
+    extensions: Option<Extensions>,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -221,9 +225,14 @@ impl ApprovalFlow {
             approvers: self
                 .approvers
                 .iter()
-                .zip(&self.step_conditions)
-                .map(|(spec, condition)| ApproverDraft {
-                    required_if: condition.as_ref().map(|c| c.source().to_owned()),
+                .enumerate()
+                // A manual device-admin flow's default administrator step has no condition.
+                .map(|(position, spec)| ApproverDraft {
+                    required_if: self
+                        .step_conditions
+                        .get(position)
+                        .and_then(Option::as_ref)
+                        .map(|c| c.source().to_owned()),
                     ..spec.to_draft()
                 })
                 .collect(),
@@ -232,6 +241,7 @@ impl ApprovalFlow {
             fulfilment: self.fulfilment,
             form: self.form.fields().cloned().collect(),
             auto_approve_if: self.auto_approve_if.as_ref().map(|c| c.source().to_owned()),
+            extensions: self.extensions,
         }
     }
 
@@ -291,6 +301,11 @@ impl ApprovalFlow {
     pub fn form(&self) -> &Form {
         &self.form
     }
+    /// How the flow's grants may be extended; `None`: through the flow's approvals, unlimited.
+    pub fn extensions(&self) -> Option<Extensions> {
+        self.extensions
+    }
+
     pub fn auto_approve_if(&self) -> Option<&Condition> {
         self.auto_approve_if.as_ref()
     }

@@ -280,6 +280,8 @@ diesel::table! {
         ended_at -> Nullable<Timestamp>,
         ended_by -> Nullable<Text>,
         version -> BigInt,
+        extension_count -> BigInt,
+        extended_seconds -> BigInt,
     }
 }
 

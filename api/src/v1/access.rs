@@ -46,7 +46,8 @@ impl From<GrantedFlow> for GrantFlow {
     "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7ec0", "user_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80",
     "group_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e81", "request_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7ea0",
     "flow": { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e90", "name": "GitHub Admin", "display": { "logo": "github" } },
-    "status": "active", "granted_at": "2026-11-23T10:00:00Z", "expires_at": "2026-11-23T11:00:00Z", "ended_at": null
+    "status": "active", "granted_at": "2026-11-23T10:00:00Z", "expires_at": "2026-11-23T11:00:00Z", "ended_at": null,
+    "extension_count": 0, "extended_seconds": 0
 }))]
 pub struct GrantResponse {
     pub id: Uuid,
@@ -58,6 +59,9 @@ pub struct GrantResponse {
     pub granted_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// How many approved extensions moved `expires_at`, and how many seconds they added in all.
+    pub extension_count: i64,
+    pub extended_seconds: i64,
 }
 
 impl GrantResponse {
@@ -72,6 +76,8 @@ impl GrantResponse {
             granted_at: g.granted_at,
             expires_at: g.expires_at,
             ended_at: g.ended_at,
+            extension_count: g.extension_count,
+            extended_seconds: g.extended_seconds,
         }
     }
 }

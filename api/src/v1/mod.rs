@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod devices;
 pub mod events;
 pub mod flows;
+pub mod grant_time;
 pub mod groups;
 pub mod help;
 pub mod manage;
@@ -104,6 +105,7 @@ pub fn scope() -> Scope<
         .service(access::list_my_grants)
         .service(access::list_grants)
         .service(access::revoke_grant)
+        .service(grant_time::extend_grant)
         .service(access::list_device_admin_sessions)
         .service(access::end_device_admin_session)
         .service(manage::list_managed_requests)

@@ -49,6 +49,7 @@ impl Generator {
             device_id: None,
             resubmitted_from: None,
             conditions: Vec::new(),
+            extends_grant: None,
             form: Default::default(),
         };
         let requester_id = self.people[requester].user.id;

@@ -149,6 +149,10 @@ pub struct FlowDraft {
         )
     )]
     pub auto_approve_if: Option<String>,
+    /// `resource_request` flows with timed access: how the holder of an active grant extends it
+    /// (`POST /v1/grants/{id}/extend`). Absent: through the flow's own approvals, without limits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<Extensions>,
 }
 
 fn enabled_by_default() -> bool {
@@ -305,6 +309,10 @@ impl ApprovalFlow {
         if let Some(slack) = &draft.slack {
             slack.check(&approvers, &mut errors);
         }
+        if let Some(extensions) = &draft.extensions {
+            let timed = draft.kind == FlowKind::ResourceRequest && draft.timed_access.is_some();
+            extensions.check(timed, &mut errors);
+        }
         errors.into_result()?;
         let (Some(name), Some(description), Some(display)) = (name, description, display) else {
             return Err(ValidationErrors::single("body", "invalid flow"));
@@ -329,6 +337,7 @@ impl ApprovalFlow {
             form,
             auto_approve_if,
             step_conditions,
+            extensions: draft.extensions,
             version,
             created_at,
             updated_at,

@@ -43,6 +43,8 @@ pub struct Change {
     /// In the order they happened.
     pub events: Vec<RequestEvent>,
     pub grant: Option<Grant>,
+    /// An approved extension's grant, its end moved (written only over the version it was read at).
+    pub extended_grant: Option<Grant>,
     pub session: Option<Session>,
     pub comment: Option<Comment>,
     /// An approval of a resource request, waiting for [`Change::grant_in`].
@@ -57,6 +59,7 @@ impl Change {
             write,
             events: Vec::new(),
             grant: None,
+            extended_grant: None,
             session: None,
             comment: None,
             needs_group: false,
@@ -133,12 +136,7 @@ impl Change {
             return Ok(self);
         }
         self.needs_group = false;
-        let approved = self
-            .events
-            .iter()
-            .rposition(|e| matches!(e.kind, RequestEventKind::Approved(_)))
-            .map(|at| self.events[at].clone());
-        let actor = approved.as_ref().and_then(|e| e.actor);
+        let actor = self.approving_actor();
         match group {
             Some(group) => {
                 let r = &self.request;
@@ -152,23 +150,38 @@ impl Change {
                 self.grant = Some(grant);
                 Ok(self.event(added, actor, Some(RequestStatus::Approved)))
             }
-            None => {
-                let Some(pending) = self.before.clone() else {
-                    return Err(RequestError::conflict("an approval without a prior state"));
-                };
-                let mut failed = pending.clone();
-                failed.fail_in_place("the group access is granted through no longer exists")?;
-                failed.version = pending.version + 1;
-                let error = failed.error.clone().unwrap_or_default();
-                self.request = failed;
-                self.events
-                    .retain(|e| !matches!(e.kind, RequestEventKind::Approved(_)));
-                Ok(self.event(
-                    RequestEventKind::Failed { error },
-                    actor,
-                    Some(pending.status),
-                ))
-            }
+            None => self.fail_approval("the group access is granted through no longer exists"),
         }
+    }
+
+    /// Who made the approval this change records (`None`: automatic).
+    pub(crate) fn approving_actor(&self) -> Option<UserId> {
+        self.events
+            .iter()
+            .rev()
+            .find(|e| matches!(e.kind, RequestEventKind::Approved(_)))
+            .and_then(|e| e.actor)
+    }
+
+    /// The approval cannot give what it approved (`error`): the request goes to `error` from the
+    /// state it was in, with the decision that approved it not kept.
+    pub(crate) fn fail_approval(mut self, error: &'static str) -> Result<Self, RequestError> {
+        self.needs_group = false;
+        let actor = self.approving_actor();
+        let Some(pending) = self.before.clone() else {
+            return Err(RequestError::conflict("an approval without a prior state"));
+        };
+        let mut failed = pending.clone();
+        failed.fail_in_place(error)?;
+        failed.version = pending.version + 1;
+        let error = failed.error.clone().unwrap_or_default();
+        self.request = failed;
+        self.events
+            .retain(|e| !matches!(e.kind, RequestEventKind::Approved(_)));
+        Ok(self.event(
+            RequestEventKind::Failed { error },
+            actor,
+            Some(pending.status),
+        ))
     }
 }

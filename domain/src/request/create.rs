@@ -193,6 +193,7 @@ impl Draft<'_> {
             resubmitted_from: self.resubmitted_from,
             form,
             conditions,
+            extends_grant: None,
         })
     }
 }
@@ -272,6 +273,7 @@ impl AccessRequest {
             decided_at: None,
             expires_at: Some(now + Duration::days(expiry_days)),
             tasks: Vec::new(),
+            extends_grant: submission.extends_grant,
             version: 1,
         };
         let reason = created.reason.clone();

@@ -88,6 +88,14 @@ pub enum RequestEventKind {
         user_id: UserId,
         expires_at: Option<DateTime<Utc>>,
     },
+    /// An approved extension moved the grant's end to `expires_at`.
+    AccessExtended {
+        grant_id: GrantId,
+        group_id: GroupId,
+        user_id: UserId,
+        expires_at: Option<DateTime<Utc>>,
+        extension_count: i64,
+    },
     AccessRemoved {
         grant_id: GrantId,
         group_id: GroupId,
@@ -124,7 +132,9 @@ impl RequestEventKind {
             Self::TaskDone { .. } => names::FULFILMENT_TASK_DONE,
             Self::SessionStarted { .. } => names::SESSION_START,
             Self::SessionEnded { .. } => names::SESSION_END,
-            Self::AccessAdded { .. } | Self::AccessRemoved { .. } => names::ASSOCIATION_CHANGE,
+            Self::AccessAdded { .. } | Self::AccessExtended { .. } | Self::AccessRemoved { .. } => {
+                names::ASSOCIATION_CHANGE
+            }
         }
     }
 
@@ -177,6 +187,16 @@ impl RequestEventKind {
             } => json!({
                 "change": "added", "grant_id": grant_id, "group_id": group_id, "user_id": user_id,
                 "expires_at": expires_at,
+            }),
+            Self::AccessExtended {
+                grant_id,
+                group_id,
+                user_id,
+                expires_at,
+                extension_count,
+            } => json!({
+                "change": "extended", "grant_id": grant_id, "group_id": group_id, "user_id": user_id,
+                "expires_at": expires_at, "extension_count": extension_count,
             }),
             Self::AccessRemoved {
                 grant_id,

@@ -23,6 +23,8 @@ pub struct Resubmission {
     pub duration_seconds: Option<i64>,
     pub device_id: Option<DeviceId>,
     pub resubmitted_from: RequestId,
+    /// A denied extension is asked again as an extension of the same grant.
+    pub extends_grant: Option<crate::ids::GrantId>,
 }
 
 impl AccessRequest {
@@ -198,6 +200,7 @@ impl AccessRequest {
             duration_seconds: self.duration_seconds,
             device_id: self.device_id,
             resubmitted_from: self.id,
+            extends_grant: self.extends_grant,
         })
     }
 

@@ -10,6 +10,7 @@ mod change;
 mod create;
 mod decide;
 mod events;
+mod extension;
 mod fulfilment;
 mod index;
 mod lifecycle;
@@ -32,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::flow::{
     ApprovalType, ApproverRequirement, ApproverType, ConditionOutcome, FlowKind, FormAnswers,
 };
-use crate::ids::{DeviceId, FlowId, RequestId, UserId};
+use crate::ids::{DeviceId, FlowId, GrantId, RequestId, UserId};
 use crate::text_enum;
 
 text_enum!(
@@ -259,6 +260,8 @@ pub struct Submission {
     pub form: FormAnswers,
     /// How the flow's conditions came out for this submission (empty without conditions).
     pub conditions: Vec<ConditionOutcome>,
+    /// An extension request: the grant it asks more time for (see [`Submission::extending`]).
+    pub extends_grant: Option<GrantId>,
 }
 
 /// An access request. Read through its accessors; changed only through its commands.
@@ -285,6 +288,7 @@ pub struct AccessRequest {
     decided_at: Option<DateTime<Utc>>,
     expires_at: Option<DateTime<Utc>>,
     tasks: Vec<fulfilment::Task>,
+    extends_grant: Option<GrantId>,
     version: i64,
 }
 
@@ -317,6 +321,8 @@ pub struct StoredRequest {
     pub expires_at: Option<DateTime<Utc>>,
     /// The fulfilment's tasks (empty when there is no fulfilment).
     pub tasks: Vec<Task>,
+    /// An extension request: the grant it asks more time for.
+    pub extends_grant: Option<GrantId>,
     pub version: i64,
 }
 
@@ -344,6 +350,8 @@ accessors!(
     decided_at: Option<DateTime<Utc>>,
     /// When a pending request expires without a decision.
     expires_at: Option<DateTime<Utc>>,
+    /// An extension request: the grant it asks more time for.
+    extends_grant: Option<GrantId>,
     /// Bumped by every command that changes the request; stores check it on write.
     version: i64,
 );
@@ -388,6 +396,7 @@ stored_fields!(
     decided_at,
     expires_at,
     tasks,
+    extends_grant,
     version,
 );
 

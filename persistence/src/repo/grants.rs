@@ -28,6 +28,8 @@ struct GrantRow {
     ended_at: Option<NaiveDateTime>,
     ended_by: Option<String>,
     version: i64,
+    extension_count: i64,
+    extended_seconds: i64,
 }
 
 impl From<&Grant> for GrantRow {
@@ -44,6 +46,8 @@ impl From<&Grant> for GrantRow {
             ended_at: g.ended_at.map(to_db),
             ended_by: g.ended_by.map(|u| u.to_string()),
             version: g.version,
+            extension_count: g.extension_count,
+            extended_seconds: g.extended_seconds,
         }
     }
 }
@@ -61,6 +65,8 @@ fn grant(row: GrantRow) -> QueryResult<Grant> {
             expires_at: row.expires_at.map(from_db),
             ended_at: row.ended_at.map(from_db),
             ended_by: row.ended_by.as_deref().map(str::parse).transpose()?,
+            extension_count: row.extension_count,
+            extended_seconds: row.extended_seconds,
             version: row.version,
         })
     };
@@ -123,6 +129,24 @@ pub fn end(conn: &mut DbConnection, g: &Grant) -> QueryResult<bool> {
     .execute(conn)?;
     if updated == 1 {
         diesel::delete(memberships::table.find(g.membership_id.to_string())).execute(conn)?;
+    }
+    Ok(updated == 1)
+}
+
+/// Writes an extended grant (if its stored version is still the one before) and moves its
+/// membership's end with it: the same membership continues, never removed and added again.
+pub fn extend(conn: &mut DbConnection, g: &Grant) -> QueryResult<bool> {
+    let updated = diesel::update(
+        grants::table
+            .filter(grants::id.eq(g.id.to_string()))
+            .filter(grants::version.eq(g.version - 1)),
+    )
+    .set(GrantRow::from(g))
+    .execute(conn)?;
+    if updated == 1 {
+        diesel::update(memberships::table.find(g.membership_id.to_string()))
+            .set(memberships::expires_at.eq(g.expires_at.map(to_db)))
+            .execute(conn)?;
     }
     Ok(updated == 1)
 }

@@ -197,6 +197,8 @@ fn table() -> Vec<Row> {
         row("GET",    "/v1/grants",                                            Nothing,       None,                    admin_only(200)),
         // The holder gives a grant up, an admin revokes it; nobody else learns it exists.
         row("DELETE", "/v1/grants/{id}",                                       Grant,         None,                    [401, 404, 204, 404, 404, 404, 204]),
+        // Only the holder asks for more time; administrators see the grant but may not.
+        row("POST",   "/v1/grants/{id}/extend",                                Grant,         Some(extend),            [401, 404, 201, 404, 404, 404, 403]),
         row("GET",    "/v1/device-admin-sessions",                             Nothing,       None,                    SIGNED_IN),
         row("POST",   "/v1/device-admin-sessions/{id}/end",                    Session,       Some(empty),             [401, 404, 200, 404, 404, 404, 200]),
         row("GET",    "/v1/me/access-requests",                                Nothing,       None,                    SIGNED_IN),
@@ -299,6 +301,9 @@ fn task_note(_: &Params) -> Value {
 }
 fn to_new_admin(p: &Params) -> Value {
     json!({ "from_user_id": p["admin"], "to_user_id": p["new_admin"] })
+}
+fn extend(_: &Params) -> Value {
+    json!({ "duration_seconds": 3600, "reason": "The release slipped by an hour" })
 }
 fn resubmit(_: &Params) -> Value {
     json!({ "reason": "The project needs it after all, see the plan" })

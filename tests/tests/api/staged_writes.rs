@@ -39,6 +39,7 @@ fn new_request(w: &World) -> NewRequest {
         requester_id: None,
         resubmitted_from: None,
         form: Default::default(),
+        extends_grant: None,
     }
 }
 

@@ -9,10 +9,10 @@ use portcullis_domain::request::{
     self, AccessRequest, Actor, Change, Draft, PolicyInput, RequestError,
 };
 use portcullis_domain::settings::Settings;
-use portcullis_domain::{DeviceId, FlowId, GroupId, RequestId, UserId};
+use portcullis_domain::{DeviceId, FlowId, GrantId, GroupId, RequestId, UserId};
 use portcullis_persistence::DbConnection;
 use portcullis_persistence::repo::{
-    devices, flows as flow_repo, groups, requests, settings, users,
+    devices, flows as flow_repo, grants, groups, requests, settings, users,
 };
 
 use super::{not_found, refusal, store};
@@ -30,6 +30,8 @@ pub struct NewRequest {
     pub resubmitted_from: Option<RequestId>,
     /// The answers to the flow's form.
     pub form: FormAnswers,
+    /// An extension request: the caller's grant it asks more time for (see [`super::extension`]).
+    pub extends_grant: Option<GrantId>,
 }
 
 /// A request ready to be stored, with what it was decided from (see [`prepare_create`]).
@@ -141,6 +143,14 @@ pub fn prepare_create(
     .map_err(refusal)?;
     let Some(flow_repo::FlowForRequest { flow, .. }) = found else {
         return Err(refusal(RequestError::FlowUnavailable(input.flow_id)));
+    };
+    let submission = match input.extends_grant {
+        Some(id) => {
+            let grant = grants::find(conn, id)?
+                .ok_or_else(|| ApiError::NotFound(format!("no grant with id {id}")))?;
+            submission.extending(&grant, &flow, now).map_err(refusal)?
+        }
+        None => submission,
     };
     let resolved = approvers::resolve(conn, &flow, &requester, now)?;
     let change = AccessRequest::submit(

@@ -8,7 +8,7 @@ use portcullis_domain::flow::{ApprovalFlow, Fulfilment};
 use portcullis_domain::request::{AccessRequest, Actor, Change, FulfilmentPlan, TaskType};
 use portcullis_domain::{GroupId, RequestId, UserId};
 use portcullis_persistence::DbConnection;
-use portcullis_persistence::repo::{flows as flow_repo, groups, requests, users};
+use portcullis_persistence::repo::{flows as flow_repo, grants, groups, requests, users};
 
 use super::{not_found, refusal, store_or_conflict};
 use crate::error::ApiError;
@@ -39,6 +39,11 @@ pub(super) fn complete_approval(
 ) -> Result<Change, ApiError> {
     if !change.needs_target_group() {
         return Ok(change);
+    }
+    // An extension moves its grant's end instead (read here, in the writing transaction).
+    if let Some(grant) = change.request.extends_grant() {
+        let grant = grants::find(conn, grant)?;
+        return change.extend_grant(grant, now).map_err(refusal);
     }
     let group = existing(conn, target_group)?;
     match fulfilment {

@@ -87,6 +87,7 @@ pub fn resubmit(
         resubmitted_from: Some(again.resubmitted_from),
         // The same answers, checked again against the flow's form as it is now.
         form: denied.form().clone(),
+        extends_grant: again.extends_grant,
     };
     create(conn, actor, &input, &None, now).map(|(request, _)| request)
 }

@@ -7,6 +7,7 @@
 mod access;
 mod create;
 mod decide;
+mod extension;
 mod fulfilment;
 mod jobs;
 mod lifecycle;
@@ -26,6 +27,7 @@ use serde_json::json;
 pub use self::access::{end_grant, end_session, start_session};
 pub use self::create::{CreatePlan, NewRequest, commit_create, create, prepare_create};
 pub use self::decide::{DecisionInput, DecisionPlan, commit_decision, prepare_decision};
+pub use self::extension::{ExtensionAsk, extend_grant, held};
 pub use self::fulfilment::{check_task_actor, complete_task, reassign_task};
 pub use self::jobs::run_jobs;
 pub use self::lifecycle::{cancel, cancel_for_flow, comment, fail_all, reassign, resubmit, retry};
@@ -89,6 +91,9 @@ fn store(
             refusal(RequestError::AlreadyOpen(None))
         } else if change.session.is_some() && is_unique_violation(&e, "request_id") {
             ApiError::conflict("the session of this request was already started")
+        } else if matches!(e, diesel::result::Error::RollbackTransaction) {
+            // An extension's grant changed since it was read (see `requests::save`).
+            ApiError::conflict("the grant changed at the same time; fetch it again")
         } else {
             e.into()
         }

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use portcullis_domain::flow::{
     ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, ConditionOutcome,
-    DisplayDraft, FlowDraft, FlowKind, FormField, Fulfilment, SlackApprovals, TimedAccess,
+    DisplayDraft, Extensions, FlowDraft, FlowKind, FormField, Fulfilment, SlackApprovals,
+    TimedAccess,
 };
 use portcullis_domain::{GroupId, UserId};
 use serde::{Deserialize, Serialize};
@@ -57,6 +58,9 @@ pub struct FlowResponse {
     pub form: Vec<FormField>,
     /// Manual flows: a CEL condition approving a request at submission (see the README's context).
     pub auto_approve_if: Option<String>,
+    /// `resource_request` flows with timed access: how grants are extended (`null`: through the
+    /// flow's own approvals, without limits).
+    pub extensions: Option<Extensions>,
     /// Increments on every change; also the `ETag`.
     #[schema(read_only)]
     pub version: i64,
@@ -92,6 +96,7 @@ impl From<ApprovalFlow> for FlowResponse {
             fulfilment: draft.fulfilment,
             form: draft.form,
             auto_approve_if: draft.auto_approve_if,
+            extensions: draft.extensions,
             version: flow.version(),
             created_at: flow.created_at(),
             updated_at: flow.updated_at(),
@@ -153,6 +158,10 @@ pub struct UpdateFlowRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, nullable, max_length = 1000)]
     pub auto_approve_if: Option<Option<String>>,
+    /// How grants are extended; `null`: through the flow's own approvals, without limits.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Extensions>, nullable)]
+    pub extensions: Option<Option<Extensions>>,
     /// Read-only, ignored: the GET's own field, accepted so that a read object can be sent back.
     #[schema(read_only)]
     pub id: Option<Uuid>,
@@ -209,7 +218,8 @@ impl UpdateFlowRequest {
             slack,
             fulfilment,
             form,
-            auto_approve_if
+            auto_approve_if,
+            extensions
         );
         Ok(draft)
     }

@@ -64,6 +64,9 @@ pub struct RequestResponse {
     /// Why the request is in `error`.
     pub error: Option<String>,
     pub resubmitted_from: Option<Uuid>,
+    /// An extension request (`POST /v1/grants/{id}/extend`): the grant whose end its approval moves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extends_grant_id: Option<Uuid>,
     /// What follows the approval when the flow has a fulfilment (`null` otherwise): its state and
     /// tasks. The ticket is closed once it is `done` (or `canceled`).
     pub fulfilment: Option<FulfilmentResponse>,
@@ -110,6 +113,7 @@ impl RequestResponse {
             decision: r.outcome,
             error: r.error,
             resubmitted_from: r.resubmitted_from.map(|r| r.as_uuid()),
+            extends_grant_id: r.extends_grant.map(|g| g.as_uuid()),
             fulfilment: fulfilment_of(r.tasks),
             version: r.version,
         }
@@ -268,7 +272,7 @@ pub struct CreateRequestBody {
     pub form: BTreeMap<String, String>,
 }
 
-fn valid_reason(value: &str) -> Result<(), validator::ValidationError> {
+pub(crate) fn valid_reason(value: &str) -> Result<(), validator::ValidationError> {
     crate::services::rule(request::parse_reason(value))
 }
 

@@ -26,7 +26,7 @@ use crate::v1::access::SessionResponse;
 pub use self::dto::*;
 pub use self::fulfilment::{complete_fulfilment_task, reassign_fulfilment_task};
 
-async fn respond(
+pub(crate) async fn respond(
     state: &AppState,
     request: AccessRequest,
     viewer: UserId,
@@ -82,6 +82,7 @@ pub async fn create_access_request(
         requester_id: body.requester_id.map(UserId::from),
         resubmitted_from: None,
         form: body.form,
+        extends_grant: None,
     };
     let (caller, now) = (Arc::new(principal.0.clone()), state.now());
     let settings = state.settings().await?.settings;

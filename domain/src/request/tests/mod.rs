@@ -40,6 +40,7 @@ fn submission(requester: UserId, requirement: ApproverRequirement) -> Submission
         device_id: None,
         resubmitted_from: None,
         conditions: Vec::new(),
+        extends_grant: None,
         form: Default::default(),
     }
 }
@@ -211,6 +212,7 @@ fn flow(approval_type: ApprovalType) -> ApprovalFlow {
         slack: None,
         fulfilment: None,
         auto_approve_if: None,
+        extensions: None,
         form: Default::default(),
     };
     ApprovalFlow::new(FlowId::new_v7(), draft, LIMITS, now()).unwrap()
@@ -234,6 +236,7 @@ fn colleague(id: UserId, is_admin: bool) -> crate::directory::User {
 }
 
 mod decisions;
+mod extensions;
 mod fulfilment;
 mod lifecycle;
 mod policy;

@@ -6,7 +6,7 @@ use portcullis_domain::flow::{ApprovalType, ApproverRequirement, FlowKind, FormA
 use portcullis_domain::request::{
     AccessRequest, FulfilmentState, Outcome, RequestStatus, Step, StoredRequest,
 };
-use portcullis_domain::{FlowId, RequestId, UserId};
+use portcullis_domain::{FlowId, GrantId, RequestId, UserId};
 
 use crate::schema::access_requests;
 use crate::time::{from_db, to_db};
@@ -57,6 +57,9 @@ struct Detail<'a> {
     /// The answers to the flow's form (absent when there are none, as in requests stored before).
     #[serde(skip_serializing_if = "FormAnswers::is_empty")]
     form: &'a FormAnswers,
+    /// An extension request's grant (absent otherwise, as in requests stored before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extends_grant: Option<GrantId>,
 }
 
 /// The one-open-request rule's key (`requester:flow`), unique among stored requests: the domain
@@ -88,6 +91,7 @@ impl From<&AccessRequest> for RequestRow {
                 resubmitted_from: r.resubmitted_from(),
                 fulfilment: r.fulfilment_state(),
                 form: r.form(),
+                extends_grant: r.extends_grant(),
             })
             .unwrap_or_default(),
             created_at: to_db(r.created_at()),
@@ -147,6 +151,8 @@ struct StoredDetail<'a> {
     fulfilment: Option<FulfilmentState>,
     #[serde(default)]
     form: FormAnswers,
+    #[serde(default)]
+    extends_grant: Option<GrantId>,
 }
 
 impl TryFrom<RequestRow> for Listed {
@@ -179,6 +185,7 @@ impl TryFrom<RequestRow> for Listed {
             tasks: Vec::new(),
             version: row.version,
             form: detail.form,
+            extends_grant: detail.extends_grant,
         });
         Ok(Listed {
             request,

@@ -69,6 +69,7 @@ fn decided_request() -> AccessRequest {
         device_id: None,
         resubmitted_from: None,
         conditions: Vec::new(),
+        extends_grant: None,
         form: Default::default(),
     };
     let request = AccessRequest::submit(RequestId::new_v7(), submission, steps, 30, requester, now)

@@ -47,6 +47,12 @@ pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
     if let Some(grant) = &change.grant {
         grants::insert(conn, grant)?;
     }
+    if let Some(grant) = &change.extended_grant
+        && !grants::extend(conn, grant)?
+    {
+        // The grant changed since it was read (revoked, expired, extended): nothing is kept.
+        return Err(diesel::result::Error::RollbackTransaction);
+    }
     if let Some(session) = &change.session {
         grants::insert_session(conn, session)?;
     }

@@ -1,0 +1,2 @@
+ALTER TABLE grants DROP COLUMN extended_seconds;
+ALTER TABLE grants DROP COLUMN extension_count;
