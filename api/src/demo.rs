@@ -266,6 +266,7 @@ fn demo_flows(
         slack: None,
         fulfilment: None,
         auto_approve_if: None,
+        escalation: None,
         form: Default::default(),
     };
     let approver = |approver_type, group_id, require_all| ApproverDraft {

@@ -59,6 +59,7 @@ fn draft() -> FlowDraft {
         slack: None,
         fulfilment: None,
         auto_approve_if: None,
+        escalation: None,
         form: Default::default(),
     }
 }

@@ -10,6 +10,7 @@ use crate::validation::ValidationErrors;
 
 mod condition;
 mod draft;
+mod escalation;
 mod form;
 mod resolution;
 mod slack;
@@ -21,8 +22,9 @@ pub use condition::{
 pub use draft::{
     ApproverDraft, Display, DisplayDraft, FlowDraft, FlowLimits, Fulfilment, TimedAccess,
 };
+pub use escalation::{Escalation, EscalationDraft, MAX_ESCALATION_HOURS};
 pub use form::{Form, FormAnswers, FormField, FormFieldType};
-pub use resolution::{Candidate, Directory, ResolvedStep, resolve_approvers};
+pub use resolution::{Candidate, Directory, ResolvedStep, resolve_approvers, resolve_spec};
 pub use slack::{
     AdministratorDelivery, MAX_CHANNELS as MAX_SLACK_CHANNELS, SlackApprovals, SlackChannelId,
 };
@@ -137,6 +139,8 @@ pub struct ApprovalFlow {
     /// Manual flows: each approver spec's `required_if` (by position); a step whose condition is
     /// false is left out of the request.
     step_conditions: Vec<Option<Condition>>,
+    /// Manual flows: fallback approvers added to a request left undecided too long.
+    escalation: Option<Escalation>,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -232,6 +236,7 @@ impl ApprovalFlow {
             fulfilment: self.fulfilment,
             form: self.form.fields().cloned().collect(),
             auto_approve_if: self.auto_approve_if.as_ref().map(|c| c.source().to_owned()),
+            escalation: self.escalation.as_ref().map(Escalation::to_draft),
         }
     }
 
@@ -290,6 +295,10 @@ impl ApprovalFlow {
     }
     pub fn form(&self) -> &Form {
         &self.form
+    }
+    /// Who is added to a request's undecided steps, and when.
+    pub fn escalation(&self) -> Option<&Escalation> {
+        self.escalation.as_ref()
     }
     pub fn auto_approve_if(&self) -> Option<&Condition> {
         self.auto_approve_if.as_ref()

@@ -59,6 +59,7 @@ fn resource_flow() -> FlowDraft {
         slack: None,
         fulfilment: None,
         auto_approve_if: None,
+        escalation: None,
         form: Default::default(),
     }
 }
@@ -84,6 +85,7 @@ fn device_flow() -> FlowDraft {
         slack: None,
         fulfilment: None,
         auto_approve_if: None,
+        escalation: None,
         form: Default::default(),
     }
 }

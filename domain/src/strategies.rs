@@ -148,6 +148,7 @@ pub fn flow_draft() -> impl Strategy<Value = FlowDraft> {
                     fulfilment: None,
                     form: Vec::new(),
                     auto_approve_if: None,
+                    escalation: None,
                 }
             },
         )

@@ -283,6 +283,7 @@ impl Generator {
                 slack: None,
                 fulfilment,
                 auto_approve_if: None,
+                escalation: None,
                 form: Default::default(),
             };
             let created = self.now - Duration::days(HISTORY_DAYS + 10);

@@ -149,6 +149,11 @@ pub struct FlowDraft {
         )
     )]
     pub auto_approve_if: Option<String>,
+    /// `manual` only: fallback approvers added to the steps still without a decision once a request
+    /// has waited `after_hours` (once per request; notified; recorded as
+    /// `access_management_access_request_escalate`). Expiry stays the last resort.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<EscalationDraft>,
 }
 
 fn enabled_by_default() -> bool {
@@ -300,6 +305,9 @@ impl ApprovalFlow {
         if let Some(slack) = &draft.slack {
             slack.check(&approvers, &mut errors);
         }
+        let escalation = draft.escalation.as_ref().and_then(|e| {
+            Escalation::parse(e, draft.approval_type, !draft.owner_ids.is_empty(), &mut errors)
+        });
         errors.into_result()?;
         let (Some(name), Some(description), Some(display)) = (name, description, display) else {
             return Err(ValidationErrors::single("body", "invalid flow"));
@@ -324,6 +332,7 @@ impl ApprovalFlow {
             form,
             auto_approve_if,
             step_conditions,
+            escalation,
             version,
             created_at,
             updated_at,

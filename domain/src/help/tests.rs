@@ -30,6 +30,7 @@ fn flow(enabled: bool) -> ApprovalFlow {
         fulfilment: None,
         form: Vec::new(),
         auto_approve_if: None,
+        escalation: None,
     };
     let limits = FlowLimits {
         max_duration_seconds: 86_400,

@@ -9,6 +9,7 @@ mod actor;
 mod change;
 mod create;
 mod decide;
+mod escalate;
 mod events;
 mod fulfilment;
 mod index;

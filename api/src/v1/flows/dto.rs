@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use portcullis_domain::flow::{
     ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, ConditionOutcome,
-    DisplayDraft, FlowDraft, FlowKind, FormField, Fulfilment, SlackApprovals, TimedAccess,
+    DisplayDraft, EscalationDraft, FlowDraft, FlowKind, FormField, Fulfilment, SlackApprovals, TimedAccess,
 };
 use portcullis_domain::{GroupId, UserId};
 use serde::{Deserialize, Serialize};
@@ -57,6 +57,8 @@ pub struct FlowResponse {
     pub form: Vec<FormField>,
     /// Manual flows: a CEL condition approving a request at submission (see the README's context).
     pub auto_approve_if: Option<String>,
+    /// Manual flows: fallback approvers added to a request left undecided `after_hours`; `null` when off.
+    pub escalation: Option<EscalationDraft>,
     /// Increments on every change; also the `ETag`.
     #[schema(read_only)]
     pub version: i64,
@@ -92,6 +94,7 @@ impl From<ApprovalFlow> for FlowResponse {
             fulfilment: draft.fulfilment,
             form: draft.form,
             auto_approve_if: draft.auto_approve_if,
+            escalation: draft.escalation,
             version: flow.version(),
             created_at: flow.created_at(),
             updated_at: flow.updated_at(),
@@ -153,6 +156,10 @@ pub struct UpdateFlowRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, nullable, max_length = 1000)]
     pub auto_approve_if: Option<Option<String>>,
+    /// Escalation to fallback approvers; `null` turns it off.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<EscalationDraft>, nullable)]
+    pub escalation: Option<Option<EscalationDraft>>,
     /// Read-only, ignored: the GET's own field, accepted so that a read object can be sent back.
     #[schema(read_only)]
     pub id: Option<Uuid>,
@@ -209,7 +216,8 @@ impl UpdateFlowRequest {
             slack,
             fulfilment,
             form,
-            auto_approve_if
+            auto_approve_if,
+            escalation
         );
         Ok(draft)
     }

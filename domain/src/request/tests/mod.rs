@@ -211,6 +211,7 @@ fn flow(approval_type: ApprovalType) -> ApprovalFlow {
         slack: None,
         fulfilment: None,
         auto_approve_if: None,
+        escalation: None,
         form: Default::default(),
     };
     ApprovalFlow::new(FlowId::new_v7(), draft, LIMITS, now()).unwrap()
