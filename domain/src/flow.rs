@@ -225,9 +225,10 @@ impl ApprovalFlow {
             approvers: self
                 .approvers
                 .iter()
-                .zip(&self.step_conditions)
-                .map(|(spec, condition)| ApproverDraft {
-                    required_if: condition.as_ref().map(|c| c.source().to_owned()),
+                .enumerate()
+                // Not a zip: a device-admin flow's default administrator spec has no condition slot.
+                .map(|(position, spec)| ApproverDraft {
+                    required_if: self.step_condition(position).map(|c| c.source().to_owned()),
                     ..spec.to_draft()
                 })
                 .collect(),

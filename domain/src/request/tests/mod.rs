@@ -235,6 +235,7 @@ fn colleague(id: UserId, is_admin: bool) -> crate::directory::User {
 }
 
 mod decisions;
+mod escalation;
 mod fulfilment;
 mod lifecycle;
 mod policy;
