@@ -38,8 +38,9 @@ pub async fn run(
                 conn.transaction(|conn| requests::run_jobs(&mut Tx::new(conn, email), now, BATCH))?;
             let (reminded, told) =
                 conn.transaction(|conn| reminders::run(&mut Tx::new(conn, email), now, BATCH))?;
-            let escalated =
-                conn.transaction(|conn| requests::escalate_due(&mut Tx::new(conn, email), now, BATCH))?;
+            let escalated = conn.transaction(|conn| {
+                requests::escalate_due(&mut Tx::new(conn, email), now, BATCH)
+            })?;
             Ok([requests, grants, sessions, reminded, told, escalated])
         })
         .await;

@@ -306,7 +306,12 @@ impl ApprovalFlow {
             slack.check(&approvers, &mut errors);
         }
         let escalation = draft.escalation.as_ref().and_then(|e| {
-            Escalation::parse(e, draft.approval_type, !draft.owner_ids.is_empty(), &mut errors)
+            Escalation::parse(
+                e,
+                draft.approval_type,
+                !draft.owner_ids.is_empty(),
+                &mut errors,
+            )
         });
         errors.into_result()?;
         let (Some(name), Some(description), Some(display)) = (name, description, display) else {

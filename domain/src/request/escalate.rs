@@ -31,14 +31,18 @@ impl AccessRequest {
             ));
         }
         if now < self.escalation_due_at(escalation) {
-            return Err(RequestError::conflict("the request is not due for escalation"));
+            return Err(RequestError::conflict(
+                "the request is not due for escalation",
+            ));
         }
         let mut after = self.clone();
         let mut added: Vec<UserId> = Vec::new();
         let mut positions = Vec::new();
-        for step in after.steps.iter_mut().filter(|s| {
-            s.state == StepState::Active && s.decisions.is_empty() && !s.require_all
-        }) {
+        for step in after
+            .steps
+            .iter_mut()
+            .filter(|s| s.state == StepState::Active && s.decisions.is_empty() && !s.require_all)
+        {
             let new: Vec<UserId> = fallback
                 .iter()
                 .filter(|id| **id != self.requester_id && !step.approver_ids.contains(id))

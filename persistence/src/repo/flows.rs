@@ -217,8 +217,14 @@ pub fn with_escalation(conn: &mut DbConnection) -> QueryResult<Vec<ApprovalFlow>
         .filter(approval_flows::definition.like("%\"escalation\":%"))
         .select(FlowRow::as_select())
         .load(conn)?;
-    let flows = rows.into_iter().map(convert).collect::<QueryResult<Vec<_>>>()?;
-    Ok(flows.into_iter().filter(|f| f.escalation().is_some()).collect())
+    let flows = rows
+        .into_iter()
+        .map(convert)
+        .collect::<QueryResult<Vec<_>>>()?;
+    Ok(flows
+        .into_iter()
+        .filter(|f| f.escalation().is_some())
+        .collect())
 }
 
 /// The groups `user` is a current member of (any source; a membership that expired no longer

@@ -31,14 +31,22 @@ async fn escalated_flow_and_request(app: &TestApp) -> (Value, Value, String, Str
         "escalation": { "after_hours": 24, "to": { "type": "user_group", "group_id": backup_group } }
     });
     let flow = expect_status(
-        app.patch(&format!("/v1/approval-flows/{}", w.flow), &app.admin_token, &change)
-            .await,
+        app.patch(
+            &format!("/v1/approval-flows/{}", w.flow),
+            &app.admin_token,
+            &change,
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
     let request = expect_status(
-        app.post("/v1/access-requests", &app.token_for(&w.requester), &request_body(&w))
-            .await,
+        app.post(
+            "/v1/access-requests",
+            &app.token_for(&w.requester),
+            &request_body(&w),
+        )
+        .await,
         StatusCode::CREATED,
     )
     .await;
@@ -58,7 +66,11 @@ async fn fallback_approvers_join_after_the_set_time_decide_and_reminders_come_on
     };
     let (flow, request, manager, backup, requester) = escalated_flow_and_request(&app).await;
     assert_eq!(flow["escalation"]["after_hours"], 24);
-    let mut settings = expect_status(app.get("/v1/settings", &app.admin_token).await, StatusCode::OK).await;
+    let mut settings = expect_status(
+        app.get("/v1/settings", &app.admin_token).await,
+        StatusCode::OK,
+    )
+    .await;
     settings["approver_reminder_days"] = json!(2);
     settings["grant_ending_notice_hours"] = json!(0);
     let object = settings.as_object_mut().unwrap();
@@ -94,7 +106,10 @@ async fn fallback_approvers_join_after_the_set_time_decide_and_reminders_come_on
     );
     let escalated = detail(&app, &id, &app.token_for(&backup)).await;
     assert_eq!(escalated["status"], "pending");
-    assert_eq!(escalated["steps"][0]["approver_ids"], json!([manager, backup]));
+    assert_eq!(
+        escalated["steps"][0]["approver_ids"],
+        json!([manager, backup])
+    );
     let history = escalated["history"].as_array().unwrap();
     let event = history
         .iter()
@@ -141,7 +156,10 @@ async fn fallback_approvers_join_after_the_set_time_decide_and_reminders_come_on
     )
     .await;
     assert_eq!(approved["status"], "approved");
-    assert_eq!(approved["steps"][0]["decisions"][0]["approver_id"], backup.as_str());
+    assert_eq!(
+        approved["steps"][0]["decisions"][0]["approver_id"],
+        backup.as_str()
+    );
     assert_ne!(backup, requester);
 }
 

@@ -20,7 +20,8 @@ pub fn escalate_due(conn: &mut Tx, now: DateTime<Utc>, batch: i64) -> Result<usi
             continue;
         };
         let cutoff = now - Duration::hours(escalation.after_hours());
-        let due = requests::pending_of_flow_unmarked_since(conn, flow.id(), cutoff, ESCALATION, batch)?;
+        let due =
+            requests::pending_of_flow_unmarked_since(conn, flow.id(), cutoff, ESCALATION, batch)?;
         for id in due {
             if !outbox::mark_once(conn, &id.to_string(), ESCALATION, now)? {
                 continue;

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use portcullis_domain::flow::{
     ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, ConditionOutcome,
-    DisplayDraft, EscalationDraft, FlowDraft, FlowKind, FormField, Fulfilment, SlackApprovals, TimedAccess,
+    DisplayDraft, EscalationDraft, FlowDraft, FlowKind, FormField, Fulfilment, SlackApprovals,
+    TimedAccess,
 };
 use portcullis_domain::{GroupId, UserId};
 use serde::{Deserialize, Serialize};

@@ -22,11 +22,19 @@ fn fallback_approvers_join_undecided_steps_but_not_those_needing_everyone() {
     let p = people();
     let request = two_step(&p, ApproverRequirement::All);
     let change = request
-        .escalate(&after_a_day(), &[p.admin, p.requester], now() + Duration::hours(24))
+        .escalate(
+            &after_a_day(),
+            &[p.admin, p.requester],
+            now() + Duration::hours(24),
+        )
         .unwrap();
     let after = &change.request;
     assert_eq!(after.steps[0].approver_ids, vec![p.manager, p.admin]);
-    assert_eq!(after.steps[1].approver_ids, p.reviewers.to_vec(), "require_all step untouched");
+    assert_eq!(
+        after.steps[1].approver_ids,
+        p.reviewers.to_vec(),
+        "require_all step untouched"
+    );
     assert!(after.awaits(p.admin));
     assert_eq!(after.version, request.version + 1);
     let event = &change.events[0];
@@ -46,7 +54,10 @@ fn a_step_someone_decided_on_is_not_escalated() {
     approve(&mut request, p.manager).unwrap();
     approve(&mut request, p.reviewers[0]).unwrap();
     let refused = request.escalate(&after_a_day(), &[p.admin], now() + Duration::hours(30));
-    assert!(matches!(refused, Err(RequestError::Conflict(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(RequestError::Conflict(_))),
+        "{refused:?}"
+    );
 }
 
 #[test]
