@@ -267,6 +267,7 @@ fn demo_flows(
         fulfilment: None,
         auto_approve_if: None,
         extensions: None,
+        escalation: None,
         form: Default::default(),
     };
     let approver = |approver_type, group_id, require_all| ApproverDraft {

@@ -1,5 +1,5 @@
 //! Background jobs in the server process: expire pending requests after `expiry_days`, end grants
-//! whose time is up (removing their membership) and sessions whose time is up, and queue reminders.
+//! whose time is up (removing their membership) and sessions whose time is up, queue reminders, and escalate requests left undecided.
 //!
 //! Several replicas may run them against one PostgreSQL at once: every change is a version-checked
 //! write, so an item is processed, and its event written, exactly once.
@@ -31,19 +31,22 @@ pub async fn run(
     loop {
         ticks.tick().await;
         let (db, now, email) = (db.clone(), clock.now(), notifier.email_enabled());
-        let pass = tokio::task::spawn_blocking(move || -> Result<[usize; 5], ApiError> {
+        let pass = tokio::task::spawn_blocking(move || -> Result<[usize; 6], ApiError> {
             let mut pooled = db.writer()?;
             let conn: &mut DbConnection = &mut pooled;
             let (requests, grants, sessions) =
                 conn.transaction(|conn| requests::run_jobs(&mut Tx::new(conn, email), now, BATCH))?;
             let (reminded, told) =
                 conn.transaction(|conn| reminders::run(&mut Tx::new(conn, email), now, BATCH))?;
-            Ok([requests, grants, sessions, reminded, told])
+            let escalated = conn.transaction(|conn| {
+                requests::escalate_due(&mut Tx::new(conn, email), now, BATCH)
+            })?;
+            Ok([requests, grants, sessions, reminded, told, escalated])
         })
         .await;
         match pass {
-            Ok(Ok([0, 0, 0, 0, 0])) => {}
-            Ok(Ok([requests, grants, sessions, reminded, told])) => {
+            Ok(Ok([0, 0, 0, 0, 0, 0])) => {}
+            Ok(Ok([requests, grants, sessions, reminded, told, escalated])) => {
                 notifier.wake();
                 tracing::info!(
                     expired_requests = requests,
@@ -51,6 +54,7 @@ pub async fn run(
                     ended_sessions = sessions,
                     reminded_requests = reminded,
                     access_ending_notices = told,
+                    escalated_requests = escalated,
                     "jobs ran"
                 );
             }

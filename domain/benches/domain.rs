@@ -60,6 +60,7 @@ fn draft() -> FlowDraft {
         fulfilment: None,
         auto_approve_if: None,
         extensions: None,
+        escalation: None,
         form: Default::default(),
     }
 }

@@ -19,6 +19,8 @@ pub const REQUEST_EXPIRED: &str = "access_management_access_request_expire";
 pub const REQUEST_ERROR: &str = "access_management_access_request_error";
 pub const REQUEST_RETRIED: &str = "access_management_access_request_retry";
 pub const REQUEST_REASSIGNED: &str = "access_management_access_request_reassign";
+/// A request left undecided got its flow's fallback approvers (escalation).
+pub const REQUEST_ESCALATED: &str = "access_management_access_request_escalate";
 pub const REQUEST_COMMENTED: &str = "access_management_access_request_comment";
 /// A fulfilment task (provisioning, assignment, deprovisioning) opened for its assignees.
 pub const FULFILMENT_TASK_OPEN: &str = "access_management_access_request_fulfilment_task_open";
@@ -74,6 +76,7 @@ pub const EVENT_TYPES: &[&str] = &[
     REQUEST_ERROR,
     REQUEST_RETRIED,
     REQUEST_REASSIGNED,
+    REQUEST_ESCALATED,
     REQUEST_COMMENTED,
     FULFILMENT_TASK_OPEN,
     FULFILMENT_TASK_DONE,

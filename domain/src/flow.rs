@@ -10,6 +10,7 @@ use crate::validation::ValidationErrors;
 
 mod condition;
 mod draft;
+mod escalation;
 mod extensions;
 mod form;
 mod resolution;
@@ -22,9 +23,10 @@ pub use condition::{
 pub use draft::{
     ApproverDraft, Display, DisplayDraft, FlowDraft, FlowLimits, Fulfilment, TimedAccess,
 };
+pub use escalation::{Escalation, EscalationDraft, MAX_ESCALATION_HOURS};
 pub use extensions::{ExtensionApproval, Extensions};
 pub use form::{Form, FormAnswers, FormField, FormFieldType};
-pub use resolution::{Candidate, Directory, ResolvedStep, resolve_approvers};
+pub use resolution::{Candidate, Directory, ResolvedStep, resolve_approvers, resolve_spec};
 pub use slack::{
     AdministratorDelivery, MAX_CHANNELS as MAX_SLACK_CHANNELS, SlackApprovals, SlackChannelId,
 };
@@ -141,6 +143,8 @@ pub struct ApprovalFlow {
     step_conditions: Vec<Option<Condition>>,
     /// How the flow's grants may be extended (see [`Extensions`]).
     extensions: Option<Extensions>,
+    /// Manual flows: fallback approvers added to a request left undecided too long.
+    escalation: Option<Escalation>,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -226,13 +230,9 @@ impl ApprovalFlow {
                 .approvers
                 .iter()
                 .enumerate()
-                // A manual device-admin flow's default administrator step has no condition.
+                // Not a zip: a device-admin flow's default administrator spec has no condition slot.
                 .map(|(position, spec)| ApproverDraft {
-                    required_if: self
-                        .step_conditions
-                        .get(position)
-                        .and_then(Option::as_ref)
-                        .map(|c| c.source().to_owned()),
+                    required_if: self.step_condition(position).map(|c| c.source().to_owned()),
                     ..spec.to_draft()
                 })
                 .collect(),
@@ -242,6 +242,7 @@ impl ApprovalFlow {
             form: self.form.fields().cloned().collect(),
             auto_approve_if: self.auto_approve_if.as_ref().map(|c| c.source().to_owned()),
             extensions: self.extensions,
+            escalation: self.escalation.as_ref().map(Escalation::to_draft),
         }
     }
 
@@ -306,6 +307,10 @@ impl ApprovalFlow {
         self.extensions
     }
 
+    /// Who is added to a request's undecided steps, and when.
+    pub fn escalation(&self) -> Option<&Escalation> {
+        self.escalation.as_ref()
+    }
     pub fn auto_approve_if(&self) -> Option<&Condition> {
         self.auto_approve_if.as_ref()
     }

@@ -60,6 +60,7 @@ fn resource_flow() -> FlowDraft {
         fulfilment: None,
         auto_approve_if: None,
         extensions: None,
+        escalation: None,
         form: Default::default(),
     }
 }
@@ -86,6 +87,7 @@ fn device_flow() -> FlowDraft {
         fulfilment: None,
         auto_approve_if: None,
         extensions: None,
+        escalation: None,
         form: Default::default(),
     }
 }

@@ -2,6 +2,7 @@
 //! members, administrators), then the domain's resolution.
 
 use chrono::{DateTime, Utc};
+use portcullis_domain::UserId;
 use portcullis_domain::directory::User;
 use portcullis_domain::flow::{
     self, ApprovalFlow, ApproverSpec, Candidate, Directory, ResolvedStep,
@@ -41,7 +42,18 @@ pub fn resolve(
         .filter(|u| flow.owner_ids().contains(&u.id))
         .map(candidate)
         .collect();
-    for spec in flow.approvers() {
+    read_specs(conn, &mut directory, flow.approvers(), now)?;
+    Ok(flow::resolve_approvers(flow, requester.id, &directory))
+}
+
+/// Reads what `specs` need beyond the manager and the owners: group members and administrators.
+fn read_specs<'a>(
+    conn: &mut DbConnection,
+    directory: &mut Directory,
+    specs: impl IntoIterator<Item = &'a ApproverSpec>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    for spec in specs {
         match spec {
             ApproverSpec::UserGroup { group_id, .. } => {
                 let people = flows::members(conn, *group_id, now)?
@@ -62,5 +74,30 @@ pub fn resolve(
             ApproverSpec::RequesterManager | ApproverSpec::ResourceOwner => {}
         }
     }
-    Ok(flow::resolve_approvers(flow, requester.id, &directory))
+    Ok(())
+}
+
+/// Who the fallback approvers `spec` (a flow's escalation) are for `requester` today.
+pub fn resolve_fallback(
+    conn: &mut DbConnection,
+    flow: &ApprovalFlow,
+    spec: &ApproverSpec,
+    requester: &User,
+    now: DateTime<Utc>,
+) -> Result<Vec<UserId>, ApiError> {
+    let mut directory = Directory::default();
+    match spec {
+        ApproverSpec::RequesterManager => {
+            let manager = requester.manager_id.into_iter().collect::<Vec<_>>();
+            directory.manager = users::find_many(conn, &manager)?.first().map(candidate);
+        }
+        ApproverSpec::ResourceOwner => {
+            directory.owners = users::find_many(conn, flow.owner_ids())?
+                .iter()
+                .map(candidate)
+                .collect();
+        }
+        _ => read_specs(conn, &mut directory, [spec], now)?,
+    }
+    Ok(flow::resolve_spec(spec, requester.id, &directory).0)
 }

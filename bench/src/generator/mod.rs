@@ -284,6 +284,7 @@ impl Generator {
                 fulfilment,
                 auto_approve_if: None,
                 extensions: None,
+                escalation: None,
                 form: Default::default(),
             };
             let created = self.now - Duration::days(HISTORY_DAYS + 10);

@@ -153,6 +153,11 @@ pub struct FlowDraft {
     /// (`POST /v1/grants/{id}/extend`). Absent: through the flow's own approvals, without limits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extensions: Option<Extensions>,
+    /// `manual` only: fallback approvers added to the steps still without a decision once a request
+    /// has waited `after_hours` (once per request; notified; recorded as
+    /// `access_management_access_request_escalate`). Expiry stays the last resort.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<EscalationDraft>,
 }
 
 fn enabled_by_default() -> bool {
@@ -313,6 +318,14 @@ impl ApprovalFlow {
             let timed = draft.kind == FlowKind::ResourceRequest && draft.timed_access.is_some();
             extensions.check(timed, &mut errors);
         }
+        let escalation = draft.escalation.as_ref().and_then(|e| {
+            Escalation::parse(
+                e,
+                draft.approval_type,
+                !draft.owner_ids.is_empty(),
+                &mut errors,
+            )
+        });
         errors.into_result()?;
         let (Some(name), Some(description), Some(display)) = (name, description, display) else {
             return Err(ValidationErrors::single("body", "invalid flow"));
@@ -338,6 +351,7 @@ impl ApprovalFlow {
             auto_approve_if,
             step_conditions,
             extensions: draft.extensions,
+            escalation,
             version,
             created_at,
             updated_at,

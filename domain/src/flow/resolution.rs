@@ -49,6 +49,28 @@ pub fn resolve_approvers(
     requester: UserId,
     directory: &Directory,
 ) -> Vec<ResolvedStep> {
+    flow.approvers
+        .iter()
+        .enumerate()
+        .map(|(position, spec)| {
+            let (approver_ids, require_all) = resolve_spec(spec, requester, directory);
+            ResolvedStep {
+                position,
+                spec: spec.clone(),
+                approver_ids,
+                require_all,
+            }
+        })
+        .collect()
+}
+
+/// Who one approver spec names for `requester` (same rules as [`resolve_approvers`]), and whether
+/// every one of them must approve.
+pub fn resolve_spec(
+    spec: &ApproverSpec,
+    requester: UserId,
+    directory: &Directory,
+) -> (Vec<UserId>, bool) {
     let eligible = |people: &[Candidate]| -> Vec<UserId> {
         let mut ids: Vec<UserId> = people
             .iter()
@@ -59,41 +81,29 @@ pub fn resolve_approvers(
         ids.dedup();
         ids
     };
-    flow.approvers
-        .iter()
-        .enumerate()
-        .map(|(position, spec)| {
-            let (approver_ids, require_all) = match spec {
-                ApproverSpec::Administrator { .. } => {
-                    let admins: Vec<Candidate> = directory
-                        .admins
-                        .iter()
-                        .filter(|c| c.is_admin)
-                        .cloned()
-                        .collect();
-                    (eligible(&admins), false)
-                }
-                ApproverSpec::RequesterManager => (eligible(directory.manager.as_slice()), false),
-                ApproverSpec::ResourceOwner => (eligible(&directory.owners), false),
-                ApproverSpec::UserGroup {
-                    group_id,
-                    require_all,
-                } => {
-                    let members = directory
-                        .group_members
-                        .iter()
-                        .find(|(g, _)| g == group_id)
-                        .map(|(_, m)| m.as_slice())
-                        .unwrap_or_default();
-                    (eligible(members), *require_all)
-                }
-            };
-            ResolvedStep {
-                position,
-                spec: spec.clone(),
-                approver_ids,
-                require_all,
-            }
-        })
-        .collect()
+    match spec {
+        ApproverSpec::Administrator { .. } => {
+            let admins: Vec<Candidate> = directory
+                .admins
+                .iter()
+                .filter(|c| c.is_admin)
+                .cloned()
+                .collect();
+            (eligible(&admins), false)
+        }
+        ApproverSpec::RequesterManager => (eligible(directory.manager.as_slice()), false),
+        ApproverSpec::ResourceOwner => (eligible(&directory.owners), false),
+        ApproverSpec::UserGroup {
+            group_id,
+            require_all,
+        } => {
+            let members = directory
+                .group_members
+                .iter()
+                .find(|(g, _)| g == group_id)
+                .map(|(_, m)| m.as_slice())
+                .unwrap_or_default();
+            (eligible(members), *require_all)
+        }
+    }
 }

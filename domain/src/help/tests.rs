@@ -31,6 +31,7 @@ fn flow(enabled: bool) -> ApprovalFlow {
         form: Vec::new(),
         auto_approve_if: None,
         extensions: None,
+        escalation: None,
     };
     let limits = FlowLimits {
         max_duration_seconds: 86_400,

@@ -60,6 +60,13 @@ pub enum RequestEventKind {
         to: UserId,
         task: Option<TaskType>,
     },
+    /// The request waited `after_hours` without a decision: the flow's fallback approvers (`added`)
+    /// joined the undecided steps at `positions`.
+    Escalated {
+        after_hours: i64,
+        positions: Vec<usize>,
+        added: Vec<UserId>,
+    },
     /// A fulfilment task opened for its assignees.
     TaskOpened {
         task: TaskType,
@@ -127,6 +134,7 @@ impl RequestEventKind {
             Self::Failed { .. } => names::REQUEST_ERROR,
             Self::Retried => names::REQUEST_RETRIED,
             Self::Reassigned { .. } => names::REQUEST_REASSIGNED,
+            Self::Escalated { .. } => names::REQUEST_ESCALATED,
             Self::Commented { .. } => names::REQUEST_COMMENTED,
             Self::TaskOpened { .. } => names::FULFILMENT_TASK_OPEN,
             Self::TaskDone { .. } => names::FULFILMENT_TASK_DONE,
@@ -166,6 +174,13 @@ impl RequestEventKind {
             Self::Reassigned { from, to, task } => {
                 json!({ "from_user_id": from, "to_user_id": to, "task": task })
             }
+            Self::Escalated {
+                after_hours,
+                positions,
+                added,
+            } => json!({
+                "after_hours": after_hours, "step_positions": positions, "added_approver_ids": added,
+            }),
             Self::TaskOpened { task, assignee_ids } => {
                 json!({ "task": task, "assignee_ids": assignee_ids })
             }

@@ -9,6 +9,7 @@ mod actor;
 mod change;
 mod create;
 mod decide;
+mod escalate;
 mod events;
 mod extension;
 mod fulfilment;

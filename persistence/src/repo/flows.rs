@@ -209,6 +209,24 @@ pub fn list(
     Page::from_rows(rows, page.limit, FlowRow::cursor).try_map(convert)
 }
 
+/// The manual flows that name an escalation (a substring match on the stored definition, then
+/// checked on the parsed flow).
+pub fn with_escalation(conn: &mut DbConnection) -> QueryResult<Vec<ApprovalFlow>> {
+    let rows: Vec<FlowRow> = approval_flows::table
+        .filter(approval_flows::approval_type.eq(ApprovalType::Manual.as_str()))
+        .filter(approval_flows::definition.like("%\"escalation\":%"))
+        .select(FlowRow::as_select())
+        .load(conn)?;
+    let flows = rows
+        .into_iter()
+        .map(convert)
+        .collect::<QueryResult<Vec<_>>>()?;
+    Ok(flows
+        .into_iter()
+        .filter(|f| f.escalation().is_some())
+        .collect())
+}
+
 /// The groups `user` is a current member of (any source; a membership that expired no longer
 /// counts), as a subquery.
 pub(crate) type CurrentGroups = diesel::dsl::Select<

@@ -14,6 +14,7 @@ mod crash;
 mod demo;
 mod devices;
 mod empty_bodies;
+mod escalation;
 mod extensions;
 mod flows;
 mod fulfilment;

@@ -7,6 +7,7 @@
 mod access;
 mod create;
 mod decide;
+mod escalation;
 mod extension;
 mod fulfilment;
 mod jobs;
@@ -27,6 +28,7 @@ use serde_json::json;
 pub use self::access::{end_grant, end_session, start_session};
 pub use self::create::{CreatePlan, NewRequest, commit_create, create, prepare_create};
 pub use self::decide::{DecisionInput, DecisionPlan, commit_decision, prepare_decision};
+pub use self::escalation::escalate_due;
 pub use self::extension::{ExtensionAsk, extend_grant, held};
 pub use self::fulfilment::{check_task_actor, complete_task, reassign_task};
 pub use self::jobs::run_jobs;

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use portcullis_domain::flow::{
     ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, ConditionOutcome,
-    DisplayDraft, Extensions, FlowDraft, FlowKind, FormField, Fulfilment, SlackApprovals,
-    TimedAccess,
+    DisplayDraft, EscalationDraft, Extensions, FlowDraft, FlowKind, FormField, Fulfilment,
+    SlackApprovals, TimedAccess,
 };
 use portcullis_domain::{GroupId, UserId};
 use serde::{Deserialize, Serialize};
@@ -61,6 +61,8 @@ pub struct FlowResponse {
     /// `resource_request` flows with timed access: how grants are extended (`null`: through the
     /// flow's own approvals, without limits).
     pub extensions: Option<Extensions>,
+    /// Manual flows: fallback approvers added to a request left undecided `after_hours`; `null` when off.
+    pub escalation: Option<EscalationDraft>,
     /// Increments on every change; also the `ETag`.
     #[schema(read_only)]
     pub version: i64,
@@ -97,6 +99,7 @@ impl From<ApprovalFlow> for FlowResponse {
             form: draft.form,
             auto_approve_if: draft.auto_approve_if,
             extensions: draft.extensions,
+            escalation: draft.escalation,
             version: flow.version(),
             created_at: flow.created_at(),
             updated_at: flow.updated_at(),
@@ -162,6 +165,10 @@ pub struct UpdateFlowRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Extensions>, nullable)]
     pub extensions: Option<Option<Extensions>>,
+    /// Escalation to fallback approvers; `null` turns it off.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<EscalationDraft>, nullable)]
+    pub escalation: Option<Option<EscalationDraft>>,
     /// Read-only, ignored: the GET's own field, accepted so that a read object can be sent back.
     #[schema(read_only)]
     pub id: Option<Uuid>,
@@ -219,7 +226,8 @@ impl UpdateFlowRequest {
             fulfilment,
             form,
             auto_approve_if,
-            extensions
+            extensions,
+            escalation
         );
         Ok(draft)
     }

@@ -213,6 +213,7 @@ fn flow(approval_type: ApprovalType) -> ApprovalFlow {
         fulfilment: None,
         auto_approve_if: None,
         extensions: None,
+        escalation: None,
         form: Default::default(),
     };
     ApprovalFlow::new(FlowId::new_v7(), draft, LIMITS, now()).unwrap()
@@ -236,6 +237,7 @@ fn colleague(id: UserId, is_admin: bool) -> crate::directory::User {
 }
 
 mod decisions;
+mod escalation;
 mod extensions;
 mod fulfilment;
 mod lifecycle;

@@ -18,6 +18,8 @@ enum Action {
     Comment(usize),
     Resubmit(usize),
     StartSession(usize),
+    /// Escalation `hours` after submission, to the deputy and (never added) the requester.
+    Escalate(i64),
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -33,6 +35,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => (0usize..6).prop_map(Action::Comment),
         1 => (0usize..6).prop_map(Action::Resubmit),
         1 => (0usize..6).prop_map(Action::StartSession),
+        1 => (0i64..48).prop_map(Action::Escalate),
     ]
 }
 
@@ -153,6 +156,25 @@ proptest! {
                     apply(&mut request, change).map(drop)
                 }
                 Action::Resubmit(who) => request.resubmission(&actor(cast[who])).map(drop),
+                Action::Escalate(hours) => {
+                    let escalation = crate::flow::Escalation::new_unchecked(24, ApproverSpec::RequesterManager);
+                    let change = request.escalate(&escalation, &[deputy, p.requester], now() + Duration::hours(hours));
+                    if hours < 24 {
+                        prop_assert!(change.is_err(), "never before its time");
+                    }
+                    let escalated = change.is_ok();
+                    let result = apply(&mut request, change);
+                    if escalated {
+                        // Only approvers were added: every decision and step state stays.
+                        for (old, new) in before.steps.iter().zip(&request.steps) {
+                            prop_assert_eq!(&old.decisions, &new.decisions);
+                            prop_assert_eq!(old.state, new.state);
+                            prop_assert!(old.approver_ids.iter().all(|id| new.approver_ids.contains(id)));
+                        }
+                        prop_assert!(request.awaits(deputy));
+                    }
+                    result
+                }
                 Action::StartSession(who) => {
                     let change = request.start_session(&actor(cast[who]), false, now());
                     apply(&mut request, change).map(drop)

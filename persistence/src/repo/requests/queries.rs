@@ -232,6 +232,30 @@ pub fn pending_unmarked_since(
         .load(conn)?)
 }
 
+/// Pending requests of `flow` made at or before `cutoff` that have no mark `mark` yet, oldest first.
+pub fn pending_of_flow_unmarked_since(
+    conn: &mut DbConnection,
+    flow: FlowId,
+    cutoff: DateTime<Utc>,
+    mark: &str,
+    limit: i64,
+) -> QueryResult<Vec<RequestId>> {
+    use crate::schema::notification_marks;
+    ids(access_requests::table
+        .filter(access_requests::flow_id.eq(flow.to_string()))
+        .filter(access_requests::status.eq(PENDING))
+        .filter(access_requests::created_at.le(to_db(cutoff)))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            notification_marks::table
+                .filter(notification_marks::subject_id.eq(access_requests::id))
+                .filter(notification_marks::kind.eq(mark.to_owned())),
+        )))
+        .order(access_requests::created_at.asc())
+        .limit(limit)
+        .select(access_requests::id)
+        .load(conn)?)
+}
+
 /// The flow each of `requests` was made through: `(request, flow, the flow's name then)`.
 pub fn flows_of(
     conn: &mut DbConnection,

@@ -149,6 +149,7 @@ struct StoredDetail<'a> {
     resubmitted_from: Option<RequestId>,
     #[serde(default)]
     fulfilment: Option<FulfilmentState>,
+    /// Absent when there are no answers (written so, and in requests stored before forms).
     #[serde(default)]
     form: FormAnswers,
     #[serde(default)]
