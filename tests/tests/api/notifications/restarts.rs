@@ -140,9 +140,9 @@ async fn two_replicas_deliver_every_outbox_entry_exactly_once() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED);
     }
-    // Each request: its webhook, the requester's confirmation, the task email of each approver of
-    // its two parallel steps (the manager; Sam, Kim and Riley of the reviewer group), and the
-    // administrator's new-request email (seed 001: admins hear of every submitted request).
+    // Each request: its webhook, the requester's confirmation, the task email of each approver
+    // of its two parallel steps (the manager; Sam, Kim and Riley of the reviewer group), and the
+    // administrator's new-request email (sent for every submitted request, seed 001).
     let expected_mails = 6 * requesters.len();
     for _ in 0..300 {
         if receiver.received().len() >= requesters.len() && smtp.mails().len() >= expected_mails {
@@ -178,5 +178,9 @@ async fn two_replicas_deliver_every_outbox_entry_exactly_once() {
             "{approver}"
         );
     }
-    assert_eq!(smtp.mails_to(ADMIN_EMAIL).len(), requesters.len());
+    assert_eq!(
+        smtp.mails_to(ADMIN_EMAIL).len(),
+        requesters.len(),
+        "the administrator hears of each new request"
+    );
 }
