@@ -76,8 +76,10 @@ impl Worker {
         };
         let decided = match &interaction {
             Interaction::OpenDenial { trigger_id, .. } => {
-                // The modal opens only for someone the aggregate would let deny (nothing is written).
-                let (user, check) = (actor.clone(), input(Verdict::Deny, None, None));
+                // The modal opens only for someone the aggregate would let deny (nothing is written);
+                // a denial needs a reason, which the modal asks for: the dry run stands one in.
+                let placeholder = Some("the reason the modal asks for".to_owned());
+                let (user, check) = (actor.clone(), input(Verdict::Deny, placeholder, None));
                 let allowed = self
                     .blocking(move |conn| {
                         Ok(engine::prepare_decision(conn, &user, id, &check, now).map(drop))
