@@ -81,7 +81,7 @@ both_backends! {
         let seen = expect_status(app.get(&path, &app.token_for(&w.manager)).await, StatusCode::OK).await;
         assert_eq!(seen["form"], stored);
         let tasks = expect_status(app.get("/v1/me/tasks", &app.token_for(&w.manager)).await, StatusCode::OK).await;
-        assert_eq!(tasks["items"][0]["form"], stored);
+        assert_eq!(tasks["items"][0]["access_request"]["form"], stored);
 
         let csv = app.get("/v1/access-requests/export?format=csv&status=all", &app.admin_token).await.text().await.unwrap();
         let mut reader = csv::Reader::from_reader(csv.as_bytes());
