@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::helpers::*;
-use crate::requests::{join, submit, world};
+use crate::requests::{join, request_body, submit, world};
 
 /// NUL (PostgreSQL text cannot hold it), a C0 control, ESC and DEL.
 const CONTROLS: [char; 4] = ['\u{0}', '\u{1}', '\u{1b}', '\u{7f}'];
@@ -129,6 +129,8 @@ struct Fixture {
     delivery: String,
     request: String,
     help: String,
+    /// The admin's own grant (only its holder may extend it).
+    grant: String,
 }
 
 impl Fixture {
@@ -185,6 +187,28 @@ impl Fixture {
             )
             .await;
         let help = expect_status(help, StatusCode::CREATED).await;
+        let own = app
+            .post("/v1/access-requests", &app.admin_token, &request_body(&w))
+            .await;
+        let own = expect_status(own, StatusCode::CREATED).await;
+        let approve = format!(
+            "/v1/access-requests/{}/approve",
+            own["id"].as_str().unwrap()
+        );
+        // Another administrator overrides: the admin cannot decide their own request.
+        let other = json!({ "email": "ops@example.org", "display_name": "Ops", "is_admin": true });
+        let other = app.token_for(&app.create_user_with(other).await);
+        let overriding = json!({ "override": true });
+        expect_status(
+            app.post(&approve, &other, &overriding).await,
+            StatusCode::OK,
+        )
+        .await;
+        let grants = expect_status(
+            app.get("/v1/me/grants", &app.admin_token).await,
+            StatusCode::OK,
+        )
+        .await;
         Self {
             user: w.requester,
             group: w.visible,
@@ -194,6 +218,7 @@ impl Fixture {
             delivery: delivery["id"].as_str().unwrap().to_owned(),
             request,
             help: help["id"].as_str().unwrap().to_owned(),
+            grant: grants["items"][0]["id"].as_str().unwrap().to_owned(),
         }
     }
 
@@ -206,6 +231,7 @@ impl Fixture {
             ("/v1/webhook-channels/", &self.channel),
             ("/v1/access-requests/", &self.request),
             ("/v1/help-requests/", &self.help),
+            ("/v1/grants/", &self.grant),
         ]
         .into_iter()
         .find(|(prefix, _)| template.starts_with(prefix))
