@@ -6,6 +6,7 @@
 mod actions;
 mod approvers;
 mod manage;
+mod plans;
 mod queries;
 mod queue;
 mod rows;
@@ -15,6 +16,7 @@ mod writes;
 
 pub use actions::{Action, ActionItem, Subject, action_required};
 pub use manage::{Scope, View, count_view, manage, manages_any};
+pub use plans::{ListQuery, explain};
 pub use queries::*;
 pub use queue::*;
 pub use rows::Listed;

@@ -6,7 +6,7 @@ use portcullis_domain::flow::ApprovalType;
 use portcullis_domain::request::{AccessRequest, RequestStatus};
 
 use super::rows::{Listed, RequestRow, convert, into_listed};
-use portcullis_domain::{FlowId, UserId};
+use portcullis_domain::FlowId;
 
 use crate::connection::{Backend, DbConnection};
 use crate::repo::users::{PeopleSearch, with_people};
@@ -43,7 +43,7 @@ pub(super) type BoxedRequests<'a> =
 
 /// At most this many people matched by a requester filter are listed in the query (so the database
 /// walks the requester index for each); more are matched with a subquery.
-const LISTED_PEOPLE: i64 = 200;
+pub(super) const LISTED_PEOPLE: i64 = 200;
 
 fn requester_text(filter: &QueueFilter) -> Option<&str> {
     filter
@@ -206,7 +206,7 @@ pub struct ExportRow {
 }
 
 /// The next batch of the export after `after` (newest first), for streaming.
-fn queue_query<'a>(
+pub(super) fn queue_query<'a>(
     filter: &QueueFilter,
     backend: Backend,
     listed: Option<&[String]>,
@@ -223,72 +223,6 @@ fn queue_query<'a>(
         access_requests::id,
         page
     )
-}
-
-/// The queries whose plans the index tests check.
-#[derive(Debug, Clone)]
-pub enum ListQuery {
-    Tasks(UserId),
-    Queue(QueueFilter),
-    /// The open requests of a flow (failed or cancelled with it).
-    OpenForFlow(FlowId),
-    /// The expiry sweep's batch.
-    DueForExpiry,
-    /// The people a requester filter with this text matches.
-    PeopleMatching(String),
-    /// The pending requests a deactivated approver leaves behind.
-    PendingWithApprover(UserId),
-    /// The open fulfilment tasks waiting on a user (Action Required's tasks).
-    WaitingTasks(UserId),
-    /// A Manage Requests view of the tickets a (non-admin) user helps manage.
-    Managed(UserId, super::View),
-}
-
-/// The database's plan for the first page of a list query, exactly as the API runs it.
-pub fn explain(conn: &mut DbConnection, which: &ListQuery) -> QueryResult<Vec<String>> {
-    let page = crate::PageRequest {
-        limit: 50,
-        after: None,
-    };
-    match which {
-        ListQuery::Tasks(user) => crate::explain::plan(conn, tasks_query(*user, &page)),
-        ListQuery::Queue(filter) => {
-            let listed = listed_requesters(conn, filter)?;
-            {
-                let backend = conn.backend();
-                crate::explain::plan(conn, queue_query(filter, backend, listed.as_deref(), &page))
-            }
-        }
-        ListQuery::OpenForFlow(flow) => crate::explain::plan(conn, open_for_flow_query(*flow)),
-        ListQuery::DueForExpiry => {
-            crate::explain::plan(conn, due_for_expiry_query(Utc::now(), 100))
-        }
-        ListQuery::PendingWithApprover(user) => {
-            crate::explain::plan(conn, pending_with_approver_query(*user))
-        }
-        ListQuery::WaitingTasks(user) => {
-            crate::explain::plan(conn, super::tasks::waiting_on_query(*user, None, None, 51))
-        }
-        ListQuery::Managed(user, view) => {
-            let query = super::manage::page_query(
-                conn,
-                super::Scope::ManagedBy(*user),
-                *view,
-                *user,
-                &QueueFilter::default(),
-                None,
-                &page,
-            );
-            crate::explain::plan(conn, query)
-        }
-        ListQuery::PeopleMatching(text) => {
-            let search = PeopleSearch::new(conn.backend(), text);
-            with_people!(&search, |people| crate::explain::plan(
-                conn,
-                people.limit(LISTED_PEOPLE + 1)
-            ))
-        }
-    }
 }
 
 pub fn export_batch(
