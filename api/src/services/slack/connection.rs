@@ -65,7 +65,10 @@ pub fn validate(new: &NewConnection, stored: bool) -> Result<(), ApiError> {
         }
     }
     if let Some(token) = &new.bot_token
-        && !token.expose_secret().starts_with("xoxb-")
+        && token
+            .expose_secret()
+            .strip_prefix("xoxb-")
+            .is_none_or(str::is_empty)
     {
         errors.push("bot_token", "must be a bot token (xoxb-…)");
     }

@@ -41,6 +41,14 @@ async fn connecting_slack_verifies_the_token_and_never_returns_the_secrets(backe
     )
     .await;
     assert_eq!(error_fields(&problem), ["bot_token"]);
+    // The prefix alone is not a token (the schema's pattern wants at least one character after it).
+    let bare_prefix = json!({ "bot_token": "xoxb-", "signing_secret": SIGNING_SECRET });
+    let problem = expect_problem(
+        put(&app, bare_prefix).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&problem), ["bot_token"]);
     let refused = json!({ "bot_token": "xoxb-revoked-token", "signing_secret": SIGNING_SECRET });
     let problem = expect_problem(put(&app, refused).await, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert!(problem.to_string().contains("invalid_auth"), "{problem}");
