@@ -84,7 +84,7 @@ pub(crate) fn stricter_rules() -> Vec<(&'static str, &'static str, Value)> {
             "pattern": format!("^{TEXT_CHAR}*{TEXT_SOLID}{TEXT_CHAR}*$") }),
         ));
     }
-    for schema in ["CreateRequestBody", "ResubmitBody"] {
+    for schema in ["CreateRequestBody", "ResubmitBody", "ExtendGrantBody"] {
         rules.push((schema, "reason", reason.clone()));
     }
     for field in ["comment", "internal_note"] {
