@@ -82,6 +82,14 @@ fn check_url(raw: &str) -> Result<(), String> {
     if url.host_str().is_none_or(str::is_empty) {
         return Err("must name a host".to_owned());
     }
+    // As the schema's pattern says: a host name of letters, digits, hyphens and dots.
+    if let Some(domain) = url.domain()
+        && !domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    {
+        return Err("must name its host with letters, digits, hyphens and dots".to_owned());
+    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(
             "must not hold credentials (every admin could read them); receivers authenticate \
@@ -293,6 +301,8 @@ mod tests {
 
     #[test]
     fn urls_must_be_plain_http_or_https() {
+        assert!(check_url("http://receiver.example*").is_err());
+        assert!(check_url("https://receiver.example/hooks").is_ok());
         assert!(check_url("https://hooks.example.com/portcullis?x=1").is_ok());
         assert!(check_url("http://127.0.0.1:9000/hook").is_ok());
         for bad in [
