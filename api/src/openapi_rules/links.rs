@@ -49,6 +49,11 @@ fn links() -> Vec<LinkSpec> {
             "200",
             "$response.body#/items/0/access_request/id",
         ),
+        (
+            "list_my_requests",
+            "200",
+            "$response.body#/items/0/access_request/id",
+        ),
         ("list_managed_requests", "200", "$response.body#/items/0/id"),
     ];
     for action in [

@@ -1,7 +1,9 @@
-//! The requester's and approver's own lists: my access requests, my tasks.
+//! The requester's and approver's own lists: my access requests, all my requests, my tasks.
 
 use portcullis_domain::UserId;
-use portcullis_persistence::repo::requests::{self, Action, ActionItem, Listed, OpenOrClosed};
+use portcullis_persistence::repo::requests::{
+    self, Action, ActionItem, Listed, MyRequest, OpenOrClosed,
+};
 use portcullis_persistence::repo::settings;
 use portcullis_persistence::{DbConnection, Page, PageRequest};
 
@@ -29,4 +31,16 @@ pub fn my_tasks(
     page: &PageRequest,
 ) -> Result<Page<ActionItem>, ApiError> {
     Ok(requests::action_required(conn, me, only, page)?)
+}
+
+/// A page of everything the caller asked for (access and help requests), and whether the
+/// organisation shows approval progress.
+pub fn my_tickets(
+    conn: &mut DbConnection,
+    me: UserId,
+    state: Option<OpenOrClosed>,
+    page: &PageRequest,
+) -> Result<(Page<MyRequest>, bool), ApiError> {
+    let show_progress = settings::get(conn)?.settings.show_approval_progress;
+    Ok((requests::mine(conn, me, state, page)?, show_progress))
 }

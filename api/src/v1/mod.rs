@@ -11,6 +11,7 @@ pub mod groups;
 pub mod help;
 pub mod manage;
 pub mod me;
+pub mod my_requests;
 pub mod people;
 pub mod queue;
 pub mod requests;
@@ -110,5 +111,6 @@ pub fn scope() -> Scope<
         .service(access::end_device_admin_session)
         .service(manage::list_managed_requests)
         .service(views::list_my_access_requests)
+        .service(my_requests::list_my_requests)
         .service(views::list_my_tasks)
 }

@@ -240,6 +240,33 @@ pub fn involving(
     })
 }
 
+/// The help requests `user` asked, newest first; only those in `state` when given (the asker's
+/// side of "My requests", beside their access requests).
+pub fn asked_by(
+    conn: &mut DbConnection,
+    user: UserId,
+    state: Option<HelpState>,
+    page: &PageRequest,
+) -> QueryResult<Page<HelpRequest>> {
+    let mut query = help_requests::table
+        .filter(help_requests::asker_id.eq(user.to_string()))
+        .select(HelpRow::as_select())
+        .into_boxed();
+    if let Some(state) = state {
+        query = query.filter(help_requests::state.eq(state.as_str()));
+    }
+    let rows: Vec<HelpRow> =
+        keyset_page!(query, help_requests::created_at, help_requests::id, page).load(conn)?;
+    let page = Page::from_rows(rows, page.limit, |r| Cursor {
+        created_at: r.created_at,
+        id: r.id.clone(),
+    });
+    Ok(Page {
+        items: with_answerers(conn, page.items)?,
+        next: page.next,
+    })
+}
+
 type WaitingQuery = help_request_answerers::BoxedQuery<
     'static,
     crate::connection::MultiBackend,

@@ -203,6 +203,7 @@ fn table() -> Vec<Row> {
         row("POST",   "/v1/device-admin-sessions/{id}/end",                    Session,       Some(empty),             [401, 404, 200, 404, 404, 404, 200]),
         row("GET",    "/v1/me/access-requests",                                Nothing,       None,                    SIGNED_IN),
         row("GET",    "/v1/me/tasks",                                          Nothing,       None,                    SIGNED_IN),
+        row("GET",    "/v1/me/requests",                                       Nothing,       None,                    SIGNED_IN),
         // Fulfilment tasks: their assignees (here the administrators) act; anyone else who asks
         // about an existing request is refused with 403, App Admins of other apps included.
         row("POST",   "/v1/access-requests/{id}/fulfilment/{type}/complete",   FulfilmentRequest, Some(task_note),     [401, 403, 403, 403, 403, 403, 200]),

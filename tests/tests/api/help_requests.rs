@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 use crate::receivers::SmtpServer;
-use crate::requests::{World, join, world};
+use crate::requests::{World, act, join, submit, world};
 use crate::{both_backends, per_backend};
 
 /// A flow visible to the world's requester whose App Admin (owner) is Olive; returns its id and Olive's.
@@ -327,5 +327,41 @@ both_backends! {
         assert_eq!(left.len(), 2);
         let resolved = expect_status(app.get("/v1/help-requests?waiting_on_me=true&state=resolved", &olive).await, StatusCode::OK).await;
         assert!(resolved["items"].as_array().unwrap().is_empty());
+    }
+
+    async fn the_askers_requests_list_help_and_access_requests_with_their_kind_open_and_closed(app: TestApp) {
+        let w = world(&app, "any").await;
+        let (flow, olive) = owned_flow(&app, &w).await;
+        let riley = app.token_for(&w.requester);
+        let access = submit(&app, &w).await;
+        app.clock.advance(chrono::Duration::seconds(1));
+        let open_question = ask(&app, &riley, &flow, "Which licence?").await;
+        app.clock.advance(chrono::Duration::seconds(1));
+        expect_status(act(&app, &access["id"], "cancel", &w.requester, json!({})).await, StatusCode::OK).await;
+        let answered = ask(&app, &riley, &flow, "Is there a read-only role?").await;
+        expect_status(app.post(&path(&answered, "/resolve"), &app.token_for(&olive), &json!({})).await, StatusCode::OK).await;
+
+        let kinds = |items: &[Value]| -> Vec<(String, String)> {
+            items.iter().map(|item| {
+                let kind = item["kind"].as_str().unwrap().to_owned();
+                let inner = &item[kind.as_str()];
+                assert_eq!(item["created_at"], inner["created_at"]);
+                (kind, inner["id"].as_str().unwrap().to_owned())
+            }).collect()
+        };
+        let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
+        let all = app.collect_pages("/v1/me/requests", &riley, 1).await;
+        assert_eq!(kinds(&all), [
+            ("help_request".to_owned(), id(&answered)),
+            ("help_request".to_owned(), id(&open_question)),
+            ("access_request".to_owned(), id(&access)),
+        ], "newest first, each once, across pages of one");
+        let open = expect_status(app.get("/v1/me/requests?state=open", &riley).await, StatusCode::OK).await;
+        assert_eq!(kinds(open["items"].as_array().unwrap()), [("help_request".to_owned(), id(&open_question))]);
+        let closed = app.collect_pages("/v1/me/requests?state=closed", &riley, 1).await;
+        assert_eq!(kinds(&closed), [("help_request".to_owned(), id(&answered)), ("access_request".to_owned(), id(&access))]);
+        // Only what the caller asked: Olive answers them but asked nothing.
+        let olives = expect_status(app.get("/v1/me/requests", &app.token_for(&olive)).await, StatusCode::OK).await;
+        assert!(olives["items"].as_array().unwrap().is_empty());
     }
 }

@@ -37,7 +37,7 @@ pub enum Subject {
 }
 
 impl Subject {
-    fn id(&self) -> String {
+    pub(super) fn id(&self) -> String {
         match self {
             Self::Request(listed) => listed.request.id().to_string(),
             Self::Help(help) => help.id.to_string(),

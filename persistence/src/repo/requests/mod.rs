@@ -6,6 +6,7 @@
 mod actions;
 mod approvers;
 mod manage;
+mod mine;
 mod plans;
 mod queries;
 mod queue;
@@ -16,6 +17,7 @@ mod writes;
 
 pub use actions::{Action, ActionItem, Subject, action_required};
 pub use manage::{Scope, View, count_view, manage, manages_any};
+pub use mine::{MyRequest, mine};
 pub use plans::{ListQuery, explain};
 pub use queries::*;
 pub use queue::*;
