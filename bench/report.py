@@ -23,6 +23,7 @@ TARGET = {
 NAMES = {
     "healthz": "reference: `GET /healthz` (static JSON)",
     "create": "create request (manual two-step flow)",
+    "create_cel": "create request, flow with CEL conditions (`auto_approve_if`, `required_if`)",
     "approve": "approve (the step that completes it)",
     "tasks": "`GET /v1/me/tasks`",
     "tasks_mixed": "`GET /v1/me/tasks`, mixed actions (approve, provision, assign)",
@@ -33,6 +34,7 @@ NAMES = {
 # Which ceiling each operation is stated against.
 CEILING_OF = {
     "create": "insert",
+    "create_cel": "insert",
     "approve": "insert",
     "tasks": "read",
     "tasks_mixed": "read",

@@ -1,11 +1,12 @@
 -- wrk script for the Portcullis load benchmark.
 --   wrk -t1 -c16 -d15s --latency -s bench/wrk/portcullis.lua URL -- DATA_FILE SCENARIO OFFSET [RATE]
--- DATA_FILE is what `portcullis-bench generate` wrote; SCENARIO one of create, approve, tasks, tasks_mixed, queue,
+-- DATA_FILE is what `portcullis-bench generate` wrote; SCENARIO one of create, create_cel, approve, tasks, tasks_mixed, queue,
 -- queue_requester, get, healthz; OFFSET skips items an earlier run consumed (creates, approvals);
 -- RATE (requests/s), when given, paces every connection so that all together offer about that rate.
 -- done() prints one JSON line with throughput, latency percentiles (µs) and errors.
 
 local tokens, approvers, creates, approvals, gets, requesters, mixed = {}, {}, {}, {}, {}, {}, {}
+local creates_cel = {}
 local admin, scenario, offset, rate, connections = nil, nil, 0, nil, 16
 local counter = 0
 
@@ -17,6 +18,7 @@ local function load(path)
     elseif kind == "approver" then approvers[#approvers + 1] = tonumber(a)
     elseif kind == "mixed" then mixed[#mixed + 1] = tonumber(a)
     elseif kind == "create" then creates[#creates + 1] = { user = tonumber(a), flow = b, duration = c }
+    elseif kind == "create_cel" then creates_cel[#creates_cel + 1] = { user = tonumber(a), flow = b, duration = c }
     elseif kind == "approve" then approvals[#approvals + 1] = { id = a, user = tonumber(b) }
     elseif kind == "get" then gets[#gets + 1] = a
     elseif kind == "requester" then requesters[#requesters + 1] = line:sub(11)
@@ -50,8 +52,10 @@ end
 function request()
   counter = counter + 1
   local n = offset + counter
-  if scenario == "create" then
-    local item = creates[(n - 1) % #creates + 1]
+  if scenario == "create" or scenario == "create_cel" then
+    -- create_cel: through the flows with conditions (auto_approve_if, required_if).
+    local list = scenario == "create" and creates or creates_cel
+    local item = list[(n - 1) % #list + 1]
     local body
     if item.duration ~= "" and item.duration ~= "-" then
       body = string.format('{"flow_id":"%s","reason":"Benchmark request %d","duration_seconds":%s}', item.flow, n, item.duration)

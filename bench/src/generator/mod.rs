@@ -46,6 +46,13 @@ pub struct Generator {
     sample_ids: Vec<RequestId>,
 }
 
+/// Whether bench flow `n` carries conditions (`auto_approve_if`, a step's `required_if`): half of
+/// them, half of those timed as half of the others are, so `create_cel` measures what conditions
+/// cost against `create`.
+fn conditional(n: usize) -> bool {
+    n < BENCH_FLOWS && matches!(n % 4, 1 | 2)
+}
+
 fn candidate(user: &User) -> Candidate {
     Candidate {
         id: user.id,
@@ -215,13 +222,19 @@ impl Generator {
             let approvers = if automatic {
                 Vec::new()
             } else if bench {
+                let mut group_step = approver(
+                    ApproverType::UserGroup,
+                    Some(self.groups[1].id),
+                    Some(false),
+                );
+                if conditional(n) {
+                    // True for every bench requester (none is an administrator): the step stays.
+                    group_step.required_if =
+                        Some("!requester.is_admin || \"oncall\" in requester.groups".to_owned());
+                }
                 vec![
                     approver(ApproverType::RequesterManager, None, None),
-                    approver(
-                        ApproverType::UserGroup,
-                        Some(self.groups[1].id),
-                        Some(false),
-                    ),
+                    group_step,
                 ]
             } else {
                 let first = types[n % 4];
@@ -282,7 +295,9 @@ impl Generator {
                 approver_requirement: requirement,
                 slack: None,
                 fulfilment,
-                auto_approve_if: None,
+                // False for every bench requester (none is on call): it stays for the approvers.
+                auto_approve_if: conditional(n)
+                    .then(|| "\"oncall\" in requester.groups && !requester.is_admin".to_owned()),
                 extensions: None,
                 escalation: None,
                 form: Default::default(),
@@ -339,7 +354,8 @@ impl Generator {
         }
     }
 
-    /// Lines the wrk scripts read: `token <user> <jwt>`, `approver <user>`, `mixed <user>`, `create <user> <flow id> <duration|->`,
+    /// Lines the wrk scripts read: `token <user> <jwt>`, `approver <user>`, `mixed <user>`, `create <user> <flow id> <duration|->`
+    /// (`create_cel` for a flow with conditions),
     /// `approve <request id> <user>`, `get <request id>`, `admin <user>`, `requester <name part>`.
     pub fn data_file(&mut self, secret: &SecretString) -> anyhow::Result<String> {
         let issuer = TokenIssuer::new(secret, None, None);
@@ -359,7 +375,8 @@ impl Generator {
         for n in (0..ADMINS).chain(100..100 + BENCH_APPROVERS) {
             let _ = writeln!(out, "mixed {n}");
         }
-        // Requesters with no open request in a bench flow, interleaved across flows.
+        // Requesters with no open request in a bench flow, interleaved across flows: `create`
+        // through the flows without conditions, `create_cel` through those with.
         let mut creates = 0;
         'outer: for requester in ADMINS..USERS {
             for flow in 0..BENCH_FLOWS {
@@ -368,13 +385,18 @@ impl Generator {
                         .duration_choices()
                         .first()
                         .map_or("-".to_owned(), ToString::to_string);
+                    let kind = if conditional(flow) {
+                        "create_cel"
+                    } else {
+                        "create"
+                    };
                     let _ = writeln!(
                         out,
-                        "create {requester} {} {duration}",
+                        "{kind} {requester} {} {duration}",
                         self.flows[flow].id()
                     );
                     creates += 1;
-                    if creates == 250_000 {
+                    if creates == 400_000 {
                         break 'outer;
                     }
                 }
