@@ -31,20 +31,22 @@ pub struct AuthzenConfiguration {
 /// A subject or a resource: `{"type": "user", "id": <email or id>}`, `{"type": "group", "id": <group
 /// id>}` or `{"type": "device", "id": <device id>}`.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Entity {
+pub struct AuthzenEntity {
     #[serde(rename = "type")]
     pub entity_type: String,
     pub id: String,
     /// Ignored by Portcullis (except `act`, which never binds).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub properties: Option<Value>,
 }
 
 /// `{"name": "member"}` (of a group) or `{"name": "admin"}` (of a device).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Action {
+pub struct AuthzenAction {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub properties: Option<Value>,
 }
 
@@ -56,11 +58,12 @@ pub struct Action {
     "action": {"name": "member"}
 }))]
 pub struct EvaluationRequest {
-    pub subject: Entity,
-    pub resource: Entity,
-    pub action: Action,
+    pub subject: AuthzenEntity,
+    pub resource: AuthzenEntity,
+    pub action: AuthzenAction,
     /// `approval`: the approval of a completed access request, on re-evaluation.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub context: Option<Value>,
 }
 
@@ -84,25 +87,27 @@ pub struct EvaluationRequest {
 pub struct EvaluationResponse {
     pub decision: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub context: Option<Value>,
 }
 
 /// One evaluation of a boxcar: members it leaves out come from the request's top level.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct EvaluationItem {
+pub struct AuthzenEvaluationItem {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject: Option<Entity>,
+    pub subject: Option<AuthzenEntity>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource: Option<Entity>,
+    pub resource: Option<AuthzenEntity>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<Action>,
+    pub action: Option<AuthzenAction>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub context: Option<Value>,
 }
 
 /// How the evaluations run: `execute_all` (default), `deny_on_first_deny`, `permit_on_first_permit`.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct EvaluationsOptions {
+pub struct AuthzenEvaluationsOptions {
     #[schema(pattern = "^(execute_all|deny_on_first_deny|permit_on_first_permit)$")]
     pub evaluations_semantic: Option<String>,
 }
@@ -119,13 +124,14 @@ pub struct EvaluationsOptions {
     ]
 }))]
 pub struct EvaluationsRequest {
-    pub subject: Option<Entity>,
-    pub resource: Option<Entity>,
-    pub action: Option<Action>,
+    pub subject: Option<AuthzenEntity>,
+    pub resource: Option<AuthzenEntity>,
+    pub action: Option<AuthzenAction>,
+    #[schema(value_type = Option<Object>)]
     pub context: Option<Value>,
     /// At most 100.
-    pub evaluations: Option<Vec<EvaluationItem>>,
-    pub options: Option<EvaluationsOptions>,
+    pub evaluations: Option<Vec<AuthzenEvaluationItem>>,
+    pub options: Option<AuthzenEvaluationsOptions>,
 }
 
 /// The decisions, in the order asked (cut short by the short-circuit semantics).
@@ -136,7 +142,7 @@ pub struct EvaluationsResponse {
 
 /// What a submission echoes of the requestable denial.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DenialEcho {
+pub struct AuthzenDenialEcho {
     /// `context.access_request.expires_at`, unchanged.
     pub expires_at: String,
     /// `context.access_request.binding_token`, unchanged (required: Portcullis binds by token).
@@ -150,7 +156,7 @@ pub struct DenialEcho {
 
 /// `requested_until`: the access asked for ends then (the flow's duration that covers it is chosen).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RequestedAccess {
+pub struct AuthzenRequestedAccess {
     pub requested_until: Option<String>,
 }
 
@@ -165,27 +171,29 @@ pub struct RequestedAccess {
     "denial": {"expires_at": "2026-12-02T10:10:00Z", "binding_token": "eyJhbGciOiJFZERTQSJ9.e30.c2ln"}
 }))]
 pub struct AccessRequestSubmission {
-    pub subject: Entity,
-    pub resource: Entity,
-    pub action: Action,
+    pub subject: AuthzenEntity,
+    pub resource: AuthzenEntity,
+    pub action: AuthzenAction,
     /// `business_justification` (10–2000 characters): the request's reason.
+    #[schema(value_type = Option<Object>)]
     pub context: Option<Value>,
-    pub denial: DenialEcho,
-    pub requested_access: Option<RequestedAccess>,
+    pub denial: AuthzenDenialEcho,
+    pub requested_access: Option<AuthzenRequestedAccess>,
     /// Recorded in nothing and never trusted: the caller's token says who submits.
+    #[schema(value_type = Option<Object>)]
     pub client: Option<Value>,
 }
 
 /// Links of a task: `cancel` while it is pending.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TaskLinks {
+pub struct AuthzenTaskLinks {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel: Option<String>,
 }
 
 /// A submitted access request's task handle.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Task {
+pub struct AuthzenTask {
     /// Opaque and unguessable.
     pub id: String,
     #[schema(pattern = "^(pending|approved|denied|expired|cancelled)$")]
@@ -194,12 +202,12 @@ pub struct Task {
     /// While pending: when the request expires undecided.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
-    pub links: TaskLinks,
+    pub links: AuthzenTaskLinks,
 }
 
 /// The approval a completed task gives, for `context.approval` of a re-evaluation.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ApprovalResult {
+pub struct AuthzenApprovalResult {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approved_at: Option<String>,
@@ -209,9 +217,9 @@ pub struct ApprovalResult {
 
 /// `mode` is always `reevaluate`: evaluate again with `context.approval`.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TaskResult {
+pub struct AuthzenTaskResult {
     pub mode: String,
-    pub approval: ApprovalResult,
+    pub approval: AuthzenApprovalResult,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -224,15 +232,15 @@ pub struct TaskResult {
         "links": {"cancel": "https://access.example.com/access/v1/requests/arq_Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0/cancel"}
     }
 }))]
-pub struct TaskResponse {
-    pub task: Task,
+pub struct AuthzenTaskResponse {
+    pub task: AuthzenTask,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<TaskResult>,
+    pub result: Option<AuthzenTaskResult>,
 }
 
 /// Optional: why the PEP cancels (kept for nobody: the cancellation itself is audited).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CancelTaskBody {
+pub struct AuthzenCancelTaskBody {
     pub reason: Option<String>,
     pub comment: Option<String>,
 }

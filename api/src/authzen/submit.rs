@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::body::read_object;
 use super::decide::Question;
-use super::dto::{AccessRequestSubmission, TaskResponse};
+use super::dto::{AccessRequestSubmission, AuthzenTaskResponse};
 use super::{ArapError, tasks};
 use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
@@ -318,8 +318,8 @@ fn refused(error: ApiError) -> ArapError {
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the submission safe to retry (at most 200 characters)")),
     request_body = AccessRequestSubmission,
     responses(
-        (status = 201, description = "Completed at once (automatic flow)", body = TaskResponse, headers(("Location" = String))),
-        (status = 202, description = "The pending task", body = TaskResponse, headers(("Location" = String))),
+        (status = 201, description = "Completed at once (automatic flow)", body = AuthzenTaskResponse, headers(("Location" = String))),
+        (status = 202, description = "The pending task", body = AuthzenTaskResponse, headers(("Location" = String))),
         (status = 400, description = "`urn:openid:authzen:access-request:error:invalid_request` (malformed), `invalid_denial_binding` or `not_requestable`", body = Problem, content_type = "application/problem+json"),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),

@@ -13,7 +13,9 @@ use portcullis_persistence::repo::authzen::{self as repo, TaskProgress, TaskRow}
 use portcullis_persistence::repo::users;
 
 use super::decide::rfc3339;
-use super::dto::{ApprovalResult, Task, TaskLinks, TaskResponse, TaskResult};
+use super::dto::{
+    AuthzenApprovalResult, AuthzenTask, AuthzenTaskLinks, AuthzenTaskResponse, AuthzenTaskResult,
+};
 use super::{ArapError, Pdp};
 use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
@@ -22,15 +24,15 @@ use crate::services::requests;
 use crate::state::AppState;
 
 /// The response for `task` in the state `progress` describes.
-pub fn view(pdp: &Pdp, task: &TaskRow, progress: &TaskProgress) -> TaskResponse {
+pub fn view(pdp: &Pdp, task: &TaskRow, progress: &TaskProgress) -> AuthzenTaskResponse {
     let status = TaskStatus::of(progress.status, progress.grant.is_some());
     let pending = status == TaskStatus::Pending;
     let result = match (status, progress.grant) {
         (TaskStatus::Approved, Some((_, end))) => {
             let approved_at = progress.decided_at.unwrap_or_default();
-            Some(TaskResult {
+            Some(AuthzenTaskResult {
                 mode: "reevaluate".to_owned(),
-                approval: ApprovalResult {
+                approval: AuthzenApprovalResult {
                     id: task.approval_id.clone(),
                     approved_at: progress.decided_at.map(rfc3339),
                     approved_until: rfc3339(authzen::approved_until(end, approved_at)),
@@ -39,13 +41,13 @@ pub fn view(pdp: &Pdp, task: &TaskRow, progress: &TaskProgress) -> TaskResponse 
         }
         _ => None,
     };
-    TaskResponse {
-        task: Task {
+    AuthzenTaskResponse {
+        task: AuthzenTask {
             id: task.id.clone(),
             status: status.as_str().to_owned(),
             status_endpoint: pdp.task_endpoint(&task.id),
             expires_at: progress.expires_at.filter(|_| pending).map(rfc3339),
-            links: TaskLinks {
+            links: AuthzenTaskLinks {
                 cancel: pending.then(|| format!("{}/cancel", pdp.task_endpoint(&task.id))),
             },
         },
@@ -89,7 +91,7 @@ fn checked_id(id: &str) -> Result<String, ArapError> {
     tag = "authzen",
     params(("id" = String, Path, description = "The task's id", example = "arq_Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0")),
     responses(
-        (status = 200, description = "The task", body = TaskResponse),
+        (status = 200, description = "The task", body = AuthzenTaskResponse),
         (status = 401, response = Unauthorized),
         (status = 404, description = "`urn:openid:authzen:access-request:error:unknown_task`", body = Problem, content_type = "application/problem+json"),
         (status = 429, response = TooManyRequests),
@@ -100,7 +102,7 @@ pub async fn get_access_request_task(
     state: web::Data<AppState>,
     principal: Principal,
     id: web::Path<String>,
-) -> Result<web::Json<TaskResponse>, ArapError> {
+) -> Result<web::Json<AuthzenTaskResponse>, ArapError> {
     let (caller, id) = (principal.0, checked_id(&id)?);
     let found = state
         .read(move |conn| Ok(visible_task(conn, &id, &caller)))
@@ -116,9 +118,9 @@ pub async fn get_access_request_task(
 #[utoipa::path(
     tag = "authzen",
     params(("id" = String, Path, description = "The task's id", example = "arq_Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0")),
-    request_body(content = Option<super::dto::CancelTaskBody>, description = "Optional"),
+    request_body(content = Option<super::dto::AuthzenCancelTaskBody>, description = "Optional"),
     responses(
-        (status = 200, description = "The cancelled task", body = TaskResponse),
+        (status = 200, description = "The cancelled task", body = AuthzenTaskResponse),
         (status = 401, response = Unauthorized),
         (status = 404, description = "`urn:openid:authzen:access-request:error:unknown_task`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`urn:openid:authzen:access-request:error:invalid_task_state`", body = Problem, content_type = "application/problem+json"),
@@ -131,7 +133,7 @@ pub async fn cancel_access_request_task(
     principal: Principal,
     id: web::Path<String>,
     _http: HttpRequest,
-) -> Result<web::Json<TaskResponse>, ArapError> {
+) -> Result<web::Json<AuthzenTaskResponse>, ArapError> {
     let (caller, id, now) = (Arc::new(principal.0), checked_id(&id)?, state.now());
     let outcome = state
         .write(move |tx| {

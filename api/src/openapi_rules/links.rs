@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+mod authzen;
 mod document;
 pub(super) use document::add_links;
 
@@ -542,6 +543,7 @@ fn links() -> Vec<LinkSpec> {
             None,
         ));
     }
+    authzen::add(&mut links);
     links
 }
 
