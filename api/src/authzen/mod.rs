@@ -10,6 +10,7 @@ pub mod dto;
 mod error;
 mod evaluation;
 mod signer;
+mod submission;
 mod submit;
 mod tasks;
 

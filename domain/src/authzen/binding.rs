@@ -52,11 +52,19 @@ pub enum BindingError {
     Expired,
 }
 
-/// A subject as it binds: `properties.act` (the actor) is left out.
+/// A subject as it binds: `properties.act` (the actor) is left out, and `properties` with it when
+/// nothing else is in it.
 pub fn bound_subject(subject: &Value) -> Value {
     let mut subject = subject.clone();
-    if let Some(properties) = subject.get_mut("properties").and_then(Value::as_object_mut) {
-        properties.remove("act");
+    let emptied = match subject.get_mut("properties").and_then(Value::as_object_mut) {
+        Some(properties) => {
+            properties.remove("act");
+            properties.is_empty()
+        }
+        None => false,
+    };
+    if let (true, Some(subject)) = (emptied, subject.as_object_mut()) {
+        subject.remove("properties");
     }
     subject
 }
