@@ -6,9 +6,11 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use clap::{Args, Parser, Subcommand};
 use portcullis_persistence::DatabaseTarget;
 
+mod authzen;
 mod jwt;
 mod notify;
 
+pub use authzen::{AuthzenArgs, AuthzenSettings, default_public_url, parse_public_url};
 pub use jwt::{JwtArgs, JwtSettings};
 pub use notify::{NotifyArgs, NotifySettings, SmtpSettings};
 
@@ -102,6 +104,8 @@ pub struct ServeArgs {
     pub rate_limit_per_minute: Option<String>,
     #[command(flatten)]
     pub notify: NotifyArgs,
+    #[command(flatten)]
+    pub authzen: AuthzenArgs,
 }
 
 pub struct DatabaseSettings {
@@ -119,6 +123,8 @@ pub struct ServeSettings {
     /// How often stale planner statistics are looked for (PostgreSQL); `None`: never.
     pub analyze_interval: Option<std::time::Duration>,
     pub notify: NotifySettings,
+    /// AuthZEN's public URL.
+    pub authzen: AuthzenSettings,
     /// Requests per principal and minute; 0: no limit.
     pub rate_limit_per_minute: u32,
     /// Where "now" comes from: the system clock, or one a test controls.
@@ -236,6 +242,7 @@ impl ServeArgs {
             .settings(bind)
             .map_err(|e| errors.extend(e))
             .ok();
+        let authzen = self.authzen.settings().map_err(|e| errors.push(e)).ok();
         match (
             database,
             jwt,
@@ -246,6 +253,7 @@ impl ServeArgs {
             analyze_interval,
             notify,
             rate_limit_per_minute,
+            authzen,
         ) {
             (
                 Some(database),
@@ -257,6 +265,7 @@ impl ServeArgs {
                 Some(analyze_interval),
                 Some(notify),
                 Some(rate_limit_per_minute),
+                Some(authzen),
             ) if errors.is_empty() => Ok(ServeSettings {
                 database,
                 jwt,
@@ -266,6 +275,7 @@ impl ServeArgs {
                 job_interval: std::time::Duration::from_secs(job_interval as u64),
                 analyze_interval,
                 notify,
+                authzen,
                 rate_limit_per_minute,
                 clock: std::sync::Arc::new(crate::clock::SystemClock),
             }),
@@ -319,6 +329,7 @@ mod tests {
             analyze_interval_seconds: None,
             rate_limit_per_minute: None,
             notify: NotifyArgs::default(),
+            authzen: AuthzenArgs::default(),
         };
         f(&mut args);
         args
@@ -340,6 +351,7 @@ mod tests {
             a.notify.smtp_url = Some("smtp://user:hunter2@".into());
             a.notify.mail_from = Some("not an address".into());
             a.notify.delivery_max_attempts = Some("0".into());
+            a.authzen.public_url = Some("access.example.com".into());
         })
         .settings()
         .err()
@@ -353,6 +365,7 @@ mod tests {
             "PORTCULLIS_SMTP_URL",
             "PORTCULLIS_MAIL_FROM",
             "PORTCULLIS_DELIVERY_MAX_ATTEMPTS",
+            "PORTCULLIS_PUBLIC_URL",
         ] {
             assert_eq!(
                 errors.iter().filter(|e| e.starts_with(var)).count(),

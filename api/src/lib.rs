@@ -2,6 +2,7 @@
 //! generated OpenAPI document, Swagger UI and operations endpoints.
 
 pub mod auth;
+pub mod authzen;
 pub mod cache;
 pub mod clock;
 pub mod config;

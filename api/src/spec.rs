@@ -79,6 +79,7 @@ step is audited, notified and exportable.\n\nAll errors are RFC 9457 problem doc
         (name = "access-requests", description = "Requests for access, their approval and decisions."),
         (name = "access", description = "Grants and device-admin sessions: the access approvals give."),
         (name = "operations", description = "Health, readiness and metrics (no authentication)."),
+        (name = "authzen", description = "OpenID AuthZEN: Portcullis as a policy decision point (Authorization API 1.0) whose denials can be requested (the Access Request and Approval Profile). The protocols' own paths: discovery at `/.well-known/authzen-configuration`, the rest under `/access/v1`. Subject `{\"type\": \"user\", \"id\": <email or id>}`; resource `{\"type\": \"group\", \"id\"}` with action `{\"name\": \"member\"}`, or `{\"type\": \"device\", \"id\"}` with `{\"name\": \"admin\"}`. Errors of the access-request surface use the profile's problem types (`urn:openid:authzen:access-request:error:*`)."),
     )
 )]
 pub struct ApiDoc;
@@ -105,6 +106,8 @@ pub(crate) fn documented_app() -> (
         .service(ops::readyz)
         .service(ops::metrics)
         .service(v1::scope())
+        .service(crate::authzen::get_authzen_configuration)
+        .service(crate::authzen::scope())
         .split_for_parts()
 }
 

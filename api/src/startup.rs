@@ -12,7 +12,8 @@ use anyhow::Context;
 use portcullis_persistence::{Backend, Checkpoints, Database};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::config::ServeSettings;
+use crate::authzen::{Pdp, Signer};
+use crate::config::{ServeSettings, default_public_url};
 use crate::extractors::path_config;
 use crate::fallback::{RouteTable, not_routed};
 use crate::group_commit::GroupCommit;
@@ -147,6 +148,24 @@ impl Application {
             ),
             Backend::Postgres => (None, None),
         };
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let bound = listener.local_addr()?;
+        let signer = {
+            let (db, now) = (db.clone(), settings.clock.now());
+            actix_web::rt::task::spawn_blocking(move || Signer::load_or_create(&db, now))
+                .await
+                .context("AuthZEN key task failed")?
+                .context("cannot load the AuthZEN signing key")?
+        };
+        let pdp = Arc::new(Pdp {
+            public_url: settings
+                .authzen
+                .public_url
+                .clone()
+                .unwrap_or_else(|| default_public_url(bound)),
+            signer,
+        });
         let state = web::Data::new(AppState {
             group_commit,
             db,
@@ -155,15 +174,14 @@ impl Application {
             notifier,
             rate_limit,
             cache: Arc::default(),
+            pdp,
         });
         let metrics = web::Data::from(metrics);
         let spec = crate::spec::spec();
         let routes = web::Data::new(RouteTable::from_spec(&spec));
         let cors_origins = Arc::new(settings.cors_origins);
 
-        let listener = TcpListener::bind(settings.bind)
-            .with_context(|| format!("cannot listen on {}", settings.bind))?;
-        let port = listener.local_addr()?.port();
+        let port = bound.port();
         let server = HttpServer::new(move || {
             let (app, _) = crate::spec::documented_app();
             app.app_data(state.clone())

@@ -34,6 +34,8 @@ pub struct AppState {
     pub group_commit: Option<Arc<GroupCommit>>,
     /// The callers and settings most requests read (see [`HotCache`] for how fresh they are).
     pub cache: Arc<HotCache>,
+    /// AuthZEN: the public URL and the key of binding tokens.
+    pub pdp: Arc<crate::authzen::Pdp>,
 }
 
 impl AppState {

@@ -4,6 +4,7 @@
 //! that can be tested exhaustively.
 
 pub mod access;
+pub mod authzen;
 pub mod clock;
 pub mod directory;
 pub mod events;

@@ -411,10 +411,37 @@ diesel::joinable!(request_approvers -> access_requests (request_id));
 diesel::joinable!(request_tasks -> access_requests (request_id));
 diesel::joinable!(request_people -> access_requests (request_id));
 diesel::joinable!(request_task_assignees -> access_requests (request_id));
+diesel::table! {
+    authzen_signing_keys (kid) {
+        kid -> Text,
+        seed -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    authzen_tasks (id) {
+        id -> Text,
+        request_id -> Text,
+        submitter_id -> Text,
+        subject_id -> Text,
+        resource_type -> Text,
+        resource_id -> Text,
+        approval_id -> Text,
+        evaluation_id -> Text,
+        binding_jti -> Text,
+        idempotency_key -> Nullable<Text>,
+        body_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(flow_groups -> approval_flows (flow_id));
 diesel::joinable!(flow_users -> approval_flows (flow_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    authzen_signing_keys,
+    authzen_tasks,
     access_requests,
     request_approvers,
     request_tasks,

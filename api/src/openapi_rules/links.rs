@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+mod authzen;
 mod document;
 pub(super) use document::add_links;
 
@@ -547,6 +548,7 @@ fn links() -> Vec<LinkSpec> {
             None,
         ));
     }
+    authzen::add(&mut links);
     links
 }
 

@@ -1,5 +1,6 @@
 //! Repositories: plain functions over a connection, composed by callers inside one transaction.
 
+pub mod authzen;
 pub mod catalog;
 pub mod devices;
 pub mod events;

@@ -70,6 +70,10 @@ enum Fixture {
     Session,
     Grant,
     HelpRequest,
+    /// A requestable denial of the requester (`submission`: the ARAP submission for it).
+    AuthzenDenial,
+    /// The same, submitted by an admin for the requester: `id` is its task.
+    AuthzenTask,
 }
 
 type Params = HashMap<&'static str, String>;
@@ -211,6 +215,16 @@ fn table() -> Vec<Row> {
         // Manage Requests: IT Admins, and the App Approvers the request's steps name (the waiting
         // reviewer too); requesters, strangers and integrations have no such section.
         row("GET",    "/v1/manage/requests?view=open",                         PendingRequest, None,                   [401, 403, 403, 200, 200, 403, 200]),
+        // AuthZEN: public metadata; PEPs (integrations) and admins ask about anyone, a person about
+        // themselves (the question here is about the requester); submissions by the subject or for
+        // them; a task is visible to its submitter (here an admin), its subject and admins only.
+        row("GET",    "/.well-known/authzen-configuration",                    Nothing,       None,                    OPEN),
+        row("GET",    "/access/v1/jwks",                                       Nothing,       None,                    OPEN),
+        row("POST",   "/access/v1/evaluation",                                 Nothing,       Some(about_requester),   [401, 403, 200, 403, 403, 200, 200]),
+        row("POST",   "/access/v1/evaluations",                                Nothing,       Some(about_requester),   [401, 403, 200, 403, 403, 200, 200]),
+        row("POST",   "/access/v1/requests",                                   AuthzenDenial, Some(submission),        [401, 403, 202, 403, 403, 202, 202]),
+        row("GET",    "/access/v1/requests/{id}",                              AuthzenTask,   None,                    [401, 404, 200, 404, 404, 404, 200]),
+        row("POST",   "/access/v1/requests/{id}/cancel",                       AuthzenTask,   Some(empty),             [401, 404, 200, 404, 404, 404, 200]),
     ]
 }
 
@@ -311,6 +325,13 @@ fn resubmit(_: &Params) -> Value {
 }
 fn comment(_: &Params) -> Value {
     json!({ "body": "Which repositories do you need?" })
+}
+fn about_requester(p: &Params) -> Value {
+    json!({ "subject": { "type": "user", "id": p["requester"] },
+        "resource": { "type": "group", "id": p["target"] }, "action": { "name": "member" } })
+}
+fn submission(p: &Params) -> Value {
+    serde_json::from_str(&p["submission"]).unwrap()
 }
 fn override_approve(_: &Params) -> Value {
     json!({ "override": true, "internal_note": "Approved by the security team" })

@@ -228,6 +228,7 @@ impl TestApp {
                     .unwrap_or_else(|| "http://127.0.0.1:9/api".to_owned()),
             },
             rate_limit_per_minute: options.rate_limit_per_minute,
+            authzen: Default::default(),
             clock: clock.clone(),
         };
         let app = Application::build(settings)

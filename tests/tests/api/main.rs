@@ -6,6 +6,7 @@ mod action_required;
 mod audit;
 mod auth;
 mod authz;
+mod authzen;
 mod bad_input;
 mod catalog;
 mod commands;

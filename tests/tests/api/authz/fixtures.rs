@@ -129,6 +129,41 @@ pub(super) async fn approved_device_request(app: &TestApp, p: &Params) -> String
     id
 }
 
+/// A requestable denial of the requester for a group of its own (its own flow, so no other cell's
+/// open request hides it), as the submission ARAP describes; with `submit`, submitted by an admin for
+/// the requester, and the task's id as `id`.
+async fn authzen_denial(app: &TestApp, p: &mut Params, submit: bool) {
+    let n = p["n"].clone();
+    let group = app.create_group(&format!("AuthZEN {n}")).await;
+    let mut flow = flow_body(p, format!("AuthZEN flow {n}"));
+    flow["target_group_id"] = json!(group);
+    created(app, "/v1/approval-flows", flow).await;
+    let question = json!({ "subject": { "type": "user", "id": p["requester"] },
+        "resource": { "type": "group", "id": group }, "action": { "name": "member" } });
+    let denied = ok(
+        app,
+        Method::POST,
+        "/access/v1/evaluation",
+        &app.admin_token,
+        question.clone(),
+    )
+    .await;
+    let access = &denied["context"]["access_request"];
+    let mut submission = question;
+    submission["context"] =
+        json!({ "business_justification": "Review pull requests for the release" });
+    submission["denial"] =
+        json!({ "expires_at": access["expires_at"], "binding_token": access["binding_token"] });
+    if submit {
+        let response = app
+            .post("/access/v1/requests", &app.admin_token, &submission)
+            .await;
+        let task = expect_status(response, StatusCode::ACCEPTED).await;
+        p.insert("id", task["task"]["id"].as_str().unwrap().to_owned());
+    }
+    p.insert("submission", submission.to_string());
+}
+
 /// Creates what the cell needs and returns its parameters.
 pub(super) async fn prepare(app: &TestApp, cast: &Cast, fixture: Fixture, n: usize) -> Params {
     let mut p = cast.base.clone();
@@ -136,6 +171,8 @@ pub(super) async fn prepare(app: &TestApp, cast: &Cast, fixture: Fixture, n: usi
     let admin = app.admin_token.clone();
     match fixture {
         Fixture::Nothing => {}
+        Fixture::AuthzenDenial => authzen_denial(app, &mut p, false).await,
+        Fixture::AuthzenTask => authzen_denial(app, &mut p, true).await,
         Fixture::User => {
             let id = app.create_user(&format!("u{n}@example.org"), "User").await;
             p.insert("id", id);

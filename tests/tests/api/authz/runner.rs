@@ -42,13 +42,18 @@ pub(super) fn bad_bodies(good: &Value) -> Vec<(&'static str, &'static str, Vec<u
 /// `requester_id`): a caller who cannot see the request gets its 404 whatever the body, but one who
 /// sees it and may not act (403) is told first what is wrong with the body. That tells them nothing
 /// new: these schemas are the same for every signed-in caller, and they know the request exists.
-pub(super) const VALIDATED_BEFORE_PERMISSION: [&str; 6] = [
+pub(super) const VALIDATED_BEFORE_PERMISSION: [&str; 9] = [
     "/v1/access-requests",
     "/v1/access-requests/{id}/approve",
     "/v1/access-requests/{id}/deny",
     "/v1/access-requests/{id}/reassign",
     "/v1/access-requests/{id}/resubmit",
     "/v1/access-requests/{id}/comments",
+    // AuthZEN: who a question or a submission is about is in the body (a person may ask about, and
+    // submit for, themselves only), so a body that names nobody is refused for what it is (400).
+    "/access/v1/evaluation",
+    "/access/v1/evaluations",
+    "/access/v1/requests",
 ];
 
 /// The status and content type of a call, or a description of what is wrong with it.
