@@ -285,6 +285,7 @@ impl Generator {
                 auto_approve_if: None,
                 extensions: None,
                 escalation: None,
+                break_glass: false,
                 form: Default::default(),
             };
             let created = self.now - Duration::days(HISTORY_DAYS + 10);

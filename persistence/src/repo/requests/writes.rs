@@ -53,6 +53,12 @@ pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
         // The grant changed since it was read (revoked, expired, extended): nothing is kept.
         return Err(diesel::result::Error::RollbackTransaction);
     }
+    if let Some(grant) = &change.ended_grant
+        && !grants::end(conn, grant)?
+    {
+        // The grant ended or changed since it was read: nothing is kept.
+        return Err(diesel::result::Error::RollbackTransaction);
+    }
     if let Some(session) = &change.session {
         grants::insert_session(conn, session)?;
     }
