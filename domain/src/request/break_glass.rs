@@ -56,14 +56,11 @@ pub(super) fn check_reason(reason: &str) -> Result<(), RequestError> {
 
 /// The per-person allowance: fewer than [`BREAK_GLASS_PER_WINDOW`] break-glass requests made in the
 /// window ending at `now` (`recent`: when the person's requests were made; older ones do not
-/// count). Beyond it, refused until the oldest counted one leaves the window.
+/// count, and one stamped after `now`, by a submission that ran at the same time, counts).
+/// Beyond it, refused until the oldest counted one leaves the window.
 pub fn check_allowance(recent: &[DateTime<Utc>], now: DateTime<Utc>) -> Result<(), RequestError> {
     let start = window_start(now);
-    let mut counted: Vec<DateTime<Utc>> = recent
-        .iter()
-        .copied()
-        .filter(|at| *at > start && *at <= now)
-        .collect();
+    let mut counted: Vec<DateTime<Utc>> = recent.iter().copied().filter(|at| *at > start).collect();
     if counted.len() < BREAK_GLASS_PER_WINDOW {
         return Ok(());
     }

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod authz;
 mod bad_input;
+mod break_glass;
 mod catalog;
 mod commands;
 mod contract;

@@ -40,9 +40,15 @@ pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
         }
         Write::Unchanged => {}
     }
+    // What the store held before: nothing for a new request (whose `before` is the state it was
+    // submitted in, which may already have tasks: a break-glass request's review).
+    let stored = match change.write {
+        Write::Insert => None,
+        Write::Update { .. } | Write::Unchanged => change.before.as_ref(),
+    };
     if change.write != Write::Unchanged {
-        tasks::write(conn, change.before.as_ref(), &change.request)?;
-        tasks::write_named(conn, change.before.as_ref(), &change.request)?;
+        tasks::write(conn, stored, &change.request)?;
+        tasks::write_named(conn, stored, &change.request)?;
     }
     if let Some(grant) = &change.grant {
         grants::insert(conn, grant)?;
