@@ -268,6 +268,7 @@ fn demo_flows(
         auto_approve_if: None,
         extensions: None,
         escalation: None,
+        break_glass: false,
         form: Default::default(),
     };
     let approver = |approver_type, group_id, require_all| ApproverDraft {

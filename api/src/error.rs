@@ -96,9 +96,13 @@ pub enum ApiError {
     /// Well-formed input that breaks a rule.
     #[error("invalid input: {0}")]
     Validation(ValidationErrors),
-    /// The caller used up their allowance (see `rate_limit`).
+    /// The caller used up an allowance: requests a minute (see `rate_limit`), or a rule's (`detail`
+    /// says which, e.g. break-glass requests a day).
     #[error("too many requests")]
-    TooManyRequests { retry_after_seconds: u64 },
+    TooManyRequests {
+        retry_after_seconds: u64,
+        detail: Option<String>,
+    },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -183,8 +187,11 @@ impl ApiError {
             Self::Unauthorized(detail) => ((*detail).to_owned(), Vec::new(), None),
             Self::TooManyRequests {
                 retry_after_seconds,
+                detail,
             } => (
-                format!("this account made too many requests; retry in {retry_after_seconds} s"),
+                detail.clone().unwrap_or_else(|| {
+                    format!("this account made too many requests; retry in {retry_after_seconds} s")
+                }),
                 Vec::new(),
                 None,
             ),
@@ -249,6 +256,7 @@ impl ResponseError for ApiError {
             }
             Self::TooManyRequests {
                 retry_after_seconds,
+                ..
             } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
             }

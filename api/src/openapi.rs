@@ -58,6 +58,8 @@ problem_response! {
         "unsupported-media-type", "Unsupported media type", "the body must be JSON (Content-Type: application/json)";
     TooManyRequests => 429, "This principal made too many requests (`PORTCULLIS_RATE_LIMIT_PER_MINUTE`); wait `Retry-After` seconds.",
         "rate-limited", "Too many requests", "this account made too many requests; retry in 3 s";
+    BreakGlassTooMany => 429, "Too many requests: this principal's allowance a minute (`PORTCULLIS_RATE_LIMIT_PER_MINUTE`), or through a break-glass flow the requester's (2 break-glass requests per rolling 24 hours, across every break-glass flow); wait `Retry-After` seconds.",
+        "rate-limited", "Too many requests", "at most 2 break-glass requests per person in 24 hours; the next is allowed in 79200 s";
     UnprocessableEntity => 422, "Well-formed input that breaks a rule; `errors[]` names each field.",
         "validation", "Invalid input", "manager_id: this manager would create a cycle in the management chain";
     ServiceUnavailable => 503, "The database is unreachable or saturated; retry later.",

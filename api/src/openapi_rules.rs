@@ -93,6 +93,7 @@ pub(crate) fn stricter_rules() -> Vec<(&'static str, &'static str, Value)> {
     for field in ["next_steps", "comment", "internal_note"] {
         rules.push(("DenyBody", field, text.clone()));
     }
+    rules.push(("ReviewBody", "note", text.clone()));
     // A denial's reason is required and must say something once trimmed.
     rules.push(("DenyBody", "reason", comment.clone()));
     rules.push(("CommentBody", "body", comment.clone()));

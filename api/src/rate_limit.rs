@@ -42,6 +42,7 @@ impl PrincipalRateLimiter {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             ApiError::TooManyRequests {
                 retry_after_seconds: whole_seconds_up(wait),
+                detail: None,
             }
         })
     }
@@ -73,6 +74,7 @@ mod tests {
         match limiter.check(ada) {
             Err(ApiError::TooManyRequests {
                 retry_after_seconds,
+                ..
             }) => assert!((1..=20).contains(&retry_after_seconds)),
             other => panic!("expected a 429, got {other:?}"),
         }

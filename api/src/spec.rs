@@ -60,7 +60,8 @@ step is audited, notified and exportable.\n\nAll errors are RFC 9457 problem doc
         ),
         responses(
             BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
-            UnsupportedMediaType, UnprocessableEntity, TooManyRequests, ServiceUnavailable
+            UnsupportedMediaType, UnprocessableEntity, TooManyRequests, BreakGlassTooMany,
+            ServiceUnavailable
         )
     ),
     tags(
@@ -129,11 +130,15 @@ fn document_rate_limits(spec: &mut utoipa::openapi::OpenApi) {
         if !path.starts_with("/v1/") {
             continue;
         }
+        // An operation with a rate limit of its own documents its 429 itself.
         for operation in crate::openapi_rules::operations_mut(item) {
-            operation.responses.responses.insert(
-                "429".to_owned(),
-                RefOr::Ref(utoipa::openapi::Ref::from_response_name("TooManyRequests")),
-            );
+            operation
+                .responses
+                .responses
+                .entry("429".to_owned())
+                .or_insert_with(|| {
+                    RefOr::Ref(utoipa::openapi::Ref::from_response_name("TooManyRequests"))
+                });
         }
     }
 }

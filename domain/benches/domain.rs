@@ -61,6 +61,7 @@ fn draft() -> FlowDraft {
         auto_approve_if: None,
         extensions: None,
         escalation: None,
+        break_glass: false,
         form: Default::default(),
     }
 }
@@ -96,6 +97,7 @@ fn pending(requester: UserId, manager: UserId, reviewers: &[UserId]) -> AccessRe
         resubmitted_from: None,
         conditions: Vec::new(),
         extends_grant: None,
+        break_glass: None,
         form: Default::default(),
     };
     AccessRequest::submit(RequestId::new_v7(), submission, steps, 30, requester, at())
@@ -224,6 +226,7 @@ fn creations(c: &mut Criterion) {
             resubmitted_from: None,
             form,
             policy: flow.has_conditions().then_some(&policy),
+            break_glass: None,
         }
         .check()
         .unwrap();

@@ -22,6 +22,10 @@ pub const REQUEST_REASSIGNED: &str = "access_management_access_request_reassign"
 /// A request left undecided got its flow's fallback approvers (escalation).
 pub const REQUEST_ESCALATED: &str = "access_management_access_request_escalate";
 pub const REQUEST_COMMENTED: &str = "access_management_access_request_comment";
+/// A request through a break-glass flow was approved at once: the administrators' alert.
+pub const REQUEST_BREAK_GLASS: &str = "access_management_access_request_break_glass";
+/// An administrator reviewed a break-glass request (confirmed it, or revoked its access).
+pub const REQUEST_BREAK_GLASS_REVIEW: &str = "access_management_access_request_break_glass_review";
 /// A fulfilment task (provisioning, assignment, deprovisioning) opened for its assignees.
 pub const FULFILMENT_TASK_OPEN: &str = "access_management_access_request_fulfilment_task_open";
 /// A fulfilment task was completed.
@@ -78,6 +82,8 @@ pub const EVENT_TYPES: &[&str] = &[
     REQUEST_REASSIGNED,
     REQUEST_ESCALATED,
     REQUEST_COMMENTED,
+    REQUEST_BREAK_GLASS,
+    REQUEST_BREAK_GLASS_REVIEW,
     FULFILMENT_TASK_OPEN,
     FULFILMENT_TASK_DONE,
     SESSION_START,

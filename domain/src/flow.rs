@@ -8,6 +8,7 @@ use crate::ids::{FlowId, GroupId, UserId};
 use crate::text_enum;
 use crate::validation::ValidationErrors;
 
+mod break_glass;
 mod condition;
 mod draft;
 mod escalation;
@@ -16,6 +17,10 @@ mod form;
 mod resolution;
 mod slack;
 
+pub use break_glass::{
+    BREAK_GLASS_PER_WINDOW, BREAK_GLASS_REASON_MIN_CHARS, BREAK_GLASS_WINDOW_HOURS,
+    MAX_BREAK_GLASS_SECONDS,
+};
 pub use condition::{
     Condition, ConditionContext, ConditionOutcome, MAX_COMPREHENSION_NESTING, MAX_COMPREHENSIONS,
     MAX_CONTEXT_LIST, MAX_EXPRESSION_CHARS, RequesterFacts,
@@ -145,6 +150,8 @@ pub struct ApprovalFlow {
     extensions: Option<Extensions>,
     /// Manual flows: fallback approvers added to a request left undecided too long.
     escalation: Option<Escalation>,
+    /// Emergency access: approved at once, alerted, reviewed after (see [`FlowDraft::break_glass`]).
+    break_glass: bool,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -243,6 +250,7 @@ impl ApprovalFlow {
             auto_approve_if: self.auto_approve_if.as_ref().map(|c| c.source().to_owned()),
             extensions: self.extensions,
             escalation: self.escalation.as_ref().map(Escalation::to_draft),
+            break_glass: self.break_glass,
         }
     }
 
@@ -310,6 +318,10 @@ impl ApprovalFlow {
     /// Who is added to a request's undecided steps, and when.
     pub fn escalation(&self) -> Option<&Escalation> {
         self.escalation.as_ref()
+    }
+    /// Whether requests through the flow are break-glass: approved at once, alerted, reviewed after.
+    pub fn break_glass(&self) -> bool {
+        self.break_glass
     }
     pub fn auto_approve_if(&self) -> Option<&Condition> {
         self.auto_approve_if.as_ref()

@@ -61,6 +61,7 @@ fn resource_flow() -> FlowDraft {
         auto_approve_if: None,
         extensions: None,
         escalation: None,
+        break_glass: false,
         form: Default::default(),
     }
 }
@@ -88,6 +89,7 @@ fn device_flow() -> FlowDraft {
         auto_approve_if: None,
         extensions: None,
         escalation: None,
+        break_glass: false,
         form: Default::default(),
     }
 }

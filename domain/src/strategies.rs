@@ -150,6 +150,7 @@ pub fn flow_draft() -> impl Strategy<Value = FlowDraft> {
                     auto_approve_if: None,
                     extensions: None,
                     escalation: None,
+                    break_glass: false,
                 }
             },
         )

@@ -228,6 +228,7 @@ diesel::table! {
         completed_by -> Nullable<Text>,
         completed_at -> Nullable<Timestamp>,
         note -> Nullable<Text>,
+        outcome -> Nullable<Text>,
     }
 }
 

@@ -3,6 +3,7 @@
 //! request engine adds email entries ([`email`]). The [`dispatcher`] delivers entries at least once,
 //! retrying with backoff, and logs every attempt.
 
+pub mod break_glass;
 pub mod dispatcher;
 pub mod email;
 pub mod help;

@@ -33,6 +33,7 @@ fn links() -> Vec<LinkSpec> {
         ("ListComments", "list_access_request_comments"),
         ("Comment", "comment_on_access_request"),
         ("StartSession", "start_device_admin_session"),
+        ("Review", "review_access_request"),
     ];
     // Every answer that is a request (made, listed, read, acted on) leads to every action on it, so a
     // sequence goes on from any step of the lifecycle.
@@ -66,6 +67,7 @@ fn links() -> Vec<LinkSpec> {
         "reassign_access_request",
         "complete_fulfilment_task",
         "reassign_fulfilment_task",
+        "review_access_request",
     ] {
         request_sources.push((action, "200", "$response.body#/id"));
     }
@@ -91,7 +93,8 @@ fn links() -> Vec<LinkSpec> {
     }
     // A request for a flow (the first of the catalog, for its first duration and device; a created flow), which the
     // request's links then take through its lifecycle.
-    let reason = "Needed to review the release branch";
+    // Long enough for a break-glass flow's requests too (40 characters at least).
+    let reason = "Needed to review the release branch before it ships";
     let catalog_request = json!({
         "flow_id": "$response.body#/items/0/flow_id",
         "reason": reason,

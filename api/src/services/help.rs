@@ -26,7 +26,8 @@ pub fn refusal(error: HelpError) -> ApiError {
         Refusal::Forbidden => ApiError::Forbidden(message),
         Refusal::Conflict => ApiError::conflict(message),
         Refusal::Invalid => ApiError::invalid_field(error.field().unwrap_or("body"), message),
-        Refusal::Internal => ApiError::internal(message),
+        // No help command is rate-limited.
+        Refusal::TooMany | Refusal::Internal => ApiError::internal(message),
     }
 }
 

@@ -111,6 +111,24 @@ fn outcome_line(outcome: &OutcomeSummary) -> String {
     line
 }
 
+/// The fallback text of a break-glass alert.
+pub fn break_glass_text(summary: &RequestSummary) -> String {
+    format!(
+        "Break-glass: {} took emergency access to {}: {}",
+        summary.requester_name, summary.flow_name, summary.reason
+    )
+}
+
+/// An administrator's alert of a break-glass request: what was taken and why, and where to review
+/// it (no buttons: the access is already given).
+pub fn break_glass_alert(summary: &RequestSummary) -> Value {
+    let mut blocks = vec![section(
+        ":rotating_light: *Break-glass access* was granted at once, without approval. Review it: confirm it, or revoke the access.".to_owned(),
+    )];
+    blocks.extend(summary_blocks(summary));
+    Value::Array(blocks)
+}
+
 /// The approval request as it ends: the outcome instead of the buttons.
 pub fn closed_request(summary: &RequestSummary, outcome: &OutcomeSummary) -> Value {
     let mut blocks = summary_blocks(summary);

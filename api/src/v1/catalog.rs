@@ -5,9 +5,10 @@ use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use portcullis_domain::UserId;
 use portcullis_domain::flow::{
-    ApprovalFlow, ApprovalType, ApproverType, DisplayDraft, FlowKind, FormField, TimedAccessMode,
+    ApprovalFlow, ApprovalType, ApproverType, BREAK_GLASS_REASON_MIN_CHARS, DisplayDraft, FlowKind,
+    FormField, TimedAccessMode,
 };
-use portcullis_domain::request::{AccessRequest, RequestStatus, Step};
+use portcullis_domain::request::{AccessRequest, REASON_CHARS, RequestStatus, Step};
 use portcullis_persistence::repo::catalog::{self as catalog_repo, CatalogFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -86,6 +87,12 @@ pub struct CatalogEntry {
     pub my_request: Option<MyCatalogRequest>,
     /// The fields a request through this flow answers in its `form`.
     pub form: Vec<FormField>,
+    /// Emergency access: a request is granted at once, needs a reason of at least
+    /// `reason_min_chars`, alerts every administrator and is reviewed by one after; at most 2 per
+    /// person per 24 hours.
+    pub break_glass: bool,
+    /// The shortest reason a request through this flow takes, once trimmed (10; 40 for break-glass).
+    pub reason_min_chars: usize,
 }
 
 /// The requester's catalog: enabled flows visible to the caller.
@@ -103,7 +110,8 @@ pub struct CatalogEntry {
             "created_at": "2026-11-23T09:30:00Z", "decided_at": null,
             "steps": [{ "position": 0, "type": "requester_manager", "state": "active",
                 "approver_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87"], "require_all": false, "decisions": [] }] },
-        "form": [{ "key": "ticket", "label": "Change ticket", "type": "ticket", "required": true }]
+        "form": [{ "key": "ticket", "label": "Change ticket", "type": "ticket", "required": true }],
+        "break_glass": false, "reason_min_chars": 10
     }],
     "next_page_token": null
 }))]
@@ -262,5 +270,11 @@ fn describe(
         devices,
         my_request: None,
         form: draft.form,
+        break_glass: flow.break_glass(),
+        reason_min_chars: if flow.break_glass() {
+            BREAK_GLASS_REASON_MIN_CHARS
+        } else {
+            REASON_CHARS.0
+        },
     }
 }

@@ -99,6 +99,7 @@ pub fn scope() -> Scope<
         .service(requests::reassign_access_request)
         .service(requests::complete_fulfilment_task)
         .service(requests::reassign_fulfilment_task)
+        .service(requests::review_access_request)
         .service(requests::resubmit_access_request)
         .service(requests::list_access_request_comments)
         .service(requests::comment_on_access_request)

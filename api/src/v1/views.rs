@@ -82,7 +82,8 @@ pub async fn list_my_access_requests(
 }
 
 /// What an Action Required item asks of the caller: decide on a step (`approve`), complete a
-/// fulfilment task (`provision`, `assign`, `deprovision`), or answer a help request (`answer`).
+/// fulfilment task (`provision`, `assign`, `deprovision`), answer a help request (`answer`), or
+/// review a break-glass request (`review`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
@@ -91,6 +92,7 @@ pub enum ActionKind {
     Assign,
     Deprovision,
     Answer,
+    Review,
 }
 
 impl ActionKind {
@@ -100,6 +102,7 @@ impl ActionKind {
             Action::Task(TaskType::Provisioning) => Self::Provision,
             Action::Task(TaskType::Assignment) => Self::Assign,
             Action::Task(TaskType::Deprovisioning) => Self::Deprovision,
+            Action::Task(TaskType::Review) => Self::Review,
             Action::Answer => Self::Answer,
         }
     }
@@ -110,6 +113,7 @@ impl ActionKind {
             Self::Provision => Action::Task(TaskType::Provisioning),
             Self::Assign => Action::Task(TaskType::Assignment),
             Self::Deprovision => Action::Task(TaskType::Deprovisioning),
+            Self::Review => Action::Task(TaskType::Review),
             Self::Answer => Action::Answer,
         }
     }
@@ -126,7 +130,7 @@ impl ActionKind {
         "status": "approved", "reason": "Design reviews for the new onboarding", "duration_seconds": null,
         "device_id": null, "steps": [], "created_at": "2026-11-23T09:30:00Z",
         "decided_at": "2026-11-23T10:00:00Z", "expires_at": null, "decision": null, "error": null,
-        "resubmitted_from": null, "version": 2, "form": {},
+        "resubmitted_from": null, "version": 2, "form": {}, "break_glass": false, "review": null,
         "fulfilment": { "state": "in_progress", "tasks": [
             { "type": "provisioning", "state": "open", "assignee_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e81"],
               "opened_at": "2026-11-23T10:00:00Z", "completed_by": null, "completed_at": null, "note": null }
@@ -139,8 +143,8 @@ pub struct ActionItemResponse {
     /// When it started waiting on the caller: a fulfilment task's opening; for `approve`, when the
     /// request was submitted; for `answer`, when the question was asked.
     pub since: DateTime<Utc>,
-    /// The request the action is on: set for `approve`, `provision`, `assign` and `deprovision`,
-    /// `null` for `answer`.
+    /// The request the action is on: set for `approve`, `provision`, `assign`, `deprovision` and
+    /// `review`, `null` for `answer`.
     pub access_request: Option<RequestResponse>,
     /// The help request to answer: set for `answer`, `null` for the others.
     pub help_request: Option<HelpRequestResponse>,
@@ -170,8 +174,9 @@ pub struct ActionRequiredParams {
 /// pending request in which they approve an active step and have not decided yet (steps still waiting
 /// for an earlier one are not listed), `provision` and `deprovision` for the IT Admins' (administrators')
 /// open fulfilment tasks, `assign` for the App Admins' (the flow's owners'), `answer` for an open help
-/// request the caller is asked to answer (with `help_request` instead of `access_request`). Filter
-/// with `action`.
+/// request the caller is asked to answer (with `help_request` instead of `access_request`), `review`
+/// for a break-glass request an administrator is to confirm or revoke (`POST
+/// /v1/access-requests/{id}/review`). Filter with `action`.
 #[utoipa::path(
     tag = "access-requests",
     params(ActionRequiredParams),

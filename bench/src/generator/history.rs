@@ -50,6 +50,7 @@ impl Generator {
             resubmitted_from: None,
             conditions: Vec::new(),
             extends_grant: None,
+            break_glass: None,
             form: Default::default(),
         };
         let requester_id = self.people[requester].user.id;

@@ -300,6 +300,7 @@ impl Generator {
                     .then(|| "\"oncall\" in requester.groups && !requester.is_admin".to_owned()),
                 extensions: None,
                 escalation: None,
+                break_glass: false,
                 form: Default::default(),
             };
             let created = self.now - Duration::days(HISTORY_DAYS + 10);

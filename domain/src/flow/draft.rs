@@ -158,6 +158,15 @@ pub struct FlowDraft {
     /// `access_management_access_request_escalate`). Expiry stays the last resort.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<EscalationDraft>,
+    /// Break-glass (emergency) access: a request through the flow is approved at once, with a reason
+    /// of at least 40 characters; every administrator is alerted at once (email, the webhook event
+    /// `access_management_access_request_break_glass`, Slack when connected) and gets a review task
+    /// (`POST /v1/access-requests/{id}/review`: confirm, or revoke the access). At most 2 per person
+    /// per rolling 24 hours, across every break-glass flow (429 beyond). Only for an `automatic`
+    /// `resource_request` flow with `timed_access` of at most 14400 seconds (4 hours), without
+    /// fulfilment tasks, extensions or Slack approvals.
+    #[serde(default)]
+    pub break_glass: bool,
 }
 
 fn enabled_by_default() -> bool {
@@ -318,6 +327,9 @@ impl ApprovalFlow {
             let timed = draft.kind == FlowKind::ResourceRequest && draft.timed_access.is_some();
             extensions.check(timed, &mut errors);
         }
+        if draft.break_glass {
+            super::break_glass::check(&draft, &mut errors);
+        }
         let escalation = draft.escalation.as_ref().and_then(|e| {
             Escalation::parse(
                 e,
@@ -352,6 +364,7 @@ impl ApprovalFlow {
             step_conditions,
             extensions: draft.extensions,
             escalation,
+            break_glass: draft.break_glass,
             version,
             created_at,
             updated_at,

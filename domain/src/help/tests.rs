@@ -32,6 +32,7 @@ fn flow(enabled: bool) -> ApprovalFlow {
         auto_approve_if: None,
         extensions: None,
         escalation: None,
+        break_glass: false,
     };
     let limits = FlowLimits {
         max_duration_seconds: 86_400,

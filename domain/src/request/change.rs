@@ -45,6 +45,9 @@ pub struct Change {
     pub grant: Option<Grant>,
     /// An approved extension's grant, its end moved (written only over the version it was read at).
     pub extended_grant: Option<Grant>,
+    /// A grant this change ended (a break-glass review's revocation; written only over the version
+    /// it was read at, its membership removed).
+    pub ended_grant: Option<Grant>,
     pub session: Option<Session>,
     pub comment: Option<Comment>,
     /// An approval of a resource request, waiting for [`Change::grant_in`].
@@ -60,6 +63,7 @@ impl Change {
             events: Vec::new(),
             grant: None,
             extended_grant: None,
+            ended_grant: None,
             session: None,
             comment: None,
             needs_group: false,

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::break_glass::{self, BreakGlass, BreakGlassInput};
 use super::events::RequestEventKind;
 use super::policy::{self, PolicyInput};
 use super::{
@@ -38,6 +39,9 @@ pub struct Draft<'a> {
     /// What the flow's conditions need (the requester's groups, the time); required when the
     /// flow has conditions.
     pub policy: Option<&'a PolicyInput>,
+    /// What a break-glass flow needs (the requester's recent break-glass requests, the
+    /// administrators, the time); required when the flow is break-glass.
+    pub break_glass: Option<&'a BreakGlassInput>,
 }
 
 /// Resource requests can be turned off by an administrator.
@@ -149,14 +153,18 @@ pub fn choose_device(
 
 impl Draft<'_> {
     /// Checks the draft against the flow, in the order a client is told what is wrong: the flow
-    /// (missing, disabled and hidden look the same), the reason, the duration, the device, the
-    /// form, then an open request for the same flow. The flow's conditions are then evaluated.
+    /// (missing, disabled and hidden look the same), the reason (longer through a break-glass
+    /// flow), the duration, the device, the form, then an open request for the same flow and a
+    /// break-glass flow's per-person allowance. The flow's conditions are then evaluated.
     pub fn check(&self) -> Result<Submission, RequestError> {
         let flow = self
             .flow
             .filter(|f| f.enabled() && self.visible)
             .ok_or(RequestError::FlowUnavailable(self.flow_id))?;
         let reason = parse_reason(self.reason).map_err(|m| RequestError::invalid("reason", m))?;
+        if flow.break_glass() {
+            break_glass::check_reason(&reason)?;
+        }
         let duration_seconds = choose_duration(flow, self.duration_seconds)?;
         let device_id = choose_device(flow.kind(), self.device_id, self.device, self.requester.id)?;
         let form = flow
@@ -166,6 +174,20 @@ impl Draft<'_> {
         if let Some(existing) = self.open_request {
             return Err(RequestError::AlreadyOpen(Some(existing)));
         }
+        let break_glass = match (flow.break_glass(), self.break_glass) {
+            (false, _) => None,
+            (true, Some(input)) => {
+                break_glass::check_allowance(&input.recent, input.now)?;
+                Some(BreakGlass {
+                    reviewer_ids: input.admins.clone(),
+                })
+            }
+            (true, None) => {
+                return Err(RequestError::Inconsistent(
+                    "a break-glass flow needs the requester's recent break-glass requests",
+                ));
+            }
+        };
         let conditions = match (flow.has_conditions(), self.policy) {
             (false, _) => Vec::new(),
             (true, Some(input)) => {
@@ -194,6 +216,7 @@ impl Draft<'_> {
             form,
             conditions,
             extends_grant: None,
+            break_glass,
         })
     }
 }
@@ -229,10 +252,11 @@ impl AccessRequest {
     /// with a remaining step nobody can approve is refused. An automatic flow's request, or one
     /// whose `auto_approve_if` came out true, is approved at once: recorded as created (pending,
     /// version 1, with the conditions' outcomes), then approved (version 2); a resource request's
-    /// approval then needs [`Change::grant_in`].
+    /// approval then needs [`Change::grant_in`]. A break-glass request is approved so too, and is
+    /// recorded as break-glass (the administrators' alert) with its review task open from the start.
     pub fn submit(
         id: RequestId,
-        submission: Submission,
+        mut submission: Submission,
         resolved: Vec<ResolvedStep>,
         expiry_days: i64,
         by: UserId,
@@ -240,7 +264,10 @@ impl AccessRequest {
     ) -> Result<Change, RequestError> {
         let approving = policy::approving(&submission.conditions)
             .map(|c| format!("auto-approved by condition {}: {}", c.member, c.expression));
-        let automatic = submission.approval_type == ApprovalType::Automatic || approving.is_some();
+        let break_glass = submission.break_glass.take();
+        let automatic = submission.approval_type == ApprovalType::Automatic
+            || approving.is_some()
+            || break_glass.is_some();
         let steps = if automatic {
             Vec::new()
         } else {
@@ -251,7 +278,7 @@ impl AccessRequest {
             build_steps(required, submission.approver_requirement)?
         };
         let conditions = submission.conditions;
-        let created = Self {
+        let mut created = Self {
             id,
             flow_id: submission.flow_id,
             flow_name: submission.flow_name,
@@ -274,8 +301,12 @@ impl AccessRequest {
             expires_at: Some(now + Duration::days(expiry_days)),
             tasks: Vec::new(),
             extends_grant: submission.extends_grant,
+            break_glass: false,
             version: 1,
         };
+        if let Some(review) = &break_glass {
+            created.open_review(review, by, now);
+        }
         let reason = created.reason.clone();
         if !automatic {
             return Ok(Change::new(None, created, Write::Insert).event(
@@ -297,13 +328,25 @@ impl AccessRequest {
             now,
         );
         approved.version = created.version + 1;
-        Ok(Change::new(Some(created), approved, Write::Insert)
-            .event_to(
-                RequestEventKind::Created { reason, conditions },
-                Some(by),
-                None,
-                RequestStatus::Pending,
-            )
+        let alert = approved
+            .review_task()
+            .map(|review| RequestEventKind::BreakGlass {
+                reason: reason.clone(),
+                duration_seconds: approved.duration_seconds,
+                reviewer_ids: review.assignee_ids.clone(),
+            });
+        let mut change = Change::new(Some(created), approved, Write::Insert).event_to(
+            RequestEventKind::Created { reason, conditions },
+            Some(by),
+            None,
+            RequestStatus::Pending,
+        );
+        // The alert comes with the submission, whatever then happens to the approval.
+        if let Some(alert) = alert {
+            let pending = Some(RequestStatus::Pending);
+            change = change.event_to(alert, Some(by), pending, RequestStatus::Pending);
+        }
+        Ok(change
             .event(
                 RequestEventKind::Approved(None),
                 None,

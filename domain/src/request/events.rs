@@ -67,6 +67,19 @@ pub enum RequestEventKind {
         positions: Vec<usize>,
         added: Vec<UserId>,
     },
+    /// A request through a break-glass flow was approved at once: the administrators are alerted,
+    /// and `reviewer_ids` have its review task.
+    BreakGlass {
+        reason: String,
+        duration_seconds: Option<i64>,
+        reviewer_ids: Vec<UserId>,
+    },
+    /// An administrator reviewed a break-glass request; a revocation ended `revoked_grant`.
+    Reviewed {
+        outcome: super::ReviewOutcome,
+        note: Option<String>,
+        revoked_grant: Option<GrantId>,
+    },
     /// A fulfilment task opened for its assignees.
     TaskOpened {
         task: TaskType,
@@ -136,6 +149,8 @@ impl RequestEventKind {
             Self::Reassigned { .. } => names::REQUEST_REASSIGNED,
             Self::Escalated { .. } => names::REQUEST_ESCALATED,
             Self::Commented { .. } => names::REQUEST_COMMENTED,
+            Self::BreakGlass { .. } => names::REQUEST_BREAK_GLASS,
+            Self::Reviewed { .. } => names::REQUEST_BREAK_GLASS_REVIEW,
             Self::TaskOpened { .. } => names::FULFILMENT_TASK_OPEN,
             Self::TaskDone { .. } => names::FULFILMENT_TASK_DONE,
             Self::SessionStarted { .. } => names::SESSION_START,
@@ -180,6 +195,20 @@ impl RequestEventKind {
                 added,
             } => json!({
                 "after_hours": after_hours, "step_positions": positions, "added_approver_ids": added,
+            }),
+            Self::BreakGlass {
+                reason,
+                duration_seconds,
+                reviewer_ids,
+            } => json!({
+                "reason": reason, "duration_seconds": duration_seconds, "reviewer_ids": reviewer_ids,
+            }),
+            Self::Reviewed {
+                outcome,
+                note,
+                revoked_grant,
+            } => json!({
+                "outcome": outcome, "note": note, "revoked_grant_id": revoked_grant,
             }),
             Self::TaskOpened { task, assignee_ids } => {
                 json!({ "task": task, "assignee_ids": assignee_ids })

@@ -28,6 +28,9 @@ impl Submission {
         grant
             .check_extendable(now)
             .map_err(RequestError::conflict)?;
+        if flow.break_glass() {
+            return Err(break_glass_not_extended());
+        }
         if flow.kind() != FlowKind::ResourceRequest {
             return Err(RequestError::conflict(
                 "only a resource request's grant can be extended",
@@ -69,6 +72,23 @@ impl Submission {
         }
         self.extends_grant = Some(grant.id);
         Ok(self)
+    }
+}
+
+fn break_glass_not_extended() -> RequestError {
+    RequestError::conflict(
+        "break-glass access cannot be extended; make another break-glass request if the emergency lasts",
+    )
+}
+
+impl super::AccessRequest {
+    /// Whether the grant this request gave may be extended at all: not a break-glass one (its flow
+    /// keeps it short).
+    pub fn check_extension_source(&self) -> Result<(), RequestError> {
+        if self.break_glass {
+            return Err(break_glass_not_extended());
+        }
+        Ok(())
     }
 }
 

@@ -16,8 +16,15 @@ use crate::text_enum;
 text_enum!(
     /// `provisioning`: create the account (IT Admins); `assignment`: assign the licence or role (App
     /// Admins); `deprovisioning`: remove the account of a manually provisioned app once its access
-    /// ended (IT Admins).
-    TaskType { Provisioning => "provisioning", Assignment => "assignment", Deprovisioning => "deprovisioning" }
+    /// ended (IT Admins); `review`: confirm or revoke a break-glass request's access after the fact
+    /// (administrators; done with `POST /v1/access-requests/{id}/review`, not with the fulfilment
+    /// endpoints).
+    TaskType {
+        Provisioning => "provisioning",
+        Assignment => "assignment",
+        Deprovisioning => "deprovisioning",
+        Review => "review",
+    }
 );
 text_enum!(
     /// `waiting` (an earlier task must be done first), `open` (its assignees can complete it), `done`,
@@ -37,12 +44,19 @@ impl TaskType {
             Self::Provisioning => "provision",
             Self::Assignment => "assign",
             Self::Deprovisioning => "deprovision",
+            Self::Review => "review",
         }
     }
 
     /// Whether the administrators (IT Admins) do it, rather than the flow's owners.
     pub(super) fn for_administrators(self) -> bool {
         self != Self::Assignment
+    }
+
+    /// Whether it is part of the fulfilment (what gives the access), as opposed to a break-glass
+    /// request's review, which follows the access and does not hold its ticket open.
+    pub fn is_fulfilment(self) -> bool {
+        self != Self::Review
     }
 }
 
@@ -62,6 +76,9 @@ pub struct Task {
     pub completed_at: Option<DateTime<Utc>>,
     /// What the person who completed it wrote.
     pub note: Option<String>,
+    /// A review: what it decided (absent for other tasks, and while the review is open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<super::ReviewOutcome>,
 }
 
 impl Task {
@@ -82,11 +99,17 @@ impl Task {
             completed_by: None,
             completed_at: None,
             note: None,
+            outcome: None,
         }
     }
 
     pub(super) fn is_pending(&self) -> bool {
         matches!(self.state, TaskState::Waiting | TaskState::Open)
+    }
+
+    /// A fulfilment task still to do (a review is not one: see [`TaskType::is_fulfilment`]).
+    pub(super) fn is_pending_fulfilment(&self) -> bool {
+        self.task_type.is_fulfilment() && self.is_pending()
     }
 }
 
@@ -153,7 +176,7 @@ impl Change {
             .request
             .tasks
             .iter()
-            .filter(|t| t.state == TaskState::Open)
+            .filter(|t| t.state == TaskState::Open && t.task_type.is_fulfilment())
             .filter(|t| {
                 self.before.as_ref().is_none_or(|b| {
                     b.task(t.task_type)
@@ -191,14 +214,17 @@ impl AccessRequest {
         Self::fulfilment_state_of(&self.tasks)
     }
 
-    /// The state a fulfilment with `tasks` is in.
+    /// The state a fulfilment with `tasks` is in (a review is not part of it).
     pub fn fulfilment_state_of(tasks: &[Task]) -> Option<FulfilmentState> {
-        if tasks.is_empty() {
+        let mut tasks = tasks
+            .iter()
+            .filter(|t| t.task_type.is_fulfilment())
+            .peekable();
+        if tasks.peek().is_none() {
             None
-        } else if tasks.iter().any(Task::is_pending) {
+        } else if tasks.clone().any(Task::is_pending) {
             Some(FulfilmentState::InProgress)
         } else if tasks
-            .iter()
             .any(|t| t.state == TaskState::Canceled && t.task_type != TaskType::Deprovisioning)
         {
             Some(FulfilmentState::Canceled)
@@ -208,10 +234,11 @@ impl AccessRequest {
     }
 
     /// Whether the ticket is open: pending, in error, or with a fulfilment task still to do. A
-    /// closed ticket is one the requester finds in their closed requests (seed 004).
+    /// closed ticket is one the requester finds in their closed requests (seed 004). A break-glass
+    /// request's review is the administrators' business after the access: it keeps no ticket open.
     pub fn is_open(&self) -> bool {
         matches!(self.status, RequestStatus::Pending | RequestStatus::Error)
-            || self.tasks.iter().any(Task::is_pending)
+            || self.tasks.iter().any(Task::is_pending_fulfilment)
     }
 
     /// Everyone the steps or the tasks name, each once (a store keeps who a request ever named).
@@ -232,8 +259,8 @@ impl AccessRequest {
         self.tasks.iter().any(|t| t.assignee_ids.contains(&user))
     }
 
-    /// The open tasks' assignees (the index behind Action Required's `provision`, `assign` and
-    /// `deprovision`).
+    /// The open tasks' assignees (the index behind Action Required's `provision`, `assign`,
+    /// `deprovision` and `review`).
     pub fn task_index(&self) -> Vec<TaskEntry> {
         self.tasks
             .iter()

@@ -6,6 +6,7 @@
 //! the [`RequestError`] that refuses it. Pure and clock-free.
 
 mod actor;
+mod break_glass;
 mod change;
 mod create;
 mod decide;
@@ -19,6 +20,7 @@ mod policy;
 mod tasks;
 
 pub use actor::{Actor, Role};
+pub use break_glass::{BreakGlass, BreakGlassInput, ReviewOutcome, check_allowance, window_start};
 pub use change::{Change, Comment, Write};
 pub use create::{Draft, check_enabled, check_requester, choose_device, choose_duration};
 pub use decide::{DecisionCommand, Via};
@@ -159,6 +161,12 @@ pub enum RequestError {
     /// Answers to the flow's form that break its rules (each under `form.<key>`).
     #[error("{0}")]
     InvalidForm(crate::validation::ValidationErrors),
+    /// The actor used up an allowance (break-glass requests): retry after that many seconds.
+    #[error("{message}")]
+    TooMany {
+        message: String,
+        retry_after_seconds: i64,
+    },
     /// A rule about one field of what was sent.
     #[error("{message}")]
     InvalidField {
@@ -193,6 +201,8 @@ pub enum Refusal {
     Conflict,
     /// 422: what was sent breaks a rule.
     Invalid,
+    /// 429: the actor must wait before doing this again.
+    TooMany,
     /// 500: the stored state is wrong.
     Internal,
 }
@@ -215,6 +225,7 @@ impl RequestError {
             | Self::InvalidField { .. }
             | Self::InvalidForm(_) => Refusal::Invalid,
             Self::FlowUnavailable(_) | Self::NotFound(_) => Refusal::NotFound,
+            Self::TooMany { .. } => Refusal::TooMany,
             Self::Inconsistent(_) => Refusal::Internal,
         }
     }
@@ -263,6 +274,8 @@ pub struct Submission {
     pub conditions: Vec<ConditionOutcome>,
     /// An extension request: the grant it asks more time for (see [`Submission::extending`]).
     pub extends_grant: Option<GrantId>,
+    /// A break-glass request: who reviews it (see [`Draft::check`]).
+    pub break_glass: Option<BreakGlass>,
 }
 
 /// An access request. Read through its accessors; changed only through its commands.
@@ -290,6 +303,7 @@ pub struct AccessRequest {
     expires_at: Option<DateTime<Utc>>,
     tasks: Vec<fulfilment::Task>,
     extends_grant: Option<GrantId>,
+    break_glass: bool,
     version: i64,
 }
 
@@ -324,6 +338,8 @@ pub struct StoredRequest {
     pub tasks: Vec<Task>,
     /// An extension request: the grant it asks more time for.
     pub extends_grant: Option<GrantId>,
+    /// Made through a break-glass flow (its review is one of `tasks`).
+    pub break_glass: bool,
     pub version: i64,
 }
 
@@ -398,6 +414,7 @@ stored_fields!(
     expires_at,
     tasks,
     extends_grant,
+    break_glass,
     version,
 );
 

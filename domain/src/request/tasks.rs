@@ -49,6 +49,11 @@ impl AccessRequest {
                 "only the task's assignees (or an administrator) can complete it",
             ));
         }
+        if task_type == TaskType::Review {
+            return Err(RequestError::conflict(
+                "a review is confirmed or revoked with POST /v1/access-requests/{id}/review",
+            ));
+        }
         if task.state != TaskState::Open {
             return Err(RequestError::conflict(format!(
                 "the {task_type} task is {}, not open",
@@ -123,6 +128,11 @@ impl AccessRequest {
                 "only the task's assignees, the flow's App Admins or an administrator can reassign it",
             ));
         }
+        if task_type == TaskType::Review {
+            return Err(RequestError::conflict(
+                "a review is not reassigned: every administrator but the requester may review",
+            ));
+        }
         if task.state != TaskState::Open {
             return Err(RequestError::conflict(format!(
                 "the {task_type} task is {}, not open",
@@ -189,9 +199,11 @@ impl AccessRequest {
         Ok(())
     }
 
+    /// Cancels the fulfilment's tasks still to do (a break-glass review stays: it is about what
+    /// happened, not about what is left to give).
     fn cancel_pending_tasks(&mut self, now: DateTime<Utc>) {
         for task in &mut self.tasks {
-            if task.is_pending() {
+            if task.is_pending_fulfilment() {
                 task.state = TaskState::Canceled;
                 task.completed_at = Some(now);
             }
@@ -217,7 +229,7 @@ impl AccessRequest {
         let manual = self
             .task(TaskType::Provisioning)
             .is_some_and(|t| t.state == TaskState::Done);
-        if !manual && !self.tasks.iter().any(Task::is_pending) {
+        if !manual && !self.tasks.iter().any(Task::is_pending_fulfilment) {
             return Change::new(Some(self.clone()), self.clone(), super::Write::Unchanged).event(
                 removed,
                 by,

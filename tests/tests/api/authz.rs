@@ -67,6 +67,9 @@ enum Fixture {
     /// An approved request of a flow with manual provisioning and assignment: its provisioning
     /// task is open for the administrators.
     FulfilmentRequest,
+    /// The requester's request through a break-glass flow: approved, its review open for the
+    /// administrators.
+    BreakGlassRequest,
     Session,
     Grant,
     HelpRequest,
@@ -212,6 +215,9 @@ fn table() -> Vec<Row> {
         // about an existing request is refused with 403, App Admins of other apps included.
         row("POST",   "/v1/access-requests/{id}/fulfilment/{type}/complete",   FulfilmentRequest, Some(task_note),     [401, 403, 403, 403, 403, 403, 200]),
         row("POST",   "/v1/access-requests/{id}/fulfilment/{type}/reassign",   FulfilmentRequest, Some(to_new_admin),  [401, 403, 403, 403, 403, 403, 200]),
+        // A break-glass review: an administrator other than the requester; anyone else who asks
+        // about an existing request is refused with 403, the requester included.
+        row("POST",   "/v1/access-requests/{id}/review",                       BreakGlassRequest, Some(confirm),       admin_only(200)),
         // Manage Requests: IT Admins, and the App Approvers the request's steps name (the waiting
         // reviewer too); requesters, strangers and integrations have no such section.
         row("GET",    "/v1/manage/requests?view=open",                         PendingRequest, None,                   [401, 403, 403, 200, 200, 403, 200]),
@@ -313,6 +319,9 @@ fn reassign(p: &Params) -> Value {
 }
 fn task_note(_: &Params) -> Value {
     json!({ "note": "Account created" })
+}
+fn confirm(_: &Params) -> Value {
+    json!({ "outcome": "confirm", "note": "The incident was real" })
 }
 fn to_new_admin(p: &Params) -> Value {
     json!({ "from_user_id": p["admin"], "to_user_id": p["new_admin"] })

@@ -107,6 +107,16 @@ both_backends! {
         }
     }
 
+    async fn the_break_glass_rate_limit_reads_a_persons_window_through_the_requester_index(app: TestApp) {
+        let plan = tokio::task::block_in_place(|| {
+            let database = Database::connect(&DatabaseTarget::parse(app.database_url()).unwrap(), 1).unwrap();
+            let mut conn = database.reader().unwrap();
+            requests::explain(&mut conn, &ListQuery::BreakGlassOf(app.admin_id.parse().unwrap())).unwrap()
+        });
+        assert!(uses_an_index_on_requests(&plan), "{}", plan.join("\n"));
+        assert!(plan.iter().any(|l| l.contains("access_requests_requester_idx")), "{plan:?}");
+    }
+
     async fn the_help_requests_waiting_on_someone_are_read_from_their_index(app: TestApp) {
         let plan = tokio::task::block_in_place(|| {
             let database = Database::connect(&DatabaseTarget::parse(app.database_url()).unwrap(), 1).unwrap();

@@ -8,6 +8,7 @@ mod auth;
 mod authz;
 mod authzen;
 mod bad_input;
+mod break_glass;
 mod catalog;
 mod commands;
 mod contract;

@@ -14,7 +14,7 @@ use crate::requests::{World, act, events_of, join, submit, world};
 
 mod connection;
 mod delivery;
-mod fake;
+pub(crate) mod fake;
 mod interactions;
 mod messages;
 

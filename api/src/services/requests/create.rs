@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
 use portcullis_domain::flow::{FlowKind, FormAnswers, Fulfilment, MAX_CONTEXT_LIST};
 use portcullis_domain::request::{
-    self, AccessRequest, Actor, Change, Draft, PolicyInput, RequestError,
+    self, AccessRequest, Actor, BreakGlassInput, Change, Draft, PolicyInput, RequestError,
 };
 use portcullis_domain::settings::Settings;
 use portcullis_domain::{DeviceId, FlowId, GrantId, GroupId, RequestId, UserId};
@@ -125,6 +125,12 @@ pub fn prepare_create(
         }),
         _ => None,
     };
+    // A break-glass flow counts the requester's recent break-glass requests (under a lock on
+    // PostgreSQL, so that two submissions at once cannot both count the same past).
+    let break_glass = match &found {
+        Some(f) if f.flow.break_glass() => Some(break_glass_input(conn, requester.id, now)?),
+        _ => None,
+    };
     let submission = Draft {
         flow_id: input.flow_id,
         flow: found.as_ref().map(|f| &f.flow),
@@ -138,6 +144,7 @@ pub fn prepare_create(
         resubmitted_from: input.resubmitted_from,
         form: &input.form,
         policy: policy.as_ref(),
+        break_glass: break_glass.as_ref(),
     }
     .check()
     .map_err(refusal)?;
@@ -178,6 +185,21 @@ pub fn prepare_create(
     }))
 }
 
+/// What a break-glass submission is checked against: the requester's break-glass requests of the
+/// window (read after taking their lock) and the administrators who review it.
+fn break_glass_input(
+    conn: &mut DbConnection,
+    requester: UserId,
+    now: DateTime<Utc>,
+) -> Result<BreakGlassInput, ApiError> {
+    requests::break_glass::lock_requester(conn, requester)?;
+    Ok(BreakGlassInput {
+        recent: requests::break_glass::made_since(conn, requester, request::window_start(now))?,
+        admins: super::fulfilment::it_admins(conn)?,
+        now,
+    })
+}
+
 /// The writing half of a creation: stores the request with its events, notifications and (for an
 /// automatic flow) grant, unless the flow or the people it involves changed since it was prepared.
 pub fn commit_create(
@@ -208,6 +230,16 @@ pub fn commit_create(
             && users::versions(conn, &change.request.people())? == people;
     if !unchanged {
         return Ok(Written::Stale);
+    }
+    // SQLite's writing half runs apart from its reading half: the allowance is counted again here,
+    // where writes run one at a time.
+    if recheck == Recheck::Yes && change.request.break_glass() {
+        let recent = requests::break_glass::made_since(
+            conn,
+            change.request.requester_id(),
+            request::window_start(now),
+        )?;
+        request::check_allowance(&recent, now).map_err(refusal)?;
     }
     change =
         super::fulfilment::complete_approval(conn, change, fulfilment, &owners, target_group, now)?;

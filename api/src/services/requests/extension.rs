@@ -47,6 +47,7 @@ pub fn extend_grant(
     let grant = held(conn, holder, id)?;
     let original = requests::find(conn, grant.request_id)?
         .ok_or_else(|| ApiError::internal(format!("grant {id} has no request")))?;
+    original.check_extension_source().map_err(super::refusal)?;
     let input = NewRequest {
         flow_id: original.flow_id(),
         reason: ask.reason,

@@ -5,6 +5,7 @@
 //! writer that lost the race reloads and decides again on the new state (which may now refuse it).
 
 mod access;
+mod break_glass;
 mod create;
 mod decide;
 mod escalation;
@@ -26,6 +27,7 @@ use portcullis_persistence::{DbConnection, is_unique_violation};
 use serde_json::json;
 
 pub use self::access::{end_grant, end_session, start_session};
+pub use self::break_glass::{check_reviewer, review};
 pub use self::create::{CreatePlan, NewRequest, commit_create, create, prepare_create};
 pub use self::decide::{DecisionInput, DecisionPlan, commit_decision, prepare_decision};
 pub use self::escalation::escalate_due;
@@ -54,6 +56,16 @@ pub fn refusal(error: RequestError) -> ApiError {
         Refusal::Invalid => match error {
             RequestError::InvalidForm(errors) => ApiError::Validation(errors),
             _ => ApiError::invalid_field(error.field().unwrap_or("body"), message),
+        },
+        Refusal::TooMany => match error {
+            RequestError::TooMany {
+                retry_after_seconds,
+                ..
+            } => ApiError::TooManyRequests {
+                retry_after_seconds: u64::try_from(retry_after_seconds).unwrap_or(1).max(1),
+                detail: Some(message),
+            },
+            _ => ApiError::internal(message),
         },
         Refusal::Internal => ApiError::internal(message),
     }
@@ -160,6 +172,10 @@ fn record(
         (data.as_object_mut(), event.kind.data())
     {
         data.extend(extra);
+        // Every event of a break-glass request says so (audit queries, webhook consumers).
+        if request.break_glass() {
+            data.insert("break_glass".to_owned(), json!(true));
+        }
     }
     let event_type = event.event_type();
     let id = notify::publish(
@@ -176,5 +192,6 @@ fn record(
     email::on_request_event(conn, id, event_type, request, now)?;
     email::on_fulfilment_event(conn, id, &event.kind, request, now)?;
     email::admins_of_submitted_request(conn, id, event_type, request, now)?;
+    notify::break_glass::on_request_event(conn, id, &event.kind, request, now)?;
     Ok(id)
 }

@@ -31,6 +31,11 @@ pub enum Job {
     CloseMessages { request_id: String },
     /// The requester's direct message with the decision.
     TellRequester { request_id: String },
+    /// A direct message to an administrator about a break-glass request (access already given).
+    AlertAdmin {
+        request_id: String,
+        admin_id: String,
+    },
     /// What a person did in Slack.
     Interaction(Interaction),
 }
@@ -43,6 +48,7 @@ impl Job {
             Self::PostToChannel { .. } => "post_to_channel",
             Self::CloseMessages { .. } => "close_messages",
             Self::TellRequester { .. } => "tell_requester",
+            Self::AlertAdmin { .. } => "alert_admin",
             Self::Interaction(_) => "interaction",
         }
     }

@@ -111,3 +111,25 @@ pub fn on_request_change(
     }
     Ok(())
 }
+
+/// A break-glass request: when Slack is connected, each of its reviewers (the administrators) gets
+/// a direct message at once, whatever the flow's Slack approvals (a break-glass flow has none).
+pub fn alert_admins(
+    conn: &mut Tx,
+    event_id: EventId,
+    request: &AccessRequest,
+    reviewers: &[portcullis_domain::UserId],
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    if reviewers.is_empty() || slack::connection(conn)?.is_none() {
+        return Ok(());
+    }
+    for admin in reviewers {
+        let job = Job::AlertAdmin {
+            request_id: request.id().to_string(),
+            admin_id: admin.to_string(),
+        };
+        enqueue(conn, &job, Some(event_id), now)?;
+    }
+    Ok(())
+}

@@ -122,6 +122,13 @@ impl Worker {
             } => self.post(&request_id, None, Some(channel)).await,
             Job::CloseMessages { request_id } => self.close_messages(&request_id).await,
             Job::TellRequester { request_id } => self.tell_requester(&request_id).await,
+            Job::AlertAdmin {
+                request_id,
+                admin_id,
+            } => {
+                let admin: UserId = parse_id(&admin_id)?;
+                self.alert_admin(&request_id, admin).await
+            }
             Job::Interaction(interaction) => self.interact(interaction).await,
         }
     }
@@ -353,6 +360,42 @@ impl Worker {
         if updated == 0 {
             return skip("no open message to update");
         }
+        Ok(Done::Sent)
+    }
+
+    /// An administrator's direct message about a break-glass request (no buttons: the access is
+    /// given; the review is made in the portal).
+    async fn alert_admin(&self, request_id: &str, admin: UserId) -> Outcome {
+        let id: RequestId = parse_id(request_id)?;
+        let Some(context) = self.context(id).await? else {
+            return skip("Slack is not connected, or the request is gone");
+        };
+        let Some(user) = self
+            .user(admin)
+            .await?
+            .filter(|u| u.active && u.acts_as_admin())
+        else {
+            return skip("the reviewer is no longer an active administrator");
+        };
+        let token = context.connection.bot_token.expose_secret().to_owned();
+        let Some(slack_id) = self.slack_user(&token, &user).await? else {
+            return skip(format!(
+                "{} is not in the Slack workspace",
+                user.email.as_str()
+            ));
+        };
+        let channel = self.client.open_direct(&token, &slack_id).await?;
+        let mut summary = context.summary.clone();
+        summary.link = format!("{}/admin/requests/{}", self.portal_url, id);
+        let text = blocks::break_glass_text(&summary);
+        self.client
+            .post_message(
+                &token,
+                &channel,
+                &text,
+                &blocks::break_glass_alert(&summary),
+            )
+            .await?;
         Ok(Done::Sent)
     }
 

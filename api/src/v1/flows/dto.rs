@@ -31,6 +31,7 @@ use crate::v1::users::dto::UserResponse;
     "approver_requirement": "all_in_order",
     "form": [{ "key": "ticket", "label": "Change ticket", "type": "ticket", "required": true }],
     "auto_approve_if": "request.duration_seconds <= 3600 && \"oncall\" in requester.groups",
+    "break_glass": false,
     "version": 1, "created_at": "2026-11-23T09:30:00Z", "updated_at": "2026-11-23T09:30:00Z"
 }))]
 pub struct FlowResponse {
@@ -63,6 +64,9 @@ pub struct FlowResponse {
     pub extensions: Option<Extensions>,
     /// Manual flows: fallback approvers added to a request left undecided `after_hours`; `null` when off.
     pub escalation: Option<EscalationDraft>,
+    /// Break-glass (emergency) access: requests are approved at once with a reason of at least 40
+    /// characters, alerted to the administrators and reviewed by them after (see the README).
+    pub break_glass: bool,
     /// Increments on every change; also the `ETag`.
     #[schema(read_only)]
     pub version: i64,
@@ -100,6 +104,7 @@ impl From<ApprovalFlow> for FlowResponse {
             auto_approve_if: draft.auto_approve_if,
             extensions: draft.extensions,
             escalation: draft.escalation,
+            break_glass: draft.break_glass,
             version: flow.version(),
             created_at: flow.created_at(),
             updated_at: flow.updated_at(),
@@ -169,6 +174,8 @@ pub struct UpdateFlowRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<EscalationDraft>, nullable)]
     pub escalation: Option<Option<EscalationDraft>>,
+    /// Break-glass (emergency) access on or off (the flow's other rules must then allow it).
+    pub break_glass: Option<bool>,
     /// Read-only, ignored: the GET's own field, accepted so that a read object can be sent back.
     #[schema(read_only)]
     pub id: Option<Uuid>,
@@ -227,7 +234,8 @@ impl UpdateFlowRequest {
             form,
             auto_approve_if,
             extensions,
-            escalation
+            escalation,
+            break_glass
         );
         Ok(draft)
     }

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
 use portcullis_domain::flow::{ApprovalType, ApproverRequirement, FlowKind};
 use portcullis_domain::request::{
-    self, AccessRequest, FulfilmentState, Outcome, RequestStatus, Step, Task,
+    self, AccessRequest, FulfilmentState, Outcome, RequestStatus, ReviewOutcome, Step, Task,
+    TaskType,
 };
 use portcullis_persistence::repo::requests as request_repo;
 use serde::{Deserialize, Serialize};
@@ -34,7 +35,8 @@ use crate::v1::events::EventResponse;
           "require_all": true, "decisions": [] }
     ],
     "created_at": "2026-11-23T09:30:00Z", "decided_at": null, "expires_at": "2026-12-23T09:30:00Z",
-    "decision": null, "error": null, "resubmitted_from": null, "fulfilment": null, "version": 1
+    "decision": null, "error": null, "resubmitted_from": null, "fulfilment": null, "break_glass": false,
+    "review": null, "version": 1
 }))]
 pub struct RequestResponse {
     pub id: Uuid,
@@ -70,6 +72,11 @@ pub struct RequestResponse {
     /// What follows the approval when the flow has a fulfilment (`null` otherwise): its state and
     /// tasks. The ticket is closed once it is `done` (or `canceled`).
     pub fulfilment: Option<FulfilmentResponse>,
+    /// Made through a break-glass flow: approved at once, the administrators alerted, reviewed after.
+    pub break_glass: bool,
+    /// A break-glass request's review (`null` otherwise): `open` for its reviewers (the
+    /// administrators but the requester) until one confirms or revokes it (`outcome`).
+    pub review: Option<Task>,
     pub version: i64,
 }
 
@@ -114,14 +121,21 @@ impl RequestResponse {
             error: r.error,
             resubmitted_from: r.resubmitted_from.map(|r| r.as_uuid()),
             extends_grant_id: r.extends_grant.map(|g| g.as_uuid()),
+            review: r
+                .tasks
+                .iter()
+                .find(|t| t.task_type == TaskType::Review)
+                .cloned(),
             fulfilment: fulfilment_of(r.tasks),
+            break_glass: r.break_glass,
             version: r.version,
         }
     }
 }
 
-fn fulfilment_of(tasks: Vec<Task>) -> Option<FulfilmentResponse> {
+fn fulfilment_of(mut tasks: Vec<Task>) -> Option<FulfilmentResponse> {
     let state = AccessRequest::fulfilment_state_of(&tasks)?;
+    tasks.retain(|t| t.task_type.is_fulfilment());
     Some(FulfilmentResponse { state, tasks })
 }
 
@@ -210,7 +224,8 @@ impl From<request_repo::CommentRow> for CommentResponse {
           "approver_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87"], "require_all": false, "decisions": [] }
     ],
     "created_at": "2026-11-23T09:30:00Z", "decided_at": null, "expires_at": "2026-12-23T09:30:00Z",
-    "decision": null, "error": null, "resubmitted_from": null, "fulfilment": null, "version": 1,
+    "decision": null, "error": null, "resubmitted_from": null, "fulfilment": null, "break_glass": false,
+    "review": null, "version": 1,
     "requester": { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80", "display_name": "Rita Requester",
                    "email": "requester@example.com" },
     "manager": { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87", "display_name": "Max Manager",
@@ -255,7 +270,8 @@ pub struct RequestDetail {
 }))]
 pub struct CreateRequestBody {
     pub flow_id: Uuid,
-    /// Why you need access (10–2000 characters).
+    /// Why you need access (10–2000 characters; through a break-glass flow at least 40 once
+    /// trimmed, a 422 naming `reason` otherwise: see the catalog's `reason_min_chars`).
     #[validate(custom(function = "valid_reason"))]
     pub reason: String,
     /// One of the flow's durations: required when it offers several, may be omitted when it offers
@@ -334,6 +350,19 @@ pub struct ReassignBody {
 #[schema(example = json!({ "note": "Account created in the vendor's console" }))]
 pub struct CompleteTaskBody {
     /// What was done (kept on the task and in its event).
+    #[validate(custom(function = "valid_text"))]
+    pub note: Option<String>,
+}
+
+/// The body of reviewing a break-glass request.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "outcome": "revoke", "note": "No incident was open; use the normal flow" }))]
+pub struct ReviewBody {
+    /// `confirm`: the emergency was genuine, the access stays until its time; `revoke`: the access
+    /// ends now.
+    pub outcome: ReviewOutcome,
+    /// Why (kept on the review and in its event; the requester is told).
     #[validate(custom(function = "valid_text"))]
     pub note: Option<String>,
 }

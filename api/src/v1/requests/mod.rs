@@ -3,6 +3,7 @@
 
 mod dto;
 mod fulfilment;
+mod review;
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ use crate::v1::access::SessionResponse;
 
 pub use self::dto::*;
 pub use self::fulfilment::{complete_fulfilment_task, reassign_fulfilment_task};
+pub use self::review::review_access_request;
 
 pub(crate) async fn respond(
     state: &AppState,
@@ -40,7 +42,10 @@ pub(crate) async fn respond(
 ///
 /// Send `Idempotency-Key` to make retries safe: the same key and body return the first request; the
 /// same key with another body is a 422. One open request per requester and flow (409 with
-/// `existing_id`). A flow the requester cannot see is a 404; with requests turned off, 403.
+/// `existing_id`). A flow the requester cannot see is a 404; with requests turned off, 403. Through a
+/// break-glass flow the request is approved at once (`break_glass: true`, its review open for the
+/// administrators), with a reason of at least 40 characters, and at most 2 per person per rolling 24
+/// hours: beyond, 429 with `Retry-After` (seconds until the oldest of the two is 24 hours old).
 #[utoipa::path(
     tag = "access-requests",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the creation safe to retry (at most 200 characters)")),
@@ -56,6 +61,7 @@ pub(crate) async fn respond(
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = UnprocessableEntity),
+        (status = 429, response = BreakGlassTooMany),
     )
 )]
 #[post("/access-requests")]

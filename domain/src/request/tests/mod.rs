@@ -41,6 +41,7 @@ fn submission(requester: UserId, requirement: ApproverRequirement) -> Submission
         resubmitted_from: None,
         conditions: Vec::new(),
         extends_grant: None,
+        break_glass: None,
         form: Default::default(),
     }
 }
@@ -214,6 +215,7 @@ fn flow(approval_type: ApprovalType) -> ApprovalFlow {
         auto_approve_if: None,
         extensions: None,
         escalation: None,
+        break_glass: false,
         form: Default::default(),
     };
     ApprovalFlow::new(FlowId::new_v7(), draft, LIMITS, now()).unwrap()
@@ -236,6 +238,7 @@ fn colleague(id: UserId, is_admin: bool) -> crate::directory::User {
     }
 }
 
+mod break_glass;
 mod decisions;
 mod escalation;
 mod extensions;

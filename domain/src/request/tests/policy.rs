@@ -61,6 +61,7 @@ fn submit(
         resubmitted_from: None,
         form: &form,
         policy: Some(&policy),
+        break_glass: None,
     }
     .check()?;
     let steps = vec![
@@ -131,6 +132,7 @@ fn a_flow_with_conditions_needs_the_requesters_groups() {
         resubmitted_from: None,
         form: &form,
         policy: None,
+        break_glass: None,
     };
     assert!(matches!(draft.check(), Err(RequestError::Inconsistent(_))));
 }

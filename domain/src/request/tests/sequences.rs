@@ -20,6 +20,8 @@ enum Action {
     StartSession(usize),
     /// Escalation `hours` after submission, to the deputy and (never added) the requester.
     Escalate(i64),
+    /// A break-glass review (this request is not one: always refused).
+    Review(usize, bool),
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -36,6 +38,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => (0usize..6).prop_map(Action::Resubmit),
         1 => (0usize..6).prop_map(Action::StartSession),
         1 => (0i64..48).prop_map(Action::Escalate),
+        1 => (0usize..6, any::<bool>()).prop_map(|(who, revoke)| Action::Review(who, revoke)),
     ]
 }
 
@@ -174,6 +177,12 @@ proptest! {
                         prop_assert!(request.awaits(deputy));
                     }
                     result
+                }
+                Action::Review(who, revoke) => {
+                    let outcome = if revoke { crate::request::ReviewOutcome::Revoke } else { crate::request::ReviewOutcome::Confirm };
+                    let change = request.review(&actor(cast[who]), outcome, None, None, now());
+                    prop_assert!(change.is_err(), "only a break-glass request has a review");
+                    apply(&mut request, change).map(drop)
                 }
                 Action::StartSession(who) => {
                     let change = request.start_session(&actor(cast[who]), false, now());

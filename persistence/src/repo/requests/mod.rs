@@ -5,6 +5,7 @@
 
 mod actions;
 mod approvers;
+pub mod break_glass;
 mod manage;
 mod mine;
 mod plans;

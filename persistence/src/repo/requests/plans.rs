@@ -26,6 +26,8 @@ pub enum ListQuery {
     WaitingTasks(UserId),
     /// A Manage Requests view of the tickets a (non-admin) user helps manage.
     Managed(UserId, super::View),
+    /// A person's break-glass requests of the rate limit's window.
+    BreakGlassOf(UserId),
 }
 
 /// The database's plan for the first page of a list query, exactly as the API runs it.
@@ -65,6 +67,10 @@ pub fn explain(conn: &mut DbConnection, which: &ListQuery) -> QueryResult<Vec<St
             );
             crate::explain::plan(conn, query)
         }
+        ListQuery::BreakGlassOf(user) => crate::explain::plan(
+            conn,
+            super::break_glass::made_since_query(*user, Utc::now() - chrono::Duration::hours(24)),
+        ),
         ListQuery::PeopleMatching(text) => {
             let search = PeopleSearch::new(conn.backend(), text);
             with_people!(&search, |people| crate::explain::plan(

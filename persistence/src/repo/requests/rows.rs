@@ -60,6 +60,9 @@ struct Detail<'a> {
     /// An extension request's grant (absent otherwise, as in requests stored before).
     #[serde(skip_serializing_if = "Option::is_none")]
     extends_grant: Option<GrantId>,
+    /// Made through a break-glass flow: it has a review task (absent otherwise).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    break_glass: bool,
 }
 
 /// The one-open-request rule's key (`requester:flow`), unique among stored requests: the domain
@@ -92,6 +95,7 @@ impl From<&AccessRequest> for RequestRow {
                 fulfilment: r.fulfilment_state(),
                 form: r.form(),
                 extends_grant: r.extends_grant(),
+                break_glass: r.break_glass(),
             })
             .unwrap_or_default(),
             created_at: to_db(r.created_at()),
@@ -131,7 +135,7 @@ pub(super) fn convert(row: RequestRow) -> QueryResult<AccessRequest> {
 pub struct Listed {
     pub request: AccessRequest,
     pub steps: Box<serde_json::value::RawValue>,
-    /// Whether the request has fulfilment tasks (loaded apart: see [`super::tasks::attach`]).
+    /// Whether the request has tasks, fulfilment or review (loaded apart: see [`super::tasks::attach`]).
     pub has_tasks: bool,
 }
 
@@ -154,6 +158,8 @@ struct StoredDetail<'a> {
     form: FormAnswers,
     #[serde(default)]
     extends_grant: Option<GrantId>,
+    #[serde(default)]
+    break_glass: bool,
 }
 
 impl TryFrom<RequestRow> for Listed {
@@ -161,7 +167,8 @@ impl TryFrom<RequestRow> for Listed {
 
     fn try_from(row: RequestRow) -> Result<Self, BoxError> {
         let detail: StoredDetail<'_> = serde_json::from_str(&row.detail)?;
-        let has_tasks = detail.fulfilment.is_some();
+        // A break-glass request always has its review task.
+        let has_tasks = detail.fulfilment.is_some() || detail.break_glass;
         let steps = detail.steps.to_owned();
         let request = AccessRequest::restore(StoredRequest {
             id: row.id.parse()?,
@@ -187,6 +194,7 @@ impl TryFrom<RequestRow> for Listed {
             version: row.version,
             form: detail.form,
             extends_grant: detail.extends_grant,
+            break_glass: detail.break_glass,
         });
         Ok(Listed {
             request,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use portcullis_domain::request::{AccessRequest, Task, TaskState, TaskType};
+use portcullis_domain::request::{AccessRequest, ReviewOutcome, Task, TaskState, TaskType};
 use portcullis_domain::{RequestId, UserId};
 
 use super::rows::Listed;
@@ -29,6 +29,8 @@ struct TaskRow {
     completed_by: Option<String>,
     completed_at: Option<NaiveDateTime>,
     note: Option<String>,
+    /// A review's outcome.
+    outcome: Option<String>,
 }
 
 impl TaskRow {
@@ -43,6 +45,7 @@ impl TaskRow {
             completed_by: task.completed_by.map(|u| u.to_string()),
             completed_at: task.completed_at.map(to_db),
             note: task.note.clone(),
+            outcome: task.outcome.map(|o| o.as_str().to_owned()),
         }
     }
 
@@ -55,6 +58,11 @@ impl TaskRow {
             completed_by: self.completed_by.map(|u| u.parse()).transpose()?,
             completed_at: self.completed_at.map(from_db),
             note: self.note,
+            outcome: self
+                .outcome
+                .as_deref()
+                .map(ReviewOutcome::parse)
+                .transpose()?,
         })
     }
 }

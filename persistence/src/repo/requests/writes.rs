@@ -40,9 +40,15 @@ pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
         }
         Write::Unchanged => {}
     }
+    // What the store held before: nothing for a new request (whose `before` is the state it was
+    // submitted in, which may already have tasks: a break-glass request's review).
+    let stored = match change.write {
+        Write::Insert => None,
+        Write::Update { .. } | Write::Unchanged => change.before.as_ref(),
+    };
     if change.write != Write::Unchanged {
-        tasks::write(conn, change.before.as_ref(), &change.request)?;
-        tasks::write_named(conn, change.before.as_ref(), &change.request)?;
+        tasks::write(conn, stored, &change.request)?;
+        tasks::write_named(conn, stored, &change.request)?;
     }
     if let Some(grant) = &change.grant {
         grants::insert(conn, grant)?;
@@ -51,6 +57,12 @@ pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
         && !grants::extend(conn, grant)?
     {
         // The grant changed since it was read (revoked, expired, extended): nothing is kept.
+        return Err(diesel::result::Error::RollbackTransaction);
+    }
+    if let Some(grant) = &change.ended_grant
+        && !grants::end(conn, grant)?
+    {
+        // The grant ended or changed since it was read: nothing is kept.
         return Err(diesel::result::Error::RollbackTransaction);
     }
     if let Some(session) = &change.session {

@@ -270,6 +270,31 @@ pub(super) async fn prepare(app: &TestApp, cast: &Cast, fixture: Fixture, n: usi
             p.insert("admin", app.admin_id.clone());
             p.insert("new_admin", new_admin);
         }
+        Fixture::BreakGlassRequest => {
+            let mut flow = flow_body(&p, format!("Break-glass {n}"));
+            let body = flow.as_object_mut().unwrap();
+            for field in ["approvers", "approver_requirement"] {
+                body.remove(field);
+            }
+            body.insert("approval_type".into(), json!("automatic"));
+            body.insert("break_glass".into(), json!(true));
+            body.insert(
+                "timed_access".into(),
+                json!({ "mode": "fixed", "durations_seconds": [3600] }),
+            );
+            let flow = created(app, "/v1/approval-flows", flow).await;
+            // Two break-glass requests per person a day: each cell's is a day after the last.
+            app.clock.advance(chrono::Duration::hours(25));
+            let token = app.token_for(&p["requester"]);
+            let body = json!({ "flow_id": flow, "reason": "The payments database is down; restoring it now" });
+            let response = app.post("/v1/access-requests", &token, &body).await;
+            let request = expect_status(response, StatusCode::CREATED).await;
+            assert_eq!(
+                request["review"]["state"], "open",
+                "the fixture awaits its review"
+            );
+            p.insert("id", request["id"].as_str().unwrap().to_owned());
+        }
         Fixture::Session => {
             let request = approved_device_request(app, &p).await;
             let token = app.token_for(&p["requester"]);
