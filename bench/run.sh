@@ -74,7 +74,7 @@ start_server() { # database_url
 peak_rss_kib() { awk '/VmHWM/ { print $2 }' "/proc/$server_pid/status"; }
 
 # A data set is generated again when its size, its seed, its backend's schema or the generator changes.
-schema() { cat migrations/"$1"/*/up.sql bench/src/main.rs | sha256sum | cut -c1-10; }
+schema() { cat migrations/"$1"/*/up.sql bench/src/main.rs bench/src/generator/*.rs | sha256sum | cut -c1-10; }
 
 holds_data() { # database_url data_file → whether the database holds the data file's first request
     local id
@@ -142,7 +142,7 @@ for backend in $backends; do
     sync # the copy's writeback would compete with the first runs
     # Offsets into the data file: creates and approvals are used up by the runs that make them.
     declare -A offset=([create]=0 [approve]=0)
-    for scenario in ${BENCH_SCENARIOS:-healthz create approve tasks tasks_mixed queue queue_requester get}; do
+    for scenario in ${BENCH_SCENARIOS:-healthz create approve tasks tasks_mixed queue queue_requester get authzen}; do
         start_server "$url"
         closed=$(wrk_run "$scenario" "${offset[$scenario]:-0}")
         used=$(jq -r .requests <<< "$closed")
