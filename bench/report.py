@@ -30,6 +30,7 @@ NAMES = {
     "queue": "admin queue, default view",
     "queue_requester": "admin queue, filtered by requester",
     "get": "`GET /v1/access-requests/{id}`",
+    "authzen": "AuthZEN `POST /access/v1/evaluation`, a member's permit",
 }
 # Which ceiling each operation is stated against.
 CEILING_OF = {
@@ -41,6 +42,7 @@ CEILING_OF = {
     "queue": "read",
     "queue_requester": "read",
     "get": "read",
+    "authzen": "read",
 }
 CEILING_NAMES = {
     "insert": "insert one row in its own transaction",

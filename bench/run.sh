@@ -142,7 +142,7 @@ for backend in $backends; do
     sync # the copy's writeback would compete with the first runs
     # Offsets into the data file: creates and approvals are used up by the runs that make them.
     declare -A offset=([create]=0 [create_cel]=0 [approve]=0)
-    for scenario in ${BENCH_SCENARIOS:-healthz create create_cel approve tasks tasks_mixed queue queue_requester get}; do
+    for scenario in ${BENCH_SCENARIOS:-healthz create create_cel approve tasks tasks_mixed queue queue_requester get authzen}; do
         start_server "$url"
         closed=$(wrk_run "$scenario" "${offset[$scenario]:-0}")
         used=$(jq -r .requests <<< "$closed")

@@ -1,11 +1,11 @@
 -- wrk script for the Portcullis load benchmark.
 --   wrk -t1 -c16 -d15s --latency -s bench/wrk/portcullis.lua URL -- DATA_FILE SCENARIO OFFSET [RATE]
--- DATA_FILE is what `portcullis-bench generate` wrote; SCENARIO one of create, create_cel, approve, tasks, tasks_mixed, queue,
--- queue_requester, get, healthz; OFFSET skips items an earlier run consumed (creates, approvals);
+-- DATA_FILE is what `portcullis-bench generate` wrote; SCENARIO one of create, create_cel, approve, tasks, tasks_mixed,
+-- queue, queue_requester, get, authzen, healthz; OFFSET skips items an earlier run consumed (creates, approvals);
 -- RATE (requests/s), when given, paces every connection so that all together offer about that rate.
 -- done() prints one JSON line with throughput, latency percentiles (µs) and errors.
 
-local tokens, approvers, creates, approvals, gets, requesters, mixed = {}, {}, {}, {}, {}, {}, {}
+local tokens, approvers, creates, approvals, gets, requesters, mixed, evaluations = {}, {}, {}, {}, {}, {}, {}, {}
 local creates_cel = {}
 local admin, scenario, offset, rate, connections = nil, nil, 0, nil, 16
 local counter = 0
@@ -21,6 +21,7 @@ local function load(path)
     elseif kind == "create_cel" then creates_cel[#creates_cel + 1] = { user = tonumber(a), flow = b, duration = c }
     elseif kind == "approve" then approvals[#approvals + 1] = { id = a, user = tonumber(b) }
     elseif kind == "get" then gets[#gets + 1] = a
+    elseif kind == "authzen" then evaluations[#evaluations + 1] = { user = a, group = b }
     elseif kind == "requester" then requesters[#requesters + 1] = line:sub(11)
     end
   end
@@ -78,6 +79,13 @@ function request()
     return wrk.format("GET", "/v1/access-requests?requester=" .. urlencode(who), auth(admin))
   elseif scenario == "get" then
     return wrk.format("GET", "/v1/access-requests/" .. gets[(n - 1) % #gets + 1], auth(admin))
+  elseif scenario == "authzen" then
+    -- An AuthZEN evaluation by a PEP (here the admin, who may ask about anyone): a member's permit.
+    local item = evaluations[(n - 1) % #evaluations + 1]
+    local body = string.format(
+      '{"subject":{"type":"user","id":"%s"},"resource":{"type":"group","id":"%s"},"action":{"name":"member"}}',
+      item.user, item.group)
+    return wrk.format("POST", "/access/v1/evaluation", auth(admin), body)
   else
     return wrk.format("GET", "/healthz")
   end

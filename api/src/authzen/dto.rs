@@ -237,10 +237,3 @@ pub struct AuthzenTaskResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<AuthzenTaskResult>,
 }
-
-/// Optional: why the PEP cancels (kept for nobody: the cancellation itself is audited).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuthzenCancelTaskBody {
-    pub reason: Option<String>,
-    pub comment: Option<String>,
-}

@@ -114,11 +114,11 @@ pub async fn get_access_request_task(
 ///
 /// `links.cancel` of a pending task: the requester's own cancel, by the subject, by the integration
 /// that submitted it for them, or by an admin. A task already completed is a 409
-/// (`invalid_task_state`). The body (`reason`, `comment`) is optional and not kept.
+/// (`invalid_task_state`). A body (ARAP's optional `reason` and `comment`) is accepted and ignored: the
+/// cancellation itself is audited.
 #[utoipa::path(
     tag = "authzen",
     params(("id" = String, Path, description = "The task's id", example = "arq_Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0")),
-    request_body(content = Option<super::dto::AuthzenCancelTaskBody>, description = "Optional"),
     responses(
         (status = 200, description = "The cancelled task", body = AuthzenTaskResponse),
         (status = 401, response = Unauthorized),

@@ -356,8 +356,8 @@ impl Generator {
     }
 
     /// Lines the wrk scripts read: `token <user> <jwt>`, `approver <user>`, `mixed <user>`, `create <user> <flow id> <duration|->`
-    /// (`create_cel` for a flow with conditions),
-    /// `approve <request id> <user>`, `get <request id>`, `admin <user>`, `requester <name part>`.
+    /// (`create_cel` for a flow with conditions), `approve <request id> <user>`, `get <request id>`, `admin <user>`,
+    /// `requester <name part>`, `authzen <user id> <group id>`.
     pub fn data_file(&mut self, secret: &SecretString) -> anyhow::Result<String> {
         let issuer = TokenIssuer::new(secret, None, None);
         let now = Utc::now().timestamp();
@@ -408,6 +408,13 @@ impl Generator {
         }
         for id in &self.sample_ids {
             let _ = writeln!(out, "get {id}");
+        }
+        // AuthZEN evaluations (issue 28): a person and a group they are a member of (a permit, the
+        // gateway's hot path), every person with a group.
+        for person in &self.people {
+            if let Some(group) = person.groups.first() {
+                let _ = writeln!(out, "authzen {} {}", person.user.id, self.groups[*group].id);
+            }
         }
         for n in [1234, 5678, 9012] {
             let _ = writeln!(
