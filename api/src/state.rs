@@ -35,7 +35,7 @@ pub struct AppState {
     /// The callers and settings most requests read (see [`HotCache`] for how fresh they are).
     pub cache: Arc<HotCache>,
     /// AuthZEN: the public URL and the key of binding tokens.
-    pub pdp: Arc<crate::authzen::Pdp>,
+    pub pdp: Arc<crate::authzen::pdp::Pdp>,
 }
 
 impl AppState {

@@ -9,37 +9,17 @@ mod discovery;
 pub mod dto;
 mod error;
 mod evaluation;
+pub(crate) mod pdp;
 mod signer;
 mod submission;
 mod submit;
 mod tasks;
 
 pub use error::ArapError;
+pub use pdp::Pdp;
 pub use signer::Signer;
 
 use utoipa_actix_web::scope::{self, Scope};
-
-/// What the AuthZEN surface shares: the public URL it names itself by and the binding tokens' key.
-pub struct Pdp {
-    /// Without a trailing slash.
-    pub public_url: String,
-    pub signer: Signer,
-}
-
-impl Pdp {
-    pub fn endpoint(&self, path: &str) -> String {
-        format!("{}{path}", self.public_url)
-    }
-
-    /// ARAP's `access_request_endpoint`, and the audience of binding tokens.
-    pub fn request_endpoint(&self) -> String {
-        self.endpoint("/access/v1/requests")
-    }
-
-    pub fn task_endpoint(&self, id: &str) -> String {
-        self.endpoint(&format!("/access/v1/requests/{id}"))
-    }
-}
 
 pub use discovery::get_authzen_configuration;
 

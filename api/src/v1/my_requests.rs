@@ -3,7 +3,7 @@
 
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
-use portcullis_persistence::repo::requests::{OpenOrClosed, Subject};
+use portcullis_persistence::repo::requests::Subject;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -12,12 +12,11 @@ use crate::error::ApiError;
 use crate::extractors::ValidQuery;
 use crate::list_response;
 use crate::openapi::*;
-use crate::pagination::PageParams;
 use crate::services::views;
 use crate::state::AppState;
 use crate::v1::help::HelpRequestResponse;
 use crate::v1::requests::RequestResponse;
-use crate::v1::views::{MyRequestsParams, RequestState};
+use crate::v1::views::MyRequestsParams;
 
 /// What kind of request an item of "My requests" is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -78,15 +77,7 @@ pub async fn list_my_requests(
     principal: Principal,
     ValidQuery(params): ValidQuery<MyRequestsParams>,
 ) -> Result<web::Json<MyRequestList>, ApiError> {
-    let page = PageParams {
-        limit: params.limit,
-        page_token: params.page_token,
-    }
-    .to_request()?;
-    let filter = params.state.map(|s| match s {
-        RequestState::Open => OpenOrClosed::Open,
-        RequestState::Closed => OpenOrClosed::Closed,
-    });
+    let (page, filter) = params.page_and_state()?;
     let me = principal.user().id;
     let (page, show) = state
         .read(move |conn| views::my_tickets(conn, me, filter, &page))

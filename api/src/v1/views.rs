@@ -45,6 +45,24 @@ pub struct MyRequestsParams {
     pub page_token: Option<String>,
 }
 
+impl MyRequestsParams {
+    /// The page asked for and the open-or-closed filter, as the store takes them.
+    pub fn page_and_state(
+        self,
+    ) -> Result<(portcullis_persistence::PageRequest, Option<OpenOrClosed>), ApiError> {
+        let page = PageParams {
+            limit: self.limit,
+            page_token: self.page_token,
+        }
+        .to_request()?;
+        let state = self.state.map(|s| match s {
+            RequestState::Open => OpenOrClosed::Open,
+            RequestState::Closed => OpenOrClosed::Closed,
+        });
+        Ok((page, state))
+    }
+}
+
 /// My access requests
 ///
 /// The caller's requests with their progress, newest first.
@@ -63,15 +81,7 @@ pub async fn list_my_access_requests(
     principal: Principal,
     ValidQuery(params): ValidQuery<MyRequestsParams>,
 ) -> Result<web::Json<RequestList>, ApiError> {
-    let page = PageParams {
-        limit: params.limit,
-        page_token: params.page_token,
-    }
-    .to_request()?;
-    let filter = params.state.map(|s| match s {
-        RequestState::Open => OpenOrClosed::Open,
-        RequestState::Closed => OpenOrClosed::Closed,
-    });
+    let (page, filter) = params.page_and_state()?;
     let me = principal.user().id;
     let (page, show) = state
         .read(move |conn| views::my_requests(conn, me, filter, &page))

@@ -4,7 +4,6 @@
 //! (`crate::request::break_glass`).
 
 use super::{ApprovalType, ExtensionApproval, FlowDraft, FlowKind, Provisioning};
-use crate::request::REASON_CHARS;
 use crate::validation::ValidationErrors;
 
 /// The longest access a break-glass flow may grant: 4 hours.
@@ -16,9 +15,6 @@ pub const BREAK_GLASS_REASON_MIN_CHARS: usize = 40;
 pub const BREAK_GLASS_PER_WINDOW: usize = 2;
 /// The rolling window of the rate limit, in hours.
 pub const BREAK_GLASS_WINDOW_HOURS: i64 = 24;
-
-// The break-glass minimum is stricter than every reason's, never looser.
-const _: () = assert!(BREAK_GLASS_REASON_MIN_CHARS > REASON_CHARS.0);
 
 /// The rules of a break-glass flow: a resource request (a group membership) with short timed
 /// access, approved at once (`automatic`: it has no approvers to ask, and so no conditions or

@@ -72,6 +72,8 @@ impl RequestStatus {
 
 /// The shortest and longest reason a requester may give.
 pub const REASON_CHARS: (usize, usize) = (10, 2000);
+// A break-glass flow's minimum is stricter than every reason's, never looser.
+const _: () = assert!(crate::flow::BREAK_GLASS_REASON_MIN_CHARS > REASON_CHARS.0);
 /// The longest comment, denial reason or next steps.
 pub const TEXT_MAX_CHARS: usize = 2000;
 

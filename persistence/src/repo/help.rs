@@ -217,27 +217,14 @@ pub fn involving(
     let answering = help_request_answerers::table
         .filter(help_request_answerers::user_id.eq(user.to_string()))
         .select(help_request_answerers::help_request_id);
-    let mut query = help_requests::table
+    let query = help_requests::table
         .filter(
             help_requests::asker_id
                 .eq(user.to_string())
                 .or(help_requests::id.eq_any(answering)),
         )
-        .select(HelpRow::as_select())
         .into_boxed();
-    if let Some(state) = state {
-        query = query.filter(help_requests::state.eq(state.as_str()));
-    }
-    let rows: Vec<HelpRow> =
-        keyset_page!(query, help_requests::created_at, help_requests::id, page).load(conn)?;
-    let page = Page::from_rows(rows, page.limit, |r| Cursor {
-        created_at: r.created_at,
-        id: r.id.clone(),
-    });
-    Ok(Page {
-        items: with_answerers(conn, page.items)?,
-        next: page.next,
-    })
+    newest_first(conn, query, state, page)
 }
 
 /// The help requests `user` asked, newest first; only those in `state` when given (the asker's
@@ -248,13 +235,23 @@ pub fn asked_by(
     state: Option<HelpState>,
     page: &PageRequest,
 ) -> QueryResult<Page<HelpRequest>> {
-    let mut query = help_requests::table
+    let query = help_requests::table
         .filter(help_requests::asker_id.eq(user.to_string()))
-        .select(HelpRow::as_select())
         .into_boxed();
+    newest_first(conn, query, state, page)
+}
+
+/// A keyset page of `query`'s help requests (only those in `state` when given), newest first.
+fn newest_first(
+    conn: &mut DbConnection,
+    mut query: help_requests::BoxedQuery<'static, crate::connection::MultiBackend>,
+    state: Option<HelpState>,
+    page: &PageRequest,
+) -> QueryResult<Page<HelpRequest>> {
     if let Some(state) = state {
         query = query.filter(help_requests::state.eq(state.as_str()));
     }
+    let query = query.select(HelpRow::as_select());
     let rows: Vec<HelpRow> =
         keyset_page!(query, help_requests::created_at, help_requests::id, page).load(conn)?;
     let page = Page::from_rows(rows, page.limit, |r| Cursor {
