@@ -60,6 +60,8 @@ fn draft() -> FlowDraft {
         fulfilment: None,
         auto_approve_if: None,
         extensions: None,
+        scheduling: None,
+        activation: None,
         escalation: None,
         form: Default::default(),
     }
@@ -96,6 +98,7 @@ fn pending(requester: UserId, manager: UserId, reviewers: &[UserId]) -> AccessRe
         resubmitted_from: None,
         conditions: Vec::new(),
         extends_grant: None,
+        starts_at: None,
         form: Default::default(),
     };
     AccessRequest::submit(RequestId::new_v7(), submission, steps, 30, requester, at())
@@ -224,6 +227,8 @@ fn creations(c: &mut Criterion) {
             resubmitted_from: None,
             form,
             policy: flow.has_conditions().then_some(&policy),
+            starts_at: None,
+            now: at(),
         }
         .check()
         .unwrap();

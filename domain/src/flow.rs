@@ -14,6 +14,7 @@ mod escalation;
 mod extensions;
 mod form;
 mod resolution;
+mod scheduling;
 mod slack;
 
 pub use condition::{
@@ -27,6 +28,10 @@ pub use escalation::{Escalation, EscalationDraft, MAX_ESCALATION_HOURS};
 pub use extensions::{ExtensionApproval, Extensions};
 pub use form::{Form, FormAnswers, FormField, FormFieldType};
 pub use resolution::{Candidate, Directory, ResolvedStep, resolve_approvers, resolve_spec};
+pub use scheduling::{
+    Activation, MAX_ACTIVATION_WINDOW_SECONDS, MAX_LEAD_SECONDS, START_TOLERANCE_SECONDS,
+    Scheduling,
+};
 pub use slack::{
     AdministratorDelivery, MAX_CHANNELS as MAX_SLACK_CHANNELS, SlackApprovals, SlackChannelId,
 };
@@ -145,6 +150,10 @@ pub struct ApprovalFlow {
     extensions: Option<Extensions>,
     /// Manual flows: fallback approvers added to a request left undecided too long.
     escalation: Option<Escalation>,
+    /// How far ahead a request may ask its access to start (see [`Scheduling`]).
+    scheduling: Option<Scheduling>,
+    /// Whether approved access waits for its holder to start it (see [`Activation`]).
+    activation: Option<Activation>,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -243,6 +252,8 @@ impl ApprovalFlow {
             auto_approve_if: self.auto_approve_if.as_ref().map(|c| c.source().to_owned()),
             extensions: self.extensions,
             escalation: self.escalation.as_ref().map(Escalation::to_draft),
+            scheduling: self.scheduling,
+            activation: self.activation,
         }
     }
 
@@ -310,6 +321,14 @@ impl ApprovalFlow {
     /// Who is added to a request's undecided steps, and when.
     pub fn escalation(&self) -> Option<&Escalation> {
         self.escalation.as_ref()
+    }
+    /// How far ahead a request may ask its access to start; `None`: it starts on approval.
+    pub fn scheduling(&self) -> Option<Scheduling> {
+        self.scheduling
+    }
+    /// Whether (and within how long) the holder must start approved access themselves.
+    pub fn activation(&self) -> Option<Activation> {
+        self.activation
     }
     pub fn auto_approve_if(&self) -> Option<&Condition> {
         self.auto_approve_if.as_ref()

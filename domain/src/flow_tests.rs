@@ -60,6 +60,8 @@ fn resource_flow() -> FlowDraft {
         fulfilment: None,
         auto_approve_if: None,
         extensions: None,
+        scheduling: None,
+        activation: None,
         escalation: None,
         form: Default::default(),
     }
@@ -87,6 +89,8 @@ fn device_flow() -> FlowDraft {
         fulfilment: None,
         auto_approve_if: None,
         extensions: None,
+        scheduling: None,
+        activation: None,
         escalation: None,
         form: Default::default(),
     }

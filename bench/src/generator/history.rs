@@ -50,6 +50,7 @@ impl Generator {
             resubmitted_from: None,
             conditions: Vec::new(),
             extends_grant: None,
+            starts_at: None,
             form: Default::default(),
         };
         let requester_id = self.people[requester].user.id;
@@ -126,6 +127,7 @@ impl Generator {
             target_group: f.target_group_id(),
             it_admins: self.people[..ADMINS].iter().map(|p| p.user.id).collect(),
             app_admins: f.app_admin_ids().to_vec(),
+            activation: f.activation(),
         })
     }
 

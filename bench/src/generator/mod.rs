@@ -284,6 +284,8 @@ impl Generator {
                 fulfilment,
                 auto_approve_if: None,
                 extensions: None,
+                scheduling: None,
+                activation: None,
                 escalation: None,
                 form: Default::default(),
             };

@@ -158,6 +158,17 @@ pub struct FlowDraft {
     /// `access_management_access_request_escalate`). Expiry stays the last resort.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<EscalationDraft>,
+    /// `resource_request` flows: requests may ask their access to start later (`starts_at`, at most
+    /// `max_lead_seconds` ahead); approval before then creates a `scheduled` grant whose membership
+    /// is added at `starts_at`. Not with manual provisioning (nor `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduling: Option<Scheduling>,
+    /// `resource_request` flows: an approved grant waits (`awaiting_activation`) for its holder to
+    /// start it with `POST /v1/grants/{id}/activate` within `window_seconds` of the approval (of
+    /// `starts_at` when the request asked for one); its clock runs from the activation; never
+    /// activated, it ends as `expired`. Not with manual provisioning (nor `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation: Option<Activation>,
 }
 
 fn enabled_by_default() -> bool {
@@ -326,6 +337,13 @@ impl ApprovalFlow {
                 &mut errors,
             )
         });
+        scheduling::check(
+            draft.kind,
+            draft.fulfilment,
+            draft.scheduling,
+            draft.activation,
+            &mut errors,
+        );
         errors.into_result()?;
         let (Some(name), Some(description), Some(display)) = (name, description, display) else {
             return Err(ValidationErrors::single("body", "invalid flow"));
@@ -352,6 +370,8 @@ impl ApprovalFlow {
             step_conditions,
             extensions: draft.extensions,
             escalation,
+            scheduling: draft.scheduling,
+            activation: draft.activation,
             version,
             created_at,
             updated_at,

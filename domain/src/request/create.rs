@@ -1,6 +1,6 @@
 //! Submitting a request: who may ask, for whom, what the flow allows, and the request made of it.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 use super::events::RequestEventKind;
 use super::policy::{self, PolicyInput};
@@ -38,6 +38,9 @@ pub struct Draft<'a> {
     /// What the flow's conditions need (the requester's groups, the time); required when the
     /// flow has conditions.
     pub policy: Option<&'a PolicyInput>,
+    /// When the access should start, as asked (flows with `scheduling` only).
+    pub starts_at: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
 }
 
 /// Resource requests can be turned off by an administrator.
@@ -108,6 +111,28 @@ pub fn choose_duration(
     }
 }
 
+/// The start a request asks for: only through a flow with `scheduling`, not in the past (a
+/// minute's tolerance), at most the flow's `max_lead_seconds` ahead. Kept to the microsecond (what
+/// the stores keep).
+pub fn choose_start(
+    flow: &ApprovalFlow,
+    asked: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, RequestError> {
+    let Some(asked) = asked else {
+        return Ok(None);
+    };
+    let Some(rule) = flow.scheduling() else {
+        return Err(RequestError::invalid(
+            "starts_at",
+            "this flow does not take a scheduled start (it has no scheduling)",
+        ));
+    };
+    rule.check_start(asked, now)
+        .map_err(|m| RequestError::invalid("starts_at", m))?;
+    Ok(Some(asked.trunc_subsecs(6)))
+}
+
 /// The device of a device-admin request: a managed one assigned to the requester. Resource
 /// requests name none.
 pub fn choose_device(
@@ -150,7 +175,7 @@ pub fn choose_device(
 impl Draft<'_> {
     /// Checks the draft against the flow, in the order a client is told what is wrong: the flow
     /// (missing, disabled and hidden look the same), the reason, the duration, the device, the
-    /// form, then an open request for the same flow. The flow's conditions are then evaluated.
+    /// start, the form, then an open request for the same flow. The flow's conditions are then evaluated.
     pub fn check(&self) -> Result<Submission, RequestError> {
         let flow = self
             .flow
@@ -159,6 +184,7 @@ impl Draft<'_> {
         let reason = parse_reason(self.reason).map_err(|m| RequestError::invalid("reason", m))?;
         let duration_seconds = choose_duration(flow, self.duration_seconds)?;
         let device_id = choose_device(flow.kind(), self.device_id, self.device, self.requester.id)?;
+        let starts_at = choose_start(flow, self.starts_at, self.now)?;
         let form = flow
             .form()
             .check(self.form)
@@ -169,8 +195,14 @@ impl Draft<'_> {
         let conditions = match (flow.has_conditions(), self.policy) {
             (false, _) => Vec::new(),
             (true, Some(input)) => {
-                let context =
-                    policy::condition_context(flow, self.requester, duration_seconds, &form, input);
+                let context = policy::condition_context(
+                    flow,
+                    self.requester,
+                    duration_seconds,
+                    starts_at,
+                    &form,
+                    input,
+                );
                 policy::evaluate(flow, &context)
             }
             (true, None) => {
@@ -194,6 +226,7 @@ impl Draft<'_> {
             form,
             conditions,
             extends_grant: None,
+            starts_at,
         })
     }
 }
@@ -274,6 +307,7 @@ impl AccessRequest {
             expires_at: Some(now + Duration::days(expiry_days)),
             tasks: Vec::new(),
             extends_grant: submission.extends_grant,
+            starts_at: submission.starts_at,
             version: 1,
         };
         let reason = created.reason.clone();

@@ -20,7 +20,9 @@ mod tasks;
 
 pub use actor::{Actor, Role};
 pub use change::{Change, Comment, Write};
-pub use create::{Draft, check_enabled, check_requester, choose_device, choose_duration};
+pub use create::{
+    Draft, check_enabled, check_requester, choose_device, choose_duration, choose_start,
+};
 pub use decide::{DecisionCommand, Via};
 pub use events::{DecisionRecord, RequestEvent, RequestEventKind};
 pub use fulfilment::{FulfilmentPlan, FulfilmentState, Task, TaskEntry, TaskState, TaskType};
@@ -263,6 +265,8 @@ pub struct Submission {
     pub conditions: Vec<ConditionOutcome>,
     /// An extension request: the grant it asks more time for (see [`Submission::extending`]).
     pub extends_grant: Option<GrantId>,
+    /// When the access should start (flows with `scheduling`); `None`: on approval.
+    pub starts_at: Option<DateTime<Utc>>,
 }
 
 /// An access request. Read through its accessors; changed only through its commands.
@@ -290,6 +294,7 @@ pub struct AccessRequest {
     expires_at: Option<DateTime<Utc>>,
     tasks: Vec<fulfilment::Task>,
     extends_grant: Option<GrantId>,
+    starts_at: Option<DateTime<Utc>>,
     version: i64,
 }
 
@@ -324,6 +329,8 @@ pub struct StoredRequest {
     pub tasks: Vec<Task>,
     /// An extension request: the grant it asks more time for.
     pub extends_grant: Option<GrantId>,
+    /// When the requester asked the access to start (`None`: on approval).
+    pub starts_at: Option<DateTime<Utc>>,
     pub version: i64,
 }
 
@@ -353,6 +360,8 @@ accessors!(
     expires_at: Option<DateTime<Utc>>,
     /// An extension request: the grant it asks more time for.
     extends_grant: Option<GrantId>,
+    /// When the requester asked the access to start (`None`: on approval).
+    starts_at: Option<DateTime<Utc>>,
     /// Bumped by every command that changes the request; stores check it on write.
     version: i64,
 );
@@ -398,6 +407,7 @@ stored_fields!(
     expires_at,
     tasks,
     extends_grant,
+    starts_at,
     version,
 );
 

@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::flow::{
-    ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, ConditionOutcome,
-    DisplayDraft, EscalationDraft, Extensions, FlowDraft, FlowKind, FormField, Fulfilment,
-    SlackApprovals, TimedAccess,
+    Activation, ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverType,
+    ConditionOutcome, DisplayDraft, EscalationDraft, Extensions, FlowDraft, FlowKind, FormField,
+    Fulfilment, Scheduling, SlackApprovals, TimedAccess,
 };
 use portcullis_domain::{GroupId, UserId};
 use serde::{Deserialize, Serialize};
@@ -63,6 +63,12 @@ pub struct FlowResponse {
     pub extensions: Option<Extensions>,
     /// Manual flows: fallback approvers added to a request left undecided `after_hours`; `null` when off.
     pub escalation: Option<EscalationDraft>,
+    /// `resource_request` flows: how far ahead a request's `starts_at` may be (`null`: requests
+    /// take no `starts_at`; access starts on approval).
+    pub scheduling: Option<Scheduling>,
+    /// `resource_request` flows: approved access waits for its holder to activate it within
+    /// `window_seconds` (`null`: it starts on approval, or at `starts_at`).
+    pub activation: Option<Activation>,
     /// Increments on every change; also the `ETag`.
     #[schema(read_only)]
     pub version: i64,
@@ -100,6 +106,8 @@ impl From<ApprovalFlow> for FlowResponse {
             auto_approve_if: draft.auto_approve_if,
             extensions: draft.extensions,
             escalation: draft.escalation,
+            scheduling: draft.scheduling,
+            activation: draft.activation,
             version: flow.version(),
             created_at: flow.created_at(),
             updated_at: flow.updated_at(),
@@ -169,6 +177,14 @@ pub struct UpdateFlowRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<EscalationDraft>, nullable)]
     pub escalation: Option<Option<EscalationDraft>>,
+    /// Scheduled starts; `null` turns them off (requests already made keep their `starts_at`).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Scheduling>, nullable)]
+    pub scheduling: Option<Option<Scheduling>>,
+    /// Activation by the holder; `null` turns it off (for approvals from then on).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Activation>, nullable)]
+    pub activation: Option<Option<Activation>>,
     /// Read-only, ignored: the GET's own field, accepted so that a read object can be sent back.
     #[schema(read_only)]
     pub id: Option<Uuid>,
@@ -227,7 +243,9 @@ impl UpdateFlowRequest {
             form,
             auto_approve_if,
             extensions,
-            escalation
+            escalation,
+            scheduling,
+            activation
         );
         Ok(draft)
     }

@@ -45,7 +45,7 @@ pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-const COLUMNS: [&str; 14] = [
+const COLUMNS: [&str; 15] = [
     "id",
     "status",
     "flow_id",
@@ -61,9 +61,11 @@ const COLUMNS: [&str; 14] = [
     "decided_by",
     // The answers to the flow's request form, as a JSON object (`{}` when none).
     "form",
+    // When the requester asked the access to start (empty: on approval).
+    "starts_at",
 ];
 
-fn cells(row: &ExportRow, people: &[User]) -> [String; 14] {
+fn cells(row: &ExportRow, people: &[User]) -> [String; 15] {
     let r = &row.request;
     let requester = people.iter().find(|p| p.id == r.requester_id());
     let time = |t: Option<DateTime<Utc>>| {
@@ -89,6 +91,7 @@ fn cells(row: &ExportRow, people: &[User]) -> [String; 14] {
         time(r.decided_at()),
         row.decided_by.clone().unwrap_or_default(),
         serde_json::to_string(r.form()).unwrap_or_default(),
+        time(r.starts_at()),
     ]
 }
 

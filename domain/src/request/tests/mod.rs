@@ -41,6 +41,7 @@ fn submission(requester: UserId, requirement: ApproverRequirement) -> Submission
         resubmitted_from: None,
         conditions: Vec::new(),
         extends_grant: None,
+        starts_at: None,
         form: Default::default(),
     }
 }
@@ -213,6 +214,8 @@ fn flow(approval_type: ApprovalType) -> ApprovalFlow {
         fulfilment: None,
         auto_approve_if: None,
         extensions: None,
+        scheduling: None,
+        activation: None,
         escalation: None,
         form: Default::default(),
     };
@@ -242,4 +245,5 @@ mod extensions;
 mod fulfilment;
 mod lifecycle;
 mod policy;
+mod scheduling;
 mod sequences;

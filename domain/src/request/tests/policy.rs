@@ -61,6 +61,8 @@ fn submit(
         resubmitted_from: None,
         form: &form,
         policy: Some(&policy),
+        starts_at: None,
+        now: now(),
     }
     .check()?;
     let steps = vec![
@@ -131,6 +133,8 @@ fn a_flow_with_conditions_needs_the_requesters_groups() {
         resubmitted_from: None,
         form: &form,
         policy: None,
+        starts_at: None,
+        now: now(),
     };
     assert!(matches!(draft.check(), Err(RequestError::Inconsistent(_))));
 }

@@ -1,6 +1,6 @@
 //! A request as a row: the columns queries filter on, the rest as JSON ([`Detail`]).
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_domain::flow::{ApprovalType, ApproverRequirement, FlowKind, FormAnswers};
 use portcullis_domain::request::{
@@ -60,6 +60,9 @@ struct Detail<'a> {
     /// An extension request's grant (absent otherwise, as in requests stored before).
     #[serde(skip_serializing_if = "Option::is_none")]
     extends_grant: Option<GrantId>,
+    /// When the requester asked the access to start (absent otherwise, as in requests stored before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    starts_at: Option<DateTime<Utc>>,
 }
 
 /// The one-open-request rule's key (`requester:flow`), unique among stored requests: the domain
@@ -92,6 +95,7 @@ impl From<&AccessRequest> for RequestRow {
                 fulfilment: r.fulfilment_state(),
                 form: r.form(),
                 extends_grant: r.extends_grant(),
+                starts_at: r.starts_at(),
             })
             .unwrap_or_default(),
             created_at: to_db(r.created_at()),
@@ -154,6 +158,8 @@ struct StoredDetail<'a> {
     form: FormAnswers,
     #[serde(default)]
     extends_grant: Option<GrantId>,
+    #[serde(default)]
+    starts_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<RequestRow> for Listed {
@@ -187,6 +193,7 @@ impl TryFrom<RequestRow> for Listed {
             version: row.version,
             form: detail.form,
             extends_grant: detail.extends_grant,
+            starts_at: detail.starts_at,
         });
         Ok(Listed {
             request,

@@ -70,6 +70,7 @@ fn decided_request() -> AccessRequest {
         resubmitted_from: None,
         conditions: Vec::new(),
         extends_grant: None,
+        starts_at: None,
         form: Default::default(),
     };
     let request = AccessRequest::submit(RequestId::new_v7(), submission, steps, 30, requester, now)
