@@ -35,6 +35,7 @@ mod receivers;
 mod request_access;
 mod requests;
 mod round_trips;
+mod scheduled;
 mod scim;
 mod seed_details;
 mod slack;
