@@ -7,6 +7,6 @@ ALTER TABLE grants ADD COLUMN duration_seconds BIGINT CHECK (duration_seconds > 
 ALTER TABLE grants DROP CONSTRAINT grants_status_check;
 ALTER TABLE grants ADD CONSTRAINT grants_status_check
     CHECK (status IN ('scheduled', 'awaiting_activation', 'active', 'expired', 'revoked'));
--- The jobs' "scheduled grants due to start" and "activation windows that closed" (only waiting grants).
-CREATE INDEX grants_start_idx ON grants (starts_at) WHERE status = 'scheduled';
-CREATE INDEX grants_activation_idx ON grants (activate_by) WHERE status = 'awaiting_activation';
+-- The jobs' "scheduled grants due to start" and "activation windows that closed".
+CREATE INDEX grants_start_idx ON grants (status, starts_at);
+CREATE INDEX grants_activation_idx ON grants (status, activate_by);

@@ -32,6 +32,6 @@ ALTER TABLE grants_new RENAME TO grants;
 CREATE INDEX grants_user_idx ON grants (user_id, granted_at);
 CREATE INDEX grants_expiry_idx ON grants (status, expires_at);
 CREATE INDEX grants_page_idx ON grants (granted_at, id);
--- The jobs' "scheduled grants due to start" and "activation windows that closed" (only waiting grants).
-CREATE INDEX grants_start_idx ON grants (starts_at) WHERE status = 'scheduled';
-CREATE INDEX grants_activation_idx ON grants (activate_by) WHERE status = 'awaiting_activation';
+-- The jobs' "scheduled grants due to start" and "activation windows that closed".
+CREATE INDEX grants_start_idx ON grants (status, starts_at);
+CREATE INDEX grants_activation_idx ON grants (status, activate_by);
