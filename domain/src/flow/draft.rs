@@ -134,10 +134,11 @@ pub struct FlowDraft {
     /// true is approved at submission, like an automatic flow's. Checked when the flow is saved
     /// (422 naming the position). It sees, read-only: `requester` {`id`, `email`, `groups` (names),
     /// `group_ids`, `manager` (id, `""` if none), `is_admin`}, `request` {`duration_seconds` (`null`
-    /// without a time limit), `form` (every field's answer, `""` when unanswered), `starts_at`},
-    /// `flow` {`id`, `name`, `kind`, `version`}, `now`. Bounded in cost: at most 1000 characters,
-    /// brackets and `?:` nested at most 10 deep, at most 4 `+`, at most 3 comprehensions (`all`,
-    /// `exists`, `exists_one`, `filter`; not `map`), none inside another, no `matches` inside one.
+    /// without a time limit), `form` (every field's answer, `""` when unanswered), `starts_at` (the
+    /// asked start, or now)}, `flow` {`id`, `name`, `kind`, `version`}, `now`. Bounded in cost: at
+    /// most 1000 characters, brackets and `?:` nested at most 10 deep, at most 4 `+`, at most 3
+    /// comprehensions (`all`, `exists`, `exists_one`, `filter`; not `map`), none inside another, no
+    /// `matches` inside one.
     /// An expression that cannot be evaluated for a request does not approve it (recorded).
     #[serde(default)]
     #[cfg_attr(
