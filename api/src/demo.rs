@@ -267,6 +267,8 @@ fn demo_flows(
         fulfilment: None,
         auto_approve_if: None,
         extensions: None,
+        scheduling: None,
+        activation: None,
         escalation: None,
         break_glass: false,
         form: Default::default(),

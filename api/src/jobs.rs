@@ -1,5 +1,7 @@
 //! Background jobs in the server process: expire pending requests after `expiry_days`, end grants
-//! whose time is up (removing their membership) and sessions whose time is up, queue reminders, and escalate requests left undecided.
+//! whose time is up (removing their membership) and sessions whose time is up, queue reminders,
+//! escalate requests left undecided, start scheduled grants at their `starts_at` and end those never
+//! activated in time.
 //!
 //! Several replicas may run them against one PostgreSQL at once: every change is a version-checked
 //! write, so an item is processed, and its event written, exactly once.
@@ -31,7 +33,7 @@ pub async fn run(
     loop {
         ticks.tick().await;
         let (db, now, email) = (db.clone(), clock.now(), notifier.email_enabled());
-        let pass = tokio::task::spawn_blocking(move || -> Result<[usize; 6], ApiError> {
+        let pass = tokio::task::spawn_blocking(move || -> Result<[usize; 8], ApiError> {
             let mut pooled = db.writer()?;
             let conn: &mut DbConnection = &mut pooled;
             let (requests, grants, sessions) =
@@ -41,12 +43,27 @@ pub async fn run(
             let escalated = conn.transaction(|conn| {
                 requests::escalate_due(&mut Tx::new(conn, email), now, BATCH)
             })?;
-            Ok([requests, grants, sessions, reminded, told, escalated])
+            let (started, unstarted) = conn
+                .transaction(|conn| requests::start_due(&mut Tx::new(conn, email), now, BATCH))?;
+            Ok([
+                requests, grants, sessions, reminded, told, escalated, started, unstarted,
+            ])
         })
         .await;
         match pass {
-            Ok(Ok([0, 0, 0, 0, 0, 0])) => {}
-            Ok(Ok([requests, grants, sessions, reminded, told, escalated])) => {
+            Ok(Ok([0, 0, 0, 0, 0, 0, 0, 0])) => {}
+            Ok(Ok(
+                [
+                    requests,
+                    grants,
+                    sessions,
+                    reminded,
+                    told,
+                    escalated,
+                    started,
+                    unstarted,
+                ],
+            )) => {
                 notifier.wake();
                 tracing::info!(
                     expired_requests = requests,
@@ -55,6 +72,8 @@ pub async fn run(
                     reminded_requests = reminded,
                     access_ending_notices = told,
                     escalated_requests = escalated,
+                    started_grants = started,
+                    unstarted_grants_ended = unstarted,
                     "jobs ran"
                 );
             }

@@ -1,6 +1,9 @@
 //! The Portcullis HTTP API: actix-web handlers under `/v1`, JWT auth, RFC 9457 problems, the
 //! generated OpenAPI document, Swagger UI and operations endpoints.
 
+// The larger schema examples (`json!` inside `#[schema(example = …)]`) nest deeper than the default.
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod authzen;
 pub mod cache;

@@ -60,6 +60,8 @@ fn draft() -> FlowDraft {
         fulfilment: None,
         auto_approve_if: None,
         extensions: None,
+        scheduling: None,
+        activation: None,
         escalation: None,
         break_glass: false,
         form: Default::default(),
@@ -98,6 +100,7 @@ fn pending(requester: UserId, manager: UserId, reviewers: &[UserId]) -> AccessRe
         conditions: Vec::new(),
         extends_grant: None,
         break_glass: None,
+        starts_at: None,
         form: Default::default(),
     };
     AccessRequest::submit(RequestId::new_v7(), submission, steps, 30, requester, at())
@@ -227,6 +230,8 @@ fn creations(c: &mut Criterion) {
             form,
             policy: flow.has_conditions().then_some(&policy),
             break_glass: None,
+            starts_at: None,
+            now: at(),
         }
         .check()
         .unwrap();

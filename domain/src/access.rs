@@ -6,10 +6,30 @@ use chrono::{DateTime, Duration, Utc};
 use crate::ids::{DeviceId, GrantId, GroupId, MembershipId, RequestId, SessionId, UserId};
 use crate::text_enum;
 
+mod start;
+
+pub use start::GrantStart;
+
 text_enum!(
-    /// `active` → `expired` (its time is up) | `revoked` (an admin or the holder ended it).
-    GrantStatus { Active => "active", Expired => "expired", Revoked => "revoked" }
+    /// `scheduled` (approved for later: no membership until `starts_at`) → `active`;
+    /// `awaiting_activation` (its holder starts it before `activate_by`) → `active` | `expired`;
+    /// `active` → `expired` (its time is up) | `revoked` (an admin or the holder ended it). A grant
+    /// that has not started can be revoked too.
+    GrantStatus {
+        Scheduled => "scheduled",
+        AwaitingActivation => "awaiting_activation",
+        Active => "active",
+        Expired => "expired",
+        Revoked => "revoked",
+    }
 );
+
+impl GrantStatus {
+    /// Whether the grant has not started yet (no membership, but it may still start).
+    pub fn is_waiting(self) -> bool {
+        matches!(self, Self::Scheduled | Self::AwaitingActivation)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
@@ -26,6 +46,14 @@ pub struct Grant {
     /// How many approved extensions moved `expires_at`, and by how much in all.
     pub extension_count: i64,
     pub extended_seconds: i64,
+    /// When the access starts (a scheduled grant, or the earliest activation) or started (a
+    /// scheduled or activated grant once started); `None` when it started at approval (`granted_at`).
+    pub starts_at: Option<DateTime<Utc>>,
+    /// A grant that waits for its holder: the end of its activation window.
+    pub activate_by: Option<DateTime<Utc>>,
+    /// How long the access lasts once started (`None`: no time limit; unknown for grants stored
+    /// before scheduling existed, which all started at approval).
+    pub duration_seconds: Option<i64>,
     pub version: i64,
 }
 
@@ -51,12 +79,18 @@ impl Grant {
             ended_by: None,
             extension_count: 0,
             extended_seconds: 0,
+            starts_at: None,
+            activate_by: None,
+            duration_seconds,
             version: 1,
         }
     }
 
     /// Whether the grant can still be extended at `now`: active, timed and not yet past its time.
     pub fn check_extendable(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, &'static str> {
+        if self.status.is_waiting() {
+            return Err("the grant has not started yet; only an active grant can be extended");
+        }
         if self.status != GrantStatus::Active {
             return Err("the grant has ended; only an active grant can be extended");
         }
@@ -80,28 +114,40 @@ impl Grant {
         Ok(())
     }
 
-    /// Ends an active grant early (`revoked`) or at its time (`expired`).
+    /// Ends an active grant early (`revoked`) or at its time (`expired`); a grant that has not
+    /// started yet can only be revoked (it never gets its membership). Answers whether the grant
+    /// had started (so held a membership, now to be removed).
     pub fn end(
         &mut self,
         status: GrantStatus,
         by: Option<UserId>,
         now: DateTime<Utc>,
-    ) -> Result<(), &'static str> {
-        if self.status != GrantStatus::Active {
+    ) -> Result<bool, &'static str> {
+        if self.has_ended() {
             return Err("the grant has already ended");
         }
         match status {
-            GrantStatus::Active => return Err("a grant cannot end as active"),
+            GrantStatus::Revoked => {}
+            GrantStatus::Expired if self.status != GrantStatus::Active => {
+                return Err("the grant has not started; it can only be revoked");
+            }
             GrantStatus::Expired if self.expires_at.is_none_or(|at| at > now) => {
                 return Err("the grant has not expired yet");
             }
-            _ => {}
+            GrantStatus::Expired => {}
+            _ => return Err("a grant ends as expired or revoked"),
         }
+        let started = self.status == GrantStatus::Active;
         self.status = status;
         self.ended_at = Some(now);
         self.ended_by = by;
         self.version += 1;
-        Ok(())
+        Ok(started)
+    }
+
+    /// Whether the grant has ended (`expired` or `revoked`).
+    pub fn has_ended(&self) -> bool {
+        matches!(self.status, GrantStatus::Expired | GrantStatus::Revoked)
     }
 }
 

@@ -11,6 +11,15 @@ pub const REQUEST_APPROVED: &str = "access_management_access_request_approval";
 pub const REQUEST_DENIED: &str = "access_management_access_request_deny";
 /// Access was added or removed: a grant's membership of the flow's target group.
 pub const ASSOCIATION_CHANGE: &str = "access_management_association_change";
+/// An approval gave access that starts later: a grant `scheduled` for its `starts_at`, or one
+/// `awaiting_activation` by its holder.
+pub const GRANT_SCHEDULE: &str = "access_management_grant_schedule";
+/// A grant that waited started: at its `starts_at` (the jobs) or on its holder's activation; its
+/// membership was added.
+pub const GRANT_START: &str = "access_management_grant_start";
+/// A grant that never started ended: revoked before its start, or not activated in time (or its
+/// whole time passed before it could start). It never had a membership.
+pub const GRANT_CANCEL: &str = "access_management_grant_cancel";
 /// An approver decided on a step without settling the request.
 pub const STEP_DECISION: &str = "access_management_access_request_step_decision";
 pub const REQUEST_CANCELED: &str = "access_management_access_request_cancel";
@@ -70,6 +79,9 @@ pub const EVENT_TYPES: &[&str] = &[
     REQUEST_APPROVED,
     REQUEST_DENIED,
     ASSOCIATION_CHANGE,
+    GRANT_SCHEDULE,
+    GRANT_START,
+    GRANT_CANCEL,
     FLOW_CREATE,
     FLOW_UPDATE,
     FLOW_DELETE,

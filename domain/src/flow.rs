@@ -15,6 +15,7 @@ mod escalation;
 mod extensions;
 mod form;
 mod resolution;
+mod scheduling;
 mod slack;
 
 pub use break_glass::{
@@ -32,6 +33,10 @@ pub use escalation::{Escalation, EscalationDraft, MAX_ESCALATION_HOURS};
 pub use extensions::{ExtensionApproval, Extensions};
 pub use form::{Form, FormAnswers, FormField, FormFieldType};
 pub use resolution::{Candidate, Directory, ResolvedStep, resolve_approvers, resolve_spec};
+pub use scheduling::{
+    Activation, MAX_ACTIVATION_WINDOW_SECONDS, MAX_LEAD_SECONDS, START_TOLERANCE_SECONDS,
+    Scheduling,
+};
 pub use slack::{
     AdministratorDelivery, MAX_CHANNELS as MAX_SLACK_CHANNELS, SlackApprovals, SlackChannelId,
 };
@@ -152,6 +157,10 @@ pub struct ApprovalFlow {
     escalation: Option<Escalation>,
     /// Emergency access: approved at once, alerted, reviewed after (see [`FlowDraft::break_glass`]).
     break_glass: bool,
+    /// How far ahead a request may ask its access to start (see [`Scheduling`]).
+    scheduling: Option<Scheduling>,
+    /// Whether approved access waits for its holder to start it (see [`Activation`]).
+    activation: Option<Activation>,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -251,6 +260,8 @@ impl ApprovalFlow {
             extensions: self.extensions,
             escalation: self.escalation.as_ref().map(Escalation::to_draft),
             break_glass: self.break_glass,
+            scheduling: self.scheduling,
+            activation: self.activation,
         }
     }
 
@@ -322,6 +333,14 @@ impl ApprovalFlow {
     /// Whether requests through the flow are break-glass: approved at once, alerted, reviewed after.
     pub fn break_glass(&self) -> bool {
         self.break_glass
+    }
+    /// How far ahead a request may ask its access to start; `None`: it starts on approval.
+    pub fn scheduling(&self) -> Option<Scheduling> {
+        self.scheduling
+    }
+    /// Whether (and within how long) the holder must start approved access themselves.
+    pub fn activation(&self) -> Option<Activation> {
+        self.activation
     }
     pub fn auto_approve_if(&self) -> Option<&Condition> {
         self.auto_approve_if.as_ref()

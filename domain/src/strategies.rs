@@ -149,6 +149,8 @@ pub fn flow_draft() -> impl Strategy<Value = FlowDraft> {
                     form: Vec::new(),
                     auto_approve_if: None,
                     extensions: None,
+                    scheduling: None,
+                    activation: None,
                     escalation: None,
                     break_glass: false,
                 }

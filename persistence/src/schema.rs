@@ -283,6 +283,9 @@ diesel::table! {
         version -> BigInt,
         extension_count -> BigInt,
         extended_seconds -> BigInt,
+        starts_at -> Nullable<Timestamp>,
+        activate_by -> Nullable<Timestamp>,
+        duration_seconds -> Nullable<BigInt>,
     }
 }
 

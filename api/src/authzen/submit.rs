@@ -85,6 +85,8 @@ fn new_request(
         resubmitted_from: None,
         form: FormAnswers::default(),
         extends_grant: None,
+        // ARAP's `requested_access` asks for a span from now, never a later start.
+        starts_at: None,
     })
 }
 

@@ -37,6 +37,7 @@ pub const APPROVAL_REMINDER: &str = "approval_reminder";
 pub const ACCESS_ENDING: &str = "access_ending";
 pub const TASK_WAITING: &str = "task_waiting";
 pub const ACCESS_READY: &str = "access_ready";
+pub const ACCESS_STARTED: &str = "access_started";
 pub const HELP_REQUESTED: &str = "help_requested";
 pub const HELP_COMMENT: &str = "help_comment";
 pub const HELP_RESOLVED: &str = "help_resolved";
@@ -72,6 +73,7 @@ const TEMPLATES: &[(&str, &str, &str, &str)] = &[
     template!(access_ending),
     template!(task_waiting),
     template!(access_ready),
+    template!(access_started),
     template!(help_requested),
     template!(help_comment),
     template!(help_resolved),
@@ -133,7 +135,7 @@ pub fn human_duration(seconds: i64) -> String {
     }
 }
 
-fn when(at: DateTime<Utc>) -> String {
+pub(crate) fn when(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
@@ -207,15 +209,17 @@ pub fn on_request_event(
                 .map(|s| when(now + chrono::Duration::seconds(s)));
             let comment = request.outcome().and_then(|o| o.comment.clone());
             let being_set_up = request.fulfilment_state() == Some(FulfilmentState::InProgress);
+            let data = with(
+                data,
+                json!({
+                    "access_ends_at": ends, "decided_by": decided_by, "comment": comment,
+                    "being_set_up": being_set_up,
+                }),
+            );
+            // Access that starts later says when (the grant was written with the approval).
             (
                 REQUEST_APPROVED,
-                with(
-                    data,
-                    json!({
-                        "access_ends_at": ends, "decided_by": decided_by, "comment": comment,
-                        "being_set_up": being_set_up,
-                    }),
-                ),
+                with(data, super::starts::approval_schedule(conn, request)?),
             )
         }
         DENIED => {

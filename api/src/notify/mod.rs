@@ -8,6 +8,7 @@ pub mod dispatcher;
 pub mod email;
 pub mod help;
 pub mod reminders;
+pub mod starts;
 pub mod webhook;
 
 use portcullis_domain::EventId;

@@ -208,6 +208,14 @@ fn links() -> Vec<LinkSpec> {
             from("$response.body#/items/0/id"),
             None,
         ));
+        links.push((
+            source,
+            "200",
+            "ActivateGrant",
+            "activate_grant",
+            from("$response.body#/items/0/id"),
+            None,
+        ));
     }
     // A page of the admin queue leads to the counts and the export of the same view: its filters, as sent.
     let filters: serde_json::Map<String, Value> = [

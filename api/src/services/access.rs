@@ -55,6 +55,14 @@ pub fn grants(
     })
 }
 
+/// `grant` with the flow it came from.
+pub fn with_flow(conn: &mut DbConnection, grant: Grant) -> Result<GrantWithFlow, ApiError> {
+    let flow = flows_of(conn, &[grant.request_id])?
+        .remove(&grant.request_id)
+        .ok_or_else(|| ApiError::internal(format!("grant {} has no request", grant.id)))?;
+    Ok(GrantWithFlow { grant, flow })
+}
+
 /// The flow each of `requests` was made through, as it is now.
 pub fn flows_of(
     conn: &mut DbConnection,

@@ -43,8 +43,14 @@ pub fn preview(
             now,
         };
         let duration = flow.duration_choices().first().copied();
-        let context =
-            request::condition_context(&flow, &requester, duration, &FormAnswers::new(), &input);
+        let context = request::condition_context(
+            &flow,
+            &requester,
+            duration,
+            None,
+            &FormAnswers::new(),
+            &input,
+        );
         request::evaluate_conditions(&flow, &context)
     } else {
         Vec::new()

@@ -282,16 +282,13 @@ fn deactivated(
     let affected = portcullis_persistence::repo::requests::pending_with_approver(conn, id)?;
     super::requests::fail_all(conn, affected, "an approver was deactivated", actor, now)?;
     loop {
-        let page = PageRequest {
-            limit: 200,
-            after: None,
-        };
-        let active = portcullis_persistence::repo::grants::list(conn, Some(id), true, &page)?;
-        if active.items.is_empty() {
+        // Active grants, and those still to start (which must then never start).
+        let unended = portcullis_persistence::repo::grants::unended_of(conn, id, 200)?;
+        if unended.is_empty() {
             return Ok(());
         }
         let mut ended = 0;
-        for grant in active.items {
+        for grant in unended {
             let revoked = super::requests::end_grant(
                 conn,
                 None,

@@ -47,7 +47,7 @@ impl From<GrantedFlow> for GrantFlow {
     "group_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e81", "request_id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7ea0",
     "flow": { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e90", "name": "GitHub Admin", "display": { "logo": "github" } },
     "status": "active", "granted_at": "2026-11-23T10:00:00Z", "expires_at": "2026-11-23T11:00:00Z", "ended_at": null,
-    "extension_count": 0, "extended_seconds": 0
+    "extension_count": 0, "extended_seconds": 0, "starts_at": null, "activate_by": null, "duration_seconds": 3600
 }))]
 pub struct GrantResponse {
     pub id: Uuid,
@@ -55,13 +55,26 @@ pub struct GrantResponse {
     pub group_id: Uuid,
     pub request_id: Uuid,
     pub flow: GrantFlow,
+    /// `active`: the membership is in force; `scheduled`: it is added at `starts_at`;
+    /// `awaiting_activation`: its holder starts it (`POST /v1/grants/{id}/activate`) before
+    /// `activate_by`; `expired`, `revoked`: ended (a grant that never started never had one).
     pub status: GrantStatus,
+    /// When the request was approved.
     pub granted_at: DateTime<Utc>,
+    /// When the access ends (`null`: no time limit, or not started yet when awaiting activation).
     pub expires_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     /// How many approved extensions moved `expires_at`, and how many seconds they added in all.
     pub extension_count: i64,
     pub extended_seconds: i64,
+    /// When the access starts (scheduled; awaiting activation: the earliest activation) or started
+    /// (once a scheduled or activated grant started); `null` when it started at approval.
+    pub starts_at: Option<DateTime<Utc>>,
+    /// Awaiting activation: the end of the window to start it (after it, the grant ends `expired`).
+    pub activate_by: Option<DateTime<Utc>>,
+    /// How long the access lasts once started (`null`: no time limit, or a grant from before
+    /// scheduled starts existed).
+    pub duration_seconds: Option<i64>,
 }
 
 impl GrantResponse {
@@ -78,6 +91,9 @@ impl GrantResponse {
             ended_at: g.ended_at,
             extension_count: g.extension_count,
             extended_seconds: g.extended_seconds,
+            starts_at: g.starts_at,
+            activate_by: g.activate_by,
+            duration_seconds: g.duration_seconds,
         }
     }
 }
@@ -130,7 +146,7 @@ list_response!(
 #[derive(Debug, Deserialize, Validate, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct GrantParams {
-    /// Only grants still in force.
+    /// `true`: only grants in force now (`active`; not those `scheduled` or `awaiting_activation`).
     pub active: Option<bool>,
     /// Administrators: only this user's grants.
     pub user_id: Option<Uuid>,
@@ -155,8 +171,8 @@ pub struct SessionParams {
 
 /// My grants
 ///
-/// The caller's own grants (active, expired and revoked), newest first, each with the flow it came
-/// from (its name and display: the caller's applications).
+/// The caller's own grants (scheduled, awaiting activation, active, expired and revoked), newest
+/// first, each with the flow it came from (its name and display: the caller's applications).
 #[utoipa::path(
     tag = "access",
     params(GrantParams),
@@ -221,7 +237,8 @@ pub async fn list_grants(
 /// Revoke a grant
 ///
 /// An administrator revokes access, or its holder gives it up early. The membership it gave ends at
-/// once; a membership from another source (direct, another grant) stays.
+/// once; a membership from another source (direct, another grant) stays. A grant that has not
+/// started yet (`scheduled`, `awaiting_activation`) is revoked too, and then never starts.
 #[utoipa::path(
     tag = "access",
     params(("id" = Uuid, Path, description = "The grant's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80")),

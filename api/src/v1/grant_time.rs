@@ -1,4 +1,5 @@
-//! Time controls on a grant (issue 27): its holder asks for more time.
+//! Time controls on a grant (issue 27): its holder asks for more time, or starts access that waits
+//! for them (activation).
 
 use actix_web::{HttpResponse, post, web};
 use portcullis_domain::GrantId;
@@ -11,8 +12,10 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extractors::ValidJson;
 use crate::openapi::*;
+use crate::services::access;
 use crate::services::requests::{self, ExtensionAsk};
 use crate::state::AppState;
+use crate::v1::access::GrantResponse;
 use crate::v1::requests::{RequestResponse, respond, valid_reason};
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -85,4 +88,38 @@ pub async fn extend_grant(
     Ok(HttpResponse::Created()
         .insert_header(("Location", location))
         .json(response))
+}
+
+/// Activate a grant
+///
+/// The holder starts access that waits for them (`awaiting_activation`, from a flow with
+/// `activation`): the membership is added now and the grant's clock runs from now (`expires_at` =
+/// now + its `duration_seconds`). Before its `starts_at`, at or after its `activate_by`, or for a
+/// grant not awaiting activation (scheduled, already active, ended), 409. No body. Others' grants
+/// are 404s (403 for administrators, who may see them but not start them).
+#[utoipa::path(
+    tag = "access",
+    params(("id" = Uuid, Path, description = "The grant's id", example = "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7ec0")),
+    responses(
+        (status = 200, description = "The grant, now active", body = GrantResponse),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+#[post("/grants/{id}/activate")]
+pub async fn activate_grant(
+    state: web::Data<AppState>,
+    principal: Principal,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<GrantResponse>, ApiError> {
+    let (holder, now, id) = (principal.0, state.now(), GrantId::from(id.into_inner()));
+    let started = state
+        .write(move |conn| {
+            let grant = requests::activate_grant(conn, &holder, id, now)?;
+            access::with_flow(conn, grant)
+        })
+        .await?;
+    Ok(web::Json(GrantResponse::from(started)))
 }

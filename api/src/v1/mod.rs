@@ -108,6 +108,7 @@ pub fn scope() -> Scope<
         .service(access::list_grants)
         .service(access::revoke_grant)
         .service(grant_time::extend_grant)
+        .service(grant_time::activate_grant)
         .service(access::list_device_admin_sessions)
         .service(access::end_device_admin_session)
         .service(manage::list_managed_requests)

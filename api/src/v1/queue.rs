@@ -102,7 +102,7 @@ pub async fn count_access_requests(
         (status = 200, description = "The export: CSV with `format=csv`, a JSON array of the same rows with `format=json`",
             content(
                 (String = "text/csv",
-                    example = "id,status,flow_id,flow_name,requester_id,requester_name,requester_email,approval_type,reason,duration_seconds,created_at,decided_at,decided_by,form"),
+                    example = "id,status,flow_id,flow_name,requester_id,requester_name,requester_email,approval_type,reason,duration_seconds,created_at,decided_at,decided_by,form,starts_at"),
                 (Vec<serde_json::Value> = "application/json",
                     example = json!([{ "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80", "status": "approved", "flow_name": "GitHub Admin" }])),
             )),

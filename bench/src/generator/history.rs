@@ -51,6 +51,7 @@ impl Generator {
             conditions: Vec::new(),
             extends_grant: None,
             break_glass: None,
+            starts_at: None,
             form: Default::default(),
         };
         let requester_id = self.people[requester].user.id;
@@ -127,6 +128,7 @@ impl Generator {
             target_group: f.target_group_id(),
             it_admins: self.people[..ADMINS].iter().map(|p| p.user.id).collect(),
             app_admins: f.app_admin_ids().to_vec(),
+            activation: f.activation(),
         })
     }
 

@@ -299,6 +299,8 @@ impl Generator {
                 auto_approve_if: conditional(n)
                     .then(|| "\"oncall\" in requester.groups && !requester.is_admin".to_owned()),
                 extensions: None,
+                scheduling: None,
+                activation: None,
                 escalation: None,
                 break_glass: false,
                 form: Default::default(),

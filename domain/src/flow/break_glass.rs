@@ -18,8 +18,8 @@ pub const BREAK_GLASS_WINDOW_HOURS: i64 = 24;
 
 /// The rules of a break-glass flow: a resource request (a group membership) with short timed
 /// access, approved at once (`automatic`: it has no approvers to ask, and so no conditions or
-/// escalation), its access added at once (no fulfilment task), never extended, and no Slack
-/// approvals (its alerts go to the administrators whatever the flow says).
+/// escalation), its access added at once (no fulfilment task, no scheduled start, no activation),
+/// never extended, and no Slack approvals (its alerts go to the administrators whatever the flow says).
 pub(super) fn check(draft: &FlowDraft, errors: &mut ValidationErrors) {
     if draft.kind != FlowKind::ResourceRequest {
         errors.push(
@@ -75,6 +75,18 @@ pub(super) fn check(draft: &FlowDraft, errors: &mut ValidationErrors) {
         errors.push(
             "extensions",
             "break-glass access cannot be extended; ask again (another break-glass request) if the emergency lasts",
+        );
+    }
+    if draft.scheduling.is_some() {
+        errors.push(
+            "scheduling",
+            "break-glass access is for now: it cannot be scheduled to start later",
+        );
+    }
+    if draft.activation.is_some() {
+        errors.push(
+            "activation",
+            "break-glass access starts at once: it does not wait for activation",
         );
     }
     if draft.slack.as_ref().is_some_and(|s| s.enabled) {

@@ -134,10 +134,11 @@ pub struct FlowDraft {
     /// true is approved at submission, like an automatic flow's. Checked when the flow is saved
     /// (422 naming the position). It sees, read-only: `requester` {`id`, `email`, `groups` (names),
     /// `group_ids`, `manager` (id, `""` if none), `is_admin`}, `request` {`duration_seconds` (`null`
-    /// without a time limit), `form` (every field's answer, `""` when unanswered), `starts_at`},
-    /// `flow` {`id`, `name`, `kind`, `version`}, `now`. Bounded in cost: at most 1000 characters,
-    /// brackets and `?:` nested at most 10 deep, at most 4 `+`, at most 3 comprehensions (`all`,
-    /// `exists`, `exists_one`, `filter`; not `map`), none inside another, no `matches` inside one.
+    /// without a time limit), `form` (every field's answer, `""` when unanswered), `starts_at` (the
+    /// asked start, or now)}, `flow` {`id`, `name`, `kind`, `version`}, `now`. Bounded in cost: at
+    /// most 1000 characters, brackets and `?:` nested at most 10 deep, at most 4 `+`, at most 3
+    /// comprehensions (`all`, `exists`, `exists_one`, `filter`; not `map`), none inside another, no
+    /// `matches` inside one.
     /// An expression that cannot be evaluated for a request does not approve it (recorded).
     #[serde(default)]
     #[cfg_attr(
@@ -167,6 +168,17 @@ pub struct FlowDraft {
     /// fulfilment tasks, extensions or Slack approvals.
     #[serde(default)]
     pub break_glass: bool,
+    /// `resource_request` flows: requests may ask their access to start later (`starts_at`, at most
+    /// `max_lead_seconds` ahead); approval before then creates a `scheduled` grant whose membership
+    /// is added at `starts_at`. Not with manual provisioning (nor `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduling: Option<Scheduling>,
+    /// `resource_request` flows: an approved grant waits (`awaiting_activation`) for its holder to
+    /// start it with `POST /v1/grants/{id}/activate` within `window_seconds` of the approval (of
+    /// `starts_at` when the request asked for one); its clock runs from the activation; never
+    /// activated, it ends as `expired`. Not with manual provisioning (nor `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation: Option<Activation>,
 }
 
 fn enabled_by_default() -> bool {
@@ -338,6 +350,13 @@ impl ApprovalFlow {
                 &mut errors,
             )
         });
+        scheduling::check(
+            draft.kind,
+            draft.fulfilment,
+            draft.scheduling,
+            draft.activation,
+            &mut errors,
+        );
         errors.into_result()?;
         let (Some(name), Some(description), Some(display)) = (name, description, display) else {
             return Err(ValidationErrors::single("body", "invalid flow"));
@@ -365,6 +384,8 @@ impl ApprovalFlow {
             extensions: draft.extensions,
             escalation,
             break_glass: draft.break_glass,
+            scheduling: draft.scheduling,
+            activation: draft.activation,
             version,
             created_at,
             updated_at,

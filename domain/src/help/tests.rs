@@ -31,6 +31,8 @@ fn flow(enabled: bool) -> ApprovalFlow {
         form: Vec::new(),
         auto_approve_if: None,
         extensions: None,
+        scheduling: None,
+        activation: None,
         escalation: None,
         break_glass: false,
     };

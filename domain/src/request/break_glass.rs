@@ -26,7 +26,6 @@ pub struct BreakGlassInput {
     pub recent: Vec<DateTime<Utc>>,
     /// The active administrators, who review.
     pub admins: Vec<UserId>,
-    pub now: DateTime<Utc>,
 }
 
 /// A checked break-glass submission: who reviews it.

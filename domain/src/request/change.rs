@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 
 use super::events::{RequestEvent, RequestEventKind};
 use super::{AccessRequest, RequestError, RequestStatus};
-use crate::access::{Grant, Session};
+use crate::access::{Grant, GrantStart, Session};
+use crate::flow::Activation;
 use crate::flow::FlowKind;
 use crate::ids::{CommentId, GroupId, RequestId, UserId};
 
@@ -128,12 +129,15 @@ impl Change {
     }
 
     /// Completes an approval of a resource request with the flow's target group (`None` if the
-    /// flow has none or the group no longer exists): access is granted in it for the request's
-    /// duration; without a group the request goes to `error` instead (seed 001's retryable error),
-    /// with the decision that approved it not kept.
+    /// flow has none or the group no longer exists) and its `activation` rule: access is granted in
+    /// it for the request's duration — at once, or later (`scheduled` for the request's
+    /// `starts_at`, or `awaiting_activation` by the requester; see [`Grant::approved`]); without a
+    /// group the request goes to `error` instead (seed 001's retryable error), with the decision
+    /// that approved it not kept.
     pub fn grant_in(
         mut self,
         group: Option<GroupId>,
+        activation: Option<Activation>,
         now: DateTime<Utc>,
     ) -> Result<Self, RequestError> {
         if !self.needs_group {
@@ -144,15 +148,32 @@ impl Change {
         match group {
             Some(group) => {
                 let r = &self.request;
-                let grant = Grant::new(r.id, r.requester_id, group, r.duration_seconds, now);
-                let added = RequestEventKind::AccessAdded {
-                    grant_id: grant.id,
-                    group_id: grant.group_id,
-                    user_id: grant.user_id,
-                    expires_at: grant.expires_at,
+                let start = GrantStart {
+                    starts_at: r.starts_at,
+                    activation_window_seconds: activation.map(|a| a.window_seconds),
+                };
+                let grant =
+                    Grant::approved(r.id, r.requester_id, group, r.duration_seconds, start, now);
+                let given = if grant.status.is_waiting() {
+                    RequestEventKind::AccessScheduled {
+                        grant_id: grant.id,
+                        group_id: grant.group_id,
+                        user_id: grant.user_id,
+                        grant_status: grant.status,
+                        starts_at: grant.starts_at,
+                        activate_by: grant.activate_by,
+                        expires_at: grant.expires_at,
+                    }
+                } else {
+                    RequestEventKind::AccessAdded {
+                        grant_id: grant.id,
+                        group_id: grant.group_id,
+                        user_id: grant.user_id,
+                        expires_at: grant.expires_at,
+                    }
                 };
                 self.grant = Some(grant);
-                Ok(self.event(added, actor, Some(RequestStatus::Approved)))
+                Ok(self.event(given, actor, Some(RequestStatus::Approved)))
             }
             None => self.fail_approval("the group access is granted through no longer exists"),
         }

@@ -1,6 +1,6 @@
 //! Submitting a request: who may ask, for whom, what the flow allows, and the request made of it.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 use super::break_glass::{self, BreakGlass, BreakGlassInput};
 use super::events::RequestEventKind;
@@ -42,6 +42,9 @@ pub struct Draft<'a> {
     /// What a break-glass flow needs (the requester's recent break-glass requests, the
     /// administrators, the time); required when the flow is break-glass.
     pub break_glass: Option<&'a BreakGlassInput>,
+    /// When the access should start, as asked (flows with `scheduling` only).
+    pub starts_at: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
 }
 
 /// Resource requests can be turned off by an administrator.
@@ -112,6 +115,28 @@ pub fn choose_duration(
     }
 }
 
+/// The start a request asks for: only through a flow with `scheduling`, not in the past (a
+/// minute's tolerance), at most the flow's `max_lead_seconds` ahead. Kept to the microsecond (what
+/// the stores keep).
+pub fn choose_start(
+    flow: &ApprovalFlow,
+    asked: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, RequestError> {
+    let Some(asked) = asked else {
+        return Ok(None);
+    };
+    let Some(rule) = flow.scheduling() else {
+        return Err(RequestError::invalid(
+            "starts_at",
+            "this flow does not take a scheduled start (it has no scheduling)",
+        ));
+    };
+    rule.check_start(asked, now)
+        .map_err(|m| RequestError::invalid("starts_at", m))?;
+    Ok(Some(asked.trunc_subsecs(6)))
+}
+
 /// The device of a device-admin request: a managed one assigned to the requester. Resource
 /// requests name none.
 pub fn choose_device(
@@ -154,8 +179,8 @@ pub fn choose_device(
 impl Draft<'_> {
     /// Checks the draft against the flow, in the order a client is told what is wrong: the flow
     /// (missing, disabled and hidden look the same), the reason (longer through a break-glass
-    /// flow), the duration, the device, the form, then an open request for the same flow and a
-    /// break-glass flow's per-person allowance. The flow's conditions are then evaluated.
+    /// flow), the duration, the device, the start, the form, then an open request for the same
+    /// flow and a break-glass flow's per-person allowance. The flow's conditions are then evaluated.
     pub fn check(&self) -> Result<Submission, RequestError> {
         let flow = self
             .flow
@@ -167,6 +192,7 @@ impl Draft<'_> {
         }
         let duration_seconds = choose_duration(flow, self.duration_seconds)?;
         let device_id = choose_device(flow.kind(), self.device_id, self.device, self.requester.id)?;
+        let starts_at = choose_start(flow, self.starts_at, self.now)?;
         let form = flow
             .form()
             .check(self.form)
@@ -177,7 +203,7 @@ impl Draft<'_> {
         let break_glass = match (flow.break_glass(), self.break_glass) {
             (false, _) => None,
             (true, Some(input)) => {
-                break_glass::check_allowance(&input.recent, input.now)?;
+                break_glass::check_allowance(&input.recent, self.now)?;
                 Some(BreakGlass {
                     reviewer_ids: input.admins.clone(),
                 })
@@ -191,8 +217,14 @@ impl Draft<'_> {
         let conditions = match (flow.has_conditions(), self.policy) {
             (false, _) => Vec::new(),
             (true, Some(input)) => {
-                let context =
-                    policy::condition_context(flow, self.requester, duration_seconds, &form, input);
+                let context = policy::condition_context(
+                    flow,
+                    self.requester,
+                    duration_seconds,
+                    starts_at,
+                    &form,
+                    input,
+                );
                 policy::evaluate(flow, &context)
             }
             (true, None) => {
@@ -217,6 +249,7 @@ impl Draft<'_> {
             conditions,
             extends_grant: None,
             break_glass,
+            starts_at,
         })
     }
 }
@@ -302,6 +335,7 @@ impl AccessRequest {
             tasks: Vec::new(),
             extends_grant: submission.extends_grant,
             break_glass: false,
+            starts_at: submission.starts_at,
             version: 1,
         };
         if let Some(review) = &break_glass {

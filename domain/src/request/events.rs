@@ -122,6 +122,34 @@ pub enum RequestEventKind {
         user_id: UserId,
         grant_status: GrantStatus,
     },
+    /// The approval gave access that starts later (`grant_status` `scheduled` or
+    /// `awaiting_activation`); no membership yet.
+    AccessScheduled {
+        grant_id: GrantId,
+        group_id: GroupId,
+        user_id: UserId,
+        grant_status: GrantStatus,
+        starts_at: Option<DateTime<Utc>>,
+        activate_by: Option<DateTime<Utc>>,
+        expires_at: Option<DateTime<Utc>>,
+    },
+    /// A waiting grant started (`activated`: by its holder; otherwise at its `starts_at`): its
+    /// membership was added.
+    AccessStarted {
+        grant_id: GrantId,
+        group_id: GroupId,
+        user_id: UserId,
+        expires_at: Option<DateTime<Utc>>,
+        activated: bool,
+    },
+    /// A waiting grant ended without ever starting (`revoked`, or `expired`: not activated in
+    /// time, or its whole time passed first).
+    AccessNeverStarted {
+        grant_id: GrantId,
+        group_id: GroupId,
+        user_id: UserId,
+        grant_status: GrantStatus,
+    },
 }
 
 fn decision_data(d: &DecisionRecord) -> Value {
@@ -158,6 +186,9 @@ impl RequestEventKind {
             Self::AccessAdded { .. } | Self::AccessExtended { .. } | Self::AccessRemoved { .. } => {
                 names::ASSOCIATION_CHANGE
             }
+            Self::AccessScheduled { .. } => names::GRANT_SCHEDULE,
+            Self::AccessStarted { .. } => names::GRANT_START,
+            Self::AccessNeverStarted { .. } => names::GRANT_CANCEL,
         }
     }
 
@@ -249,6 +280,38 @@ impl RequestEventKind {
                 grant_status,
             } => json!({
                 "change": "removed", "grant_id": grant_id, "group_id": group_id, "user_id": user_id,
+                "grant_status": grant_status,
+            }),
+            Self::AccessScheduled {
+                grant_id,
+                group_id,
+                user_id,
+                grant_status,
+                starts_at,
+                activate_by,
+                expires_at,
+            } => json!({
+                "grant_id": grant_id, "group_id": group_id, "user_id": user_id,
+                "grant_status": grant_status, "starts_at": starts_at, "activate_by": activate_by,
+                "expires_at": expires_at,
+            }),
+            Self::AccessStarted {
+                grant_id,
+                group_id,
+                user_id,
+                expires_at,
+                activated,
+            } => json!({
+                "change": "added", "grant_id": grant_id, "group_id": group_id, "user_id": user_id,
+                "expires_at": expires_at, "via": if *activated { "activation" } else { "schedule" },
+            }),
+            Self::AccessNeverStarted {
+                grant_id,
+                group_id,
+                user_id,
+                grant_status,
+            } => json!({
+                "grant_id": grant_id, "group_id": group_id, "user_id": user_id,
                 "grant_status": grant_status,
             }),
         }

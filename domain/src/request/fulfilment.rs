@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::events::RequestEventKind;
 use super::{AccessRequest, Change, RequestError, RequestStatus};
-use crate::flow::{Fulfilment, Provisioning};
+use crate::flow::{Activation, Fulfilment, Provisioning};
 use crate::ids::{GroupId, UserId};
 use crate::text_enum;
 
@@ -122,6 +122,8 @@ pub struct FulfilmentPlan {
     pub target_group: Option<GroupId>,
     pub it_admins: Vec<UserId>,
     pub app_admins: Vec<UserId>,
+    /// The flow's activation rule (automatic provisioning only; see [`Change::grant_in`]).
+    pub activation: Option<Activation>,
 }
 
 /// One open task's assignee: the request is in their Action Required since `since`.
@@ -145,7 +147,7 @@ impl Change {
             assignment,
         } = plan.fulfilment;
         let mut change = match provisioning {
-            Provisioning::Automatic => self.grant_in(plan.target_group, now)?,
+            Provisioning::Automatic => self.grant_in(plan.target_group, plan.activation, now)?,
             Provisioning::Manual | Provisioning::None => self.settled(),
         };
         if change.request.status != RequestStatus::Approved {

@@ -25,6 +25,9 @@ pub struct Resubmission {
     pub resubmitted_from: RequestId,
     /// A denied extension is asked again as an extension of the same grant.
     pub extends_grant: Option<crate::ids::GrantId>,
+    /// The denied request's start, while it is still ahead (one that has passed is not asked
+    /// again: the access then starts on approval).
+    pub starts_at: Option<DateTime<Utc>>,
 }
 
 impl AccessRequest {
@@ -186,7 +189,11 @@ impl AccessRequest {
     }
 
     /// The requester asks again for what a denied request asked (a new request, linked to this one).
-    pub fn resubmission(&self, actor: &Actor) -> Result<Resubmission, RequestError> {
+    pub fn resubmission(
+        &self,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Resubmission, RequestError> {
         if self.requester_id != actor.id {
             return Err(RequestError::RequesterOnly);
         }
@@ -201,6 +208,7 @@ impl AccessRequest {
             device_id: self.device_id,
             resubmitted_from: self.id,
             extends_grant: self.extends_grant,
+            starts_at: self.starts_at.filter(|at| *at > now),
         })
     }
 

@@ -22,7 +22,9 @@ mod tasks;
 pub use actor::{Actor, Role};
 pub use break_glass::{BreakGlass, BreakGlassInput, ReviewOutcome, check_allowance, window_start};
 pub use change::{Change, Comment, Write};
-pub use create::{Draft, check_enabled, check_requester, choose_device, choose_duration};
+pub use create::{
+    Draft, check_enabled, check_requester, choose_device, choose_duration, choose_start,
+};
 pub use decide::{DecisionCommand, Via};
 pub use events::{DecisionRecord, RequestEvent, RequestEventKind};
 pub use fulfilment::{FulfilmentPlan, FulfilmentState, Task, TaskEntry, TaskState, TaskType};
@@ -278,6 +280,8 @@ pub struct Submission {
     pub extends_grant: Option<GrantId>,
     /// A break-glass request: who reviews it (see [`Draft::check`]).
     pub break_glass: Option<BreakGlass>,
+    /// When the access should start (flows with `scheduling`); `None`: on approval.
+    pub starts_at: Option<DateTime<Utc>>,
 }
 
 /// An access request. Read through its accessors; changed only through its commands.
@@ -306,6 +310,7 @@ pub struct AccessRequest {
     tasks: Vec<fulfilment::Task>,
     extends_grant: Option<GrantId>,
     break_glass: bool,
+    starts_at: Option<DateTime<Utc>>,
     version: i64,
 }
 
@@ -342,6 +347,8 @@ pub struct StoredRequest {
     pub extends_grant: Option<GrantId>,
     /// Made through a break-glass flow (its review is one of `tasks`).
     pub break_glass: bool,
+    /// When the requester asked the access to start (`None`: on approval).
+    pub starts_at: Option<DateTime<Utc>>,
     pub version: i64,
 }
 
@@ -371,6 +378,8 @@ accessors!(
     expires_at: Option<DateTime<Utc>>,
     /// An extension request: the grant it asks more time for.
     extends_grant: Option<GrantId>,
+    /// When the requester asked the access to start (`None`: on approval).
+    starts_at: Option<DateTime<Utc>>,
     /// Bumped by every command that changes the request; stores check it on write.
     version: i64,
 );
@@ -417,6 +426,7 @@ stored_fields!(
     tasks,
     extends_grant,
     break_glass,
+    starts_at,
     version,
 );
 

@@ -17,11 +17,13 @@ pub struct PolicyInput {
     pub now: DateTime<Utc>,
 }
 
-/// The context the conditions of `flow` see for this submission.
+/// The context the conditions of `flow` see for this submission (`request.starts_at`: the asked
+/// start, or now).
 pub fn condition_context(
     flow: &ApprovalFlow,
     requester: &User,
     duration_seconds: Option<i64>,
+    starts_at: Option<DateTime<Utc>>,
     form: &FormAnswers,
     input: &PolicyInput,
 ) -> ConditionContext {
@@ -45,7 +47,7 @@ pub fn condition_context(
             .fields()
             .map(|f| (f.key.clone(), form.get(&f.key).cloned().unwrap_or_default()))
             .collect(),
-        starts_at: input.now,
+        starts_at: starts_at.unwrap_or(input.now),
         flow_id: flow.id().to_string(),
         flow_name: flow.name().to_owned(),
         flow_kind: flow.kind().as_str().to_owned(),

@@ -210,25 +210,37 @@ impl AccessRequest {
         }
     }
 
-    /// A grant this request gave ended (revoked by someone, or expired: `by` is `None`). Tasks still
-    /// to do are canceled (there is no access left to assign); a manually provisioned app gets a
+    /// A grant this request gave ended (revoked by someone, or expired: `by` is `None`); `started`:
+    /// it had started, so its membership was removed (otherwise it never had one). Tasks still to
+    /// do are canceled (there is no access left to assign); a manually provisioned app gets a
     /// deprovisioning task for the IT Admins (`it_admins`), since nobody else removes its account.
     pub fn access_removed(
         &self,
         grant: &Grant,
+        started: bool,
         by: Option<UserId>,
         it_admins: &[UserId],
         now: DateTime<Utc>,
     ) -> Change {
-        let removed = RequestEventKind::AccessRemoved {
-            grant_id: grant.id,
-            group_id: grant.group_id,
-            user_id: grant.user_id,
-            grant_status: grant.status,
+        let removed = if started {
+            RequestEventKind::AccessRemoved {
+                grant_id: grant.id,
+                group_id: grant.group_id,
+                user_id: grant.user_id,
+                grant_status: grant.status,
+            }
+        } else {
+            RequestEventKind::AccessNeverStarted {
+                grant_id: grant.id,
+                group_id: grant.group_id,
+                user_id: grant.user_id,
+                grant_status: grant.status,
+            }
         };
-        let manual = self
-            .task(TaskType::Provisioning)
-            .is_some_and(|t| t.state == TaskState::Done);
+        let manual = started
+            && self
+                .task(TaskType::Provisioning)
+                .is_some_and(|t| t.state == TaskState::Done);
         if !manual && !self.tasks.iter().any(Task::is_pending_fulfilment) {
             return Change::new(Some(self.clone()), self.clone(), super::Write::Unchanged).event(
                 removed,
@@ -246,5 +258,21 @@ impl AccessRequest {
         Change::update(self, after)
             .event(removed, by, Some(self.status))
             .opened_tasks(by)
+    }
+
+    /// A grant this request gave, which waited, started: at its `starts_at` (the jobs: `by` is
+    /// `None`) or on its holder's activation (`by`). The request does not change.
+    pub fn access_started(&self, grant: &Grant, by: Option<UserId>) -> Change {
+        Change::new(Some(self.clone()), self.clone(), super::Write::Unchanged).event(
+            RequestEventKind::AccessStarted {
+                grant_id: grant.id,
+                group_id: grant.group_id,
+                user_id: grant.user_id,
+                expires_at: grant.expires_at,
+                activated: by.is_some(),
+            },
+            by,
+            Some(self.status),
+        )
     }
 }

@@ -2,15 +2,19 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use portcullis_domain::access::{Grant, GrantStatus, Session};
+use portcullis_domain::access::{Grant, GrantStatus};
 use portcullis_domain::directory::MembershipSource;
-use portcullis_domain::{GrantId, RequestId, SessionId, UserId};
+use portcullis_domain::{GrantId, RequestId, UserId};
 
 use crate::connection::DbConnection;
 use crate::keyset_page;
 use crate::page::{Cursor, Page, PageRequest};
-use crate::schema::{device_admin_sessions, grants, memberships};
+use crate::schema::{grants, memberships};
 use crate::time::{from_db, to_db};
+
+mod sessions;
+
+pub use sessions::*;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -30,6 +34,9 @@ struct GrantRow {
     version: i64,
     extension_count: i64,
     extended_seconds: i64,
+    starts_at: Option<NaiveDateTime>,
+    activate_by: Option<NaiveDateTime>,
+    duration_seconds: Option<i64>,
 }
 
 impl From<&Grant> for GrantRow {
@@ -48,6 +55,9 @@ impl From<&Grant> for GrantRow {
             version: g.version,
             extension_count: g.extension_count,
             extended_seconds: g.extended_seconds,
+            starts_at: g.starts_at.map(to_db),
+            activate_by: g.activate_by.map(to_db),
+            duration_seconds: g.duration_seconds,
         }
     }
 }
@@ -67,17 +77,28 @@ fn grant(row: GrantRow) -> QueryResult<Grant> {
             ended_by: row.ended_by.as_deref().map(str::parse).transpose()?,
             extension_count: row.extension_count,
             extended_seconds: row.extended_seconds,
+            starts_at: row.starts_at.map(from_db),
+            activate_by: row.activate_by.map(from_db),
+            duration_seconds: row.duration_seconds,
             version: row.version,
         })
     };
     parse().map_err(diesel::result::Error::DeserializationError)
 }
 
-/// Stores the grant and its membership (source `grant`, with the grant's expiry).
+/// Stores the grant and, if it is active, its membership (source `grant`, with the grant's expiry);
+/// a grant that starts later gets its membership when it starts ([`start`]).
 pub fn insert(conn: &mut DbConnection, g: &Grant) -> QueryResult<()> {
     diesel::insert_into(grants::table)
         .values(GrantRow::from(g))
         .execute(conn)?;
+    if g.status != GrantStatus::Active {
+        return Ok(());
+    }
+    add_membership(conn, g, g.granted_at)
+}
+
+fn add_membership(conn: &mut DbConnection, g: &Grant, at: DateTime<Utc>) -> QueryResult<()> {
     diesel::insert_into(memberships::table)
         .values((
             memberships::id.eq(g.membership_id.to_string()),
@@ -85,10 +106,36 @@ pub fn insert(conn: &mut DbConnection, g: &Grant) -> QueryResult<()> {
             memberships::user_id.eq(g.user_id.to_string()),
             memberships::source.eq(MembershipSource::Grant.as_str()),
             memberships::expires_at.eq(g.expires_at.map(to_db)),
-            memberships::created_at.eq(to_db(g.granted_at)),
+            memberships::created_at.eq(to_db(at)),
         ))
         .execute(conn)
         .map(drop)
+}
+
+/// Writes `g` over the stored grant if that is still the version before (`g.version - 1`);
+/// whether it did. Another writer who changed it first wins, whatever the replica.
+fn write_over(conn: &mut DbConnection, g: &Grant) -> QueryResult<bool> {
+    diesel::update(
+        grants::table
+            .filter(grants::id.eq(g.id.to_string()))
+            .filter(grants::version.eq(g.version - 1)),
+    )
+    .set(GrantRow::from(g))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Writes a waiting grant that started at `now` (scheduled, or activated by its holder) or that
+/// ended without starting, if its stored version is still the one before; a started one gets its
+/// membership. Whether this call wrote it: of several replicas starting one grant, one does.
+pub fn start(conn: &mut DbConnection, g: &Grant, now: DateTime<Utc>) -> QueryResult<bool> {
+    if !write_over(conn, g)? {
+        return Ok(false);
+    }
+    if g.status == GrantStatus::Active {
+        add_membership(conn, g, now)?;
+    }
+    Ok(true)
 }
 
 /// Stores many ended grants (history: their memberships are gone) in few statements (bulk loads).
@@ -120,35 +167,23 @@ pub fn for_request(conn: &mut DbConnection, request: RequestId) -> QueryResult<O
 /// Writes an ended grant (if its stored version is still the one before) and removes its
 /// membership at once; other memberships of the user in the group (direct, other grants) stay.
 pub fn end(conn: &mut DbConnection, g: &Grant) -> QueryResult<bool> {
-    let updated = diesel::update(
-        grants::table
-            .filter(grants::id.eq(g.id.to_string()))
-            .filter(grants::version.eq(g.version - 1)),
-    )
-    .set(GrantRow::from(g))
-    .execute(conn)?;
-    if updated == 1 {
+    let updated = write_over(conn, g)?;
+    if updated {
         diesel::delete(memberships::table.find(g.membership_id.to_string())).execute(conn)?;
     }
-    Ok(updated == 1)
+    Ok(updated)
 }
 
 /// Writes an extended grant (if its stored version is still the one before) and moves its
 /// membership's end with it: the same membership continues, never removed and added again.
 pub fn extend(conn: &mut DbConnection, g: &Grant) -> QueryResult<bool> {
-    let updated = diesel::update(
-        grants::table
-            .filter(grants::id.eq(g.id.to_string()))
-            .filter(grants::version.eq(g.version - 1)),
-    )
-    .set(GrantRow::from(g))
-    .execute(conn)?;
-    if updated == 1 {
+    let updated = write_over(conn, g)?;
+    if updated {
         diesel::update(memberships::table.find(g.membership_id.to_string()))
             .set(memberships::expires_at.eq(g.expires_at.map(to_db)))
             .execute(conn)?;
     }
-    Ok(updated == 1)
+    Ok(updated)
 }
 
 /// Grants newest first, of one user when given, active only when asked.
@@ -192,150 +227,57 @@ pub fn due_for_expiry(
         .collect()
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = device_admin_sessions, treat_none_as_null = true, treat_none_as_default_value = false)]
-struct SessionRow {
-    id: String,
-    request_id: String,
-    device_id: String,
-    user_id: String,
-    started_at: NaiveDateTime,
-    ends_at: NaiveDateTime,
-    ended_at: Option<NaiveDateTime>,
-    ended_by: Option<String>,
-}
-
-fn session(row: SessionRow) -> QueryResult<Session> {
-    let parse = || -> Result<Session, BoxError> {
-        Ok(Session {
-            id: row.id.parse()?,
-            request_id: row.request_id.parse()?,
-            device_id: row.device_id.parse()?,
-            user_id: row.user_id.parse()?,
-            started_at: from_db(row.started_at),
-            ends_at: from_db(row.ends_at),
-            ended_at: row.ended_at.map(from_db),
-            ended_by: row.ended_by.as_deref().map(str::parse).transpose()?,
-        })
-    };
-    parse().map_err(diesel::result::Error::DeserializationError)
-}
-
-impl From<&Session> for SessionRow {
-    fn from(s: &Session) -> Self {
-        Self {
-            id: s.id.to_string(),
-            request_id: s.request_id.to_string(),
-            device_id: s.device_id.to_string(),
-            user_id: s.user_id.to_string(),
-            started_at: to_db(s.started_at),
-            ends_at: to_db(s.ends_at),
-            ended_at: s.ended_at.map(to_db),
-            ended_by: s.ended_by.map(|u| u.to_string()),
-        }
-    }
-}
-
-pub fn insert_session(conn: &mut DbConnection, s: &Session) -> QueryResult<()> {
-    diesel::insert_into(device_admin_sessions::table)
-        .values(SessionRow::from(s))
-        .execute(conn)
-        .map(drop)
-}
-
-pub fn find_session(conn: &mut DbConnection, id: SessionId) -> QueryResult<Option<Session>> {
-    device_admin_sessions::table
-        .find(id.to_string())
-        .select(SessionRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(session)
-        .transpose()
-}
-
-pub fn session_for_request(
-    conn: &mut DbConnection,
-    request: RequestId,
-) -> QueryResult<Option<Session>> {
-    device_admin_sessions::table
-        .filter(device_admin_sessions::request_id.eq(request.to_string()))
-        .select(SessionRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(session)
-        .transpose()
-}
-
-/// Writes an ended session, if it had not ended already; returns whether it did.
-pub fn end_session(conn: &mut DbConnection, s: &Session) -> QueryResult<bool> {
-    diesel::update(
-        device_admin_sessions::table
-            .filter(device_admin_sessions::id.eq(s.id.to_string()))
-            .filter(device_admin_sessions::ended_at.is_null()),
-    )
-    .set(SessionRow::from(s))
-    .execute(conn)
-    .map(|n| n == 1)
-}
-
-/// Sessions newest first; with `active`, only those running at `now`.
-pub fn list_sessions(
-    conn: &mut DbConnection,
-    active: Option<bool>,
-    user: Option<UserId>,
-    now: DateTime<Utc>,
-    page: &PageRequest,
-) -> QueryResult<Page<Session>> {
-    let mut query = device_admin_sessions::table
-        .select(SessionRow::as_select())
-        .into_boxed();
-    match active {
-        Some(true) => {
-            query = query
-                .filter(device_admin_sessions::ended_at.is_null())
-                .filter(device_admin_sessions::ends_at.gt(to_db(now)));
-        }
-        Some(false) => {
-            query = query.filter(
-                device_admin_sessions::ended_at
-                    .is_not_null()
-                    .or(device_admin_sessions::ends_at.le(to_db(now))),
-            );
-        }
-        None => {}
-    }
-    if let Some(user) = user {
-        query = query.filter(device_admin_sessions::user_id.eq(user.to_string()));
-    }
-    let rows: Vec<SessionRow> = keyset_page!(
-        query,
-        device_admin_sessions::started_at,
-        device_admin_sessions::id,
-        page
-    )
-    .load(conn)?;
-    Page::from_rows(rows, page.limit, |r| Cursor {
-        created_at: r.started_at,
-        id: r.id.clone(),
-    })
-    .try_map(session)
-}
-
-/// Sessions whose time is up but which are not marked ended yet.
-pub fn sessions_due(
+/// Scheduled grants whose `starts_at` has come, soonest first.
+pub fn due_to_start(
     conn: &mut DbConnection,
     now: DateTime<Utc>,
     limit: i64,
-) -> QueryResult<Vec<Session>> {
-    device_admin_sessions::table
-        .filter(device_admin_sessions::ended_at.is_null())
-        .filter(device_admin_sessions::ends_at.le(to_db(now)))
-        .order(device_admin_sessions::ends_at.asc())
+) -> QueryResult<Vec<Grant>> {
+    grants::table
+        .filter(grants::status.eq(GrantStatus::Scheduled.as_str()))
+        .filter(grants::starts_at.le(to_db(now)))
+        .order(grants::starts_at.asc())
         .limit(limit)
-        .select(SessionRow::as_select())
+        .select(GrantRow::as_select())
         .load(conn)?
         .into_iter()
-        .map(session)
+        .map(grant)
+        .collect()
+}
+
+/// Grants awaiting activation whose window has closed, soonest first.
+pub fn due_to_lapse(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<Grant>> {
+    grants::table
+        .filter(grants::status.eq(GrantStatus::AwaitingActivation.as_str()))
+        .filter(grants::activate_by.le(to_db(now)))
+        .order(grants::activate_by.asc())
+        .limit(limit)
+        .select(GrantRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(grant)
+        .collect()
+}
+
+/// Up to `limit` of `user`'s grants that have not ended (active, or waiting to start).
+pub fn unended_of(conn: &mut DbConnection, user: UserId, limit: i64) -> QueryResult<Vec<Grant>> {
+    let unended = [
+        GrantStatus::Active.as_str(),
+        GrantStatus::Scheduled.as_str(),
+        GrantStatus::AwaitingActivation.as_str(),
+    ];
+    grants::table
+        .filter(grants::user_id.eq(user.to_string()))
+        .filter(grants::status.eq_any(unended))
+        .limit(limit)
+        .select(GrantRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(grant)
         .collect()
 }
 

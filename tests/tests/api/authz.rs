@@ -72,6 +72,8 @@ enum Fixture {
     BreakGlassRequest,
     Session,
     Grant,
+    /// A grant of a flow with `activation`, approved and waiting for its holder to start it.
+    AwaitingGrant,
     HelpRequest,
     /// A requestable denial of the requester (`submission`: the ARAP submission for it).
     AuthzenDenial,
@@ -206,6 +208,8 @@ fn table() -> Vec<Row> {
         row("DELETE", "/v1/grants/{id}",                                       Grant,         None,                    [401, 404, 204, 404, 404, 404, 204]),
         // Only the holder asks for more time; administrators see the grant but may not.
         row("POST",   "/v1/grants/{id}/extend",                                Grant,         Some(extend),            [401, 404, 201, 404, 404, 404, 403]),
+        // Only the holder starts a grant awaiting activation; administrators see it but may not.
+        row("POST",   "/v1/grants/{id}/activate",                              AwaitingGrant, None,                    [401, 404, 200, 404, 404, 404, 403]),
         row("GET",    "/v1/device-admin-sessions",                             Nothing,       None,                    SIGNED_IN),
         row("POST",   "/v1/device-admin-sessions/{id}/end",                    Session,       Some(empty),             [401, 404, 200, 404, 404, 404, 200]),
         row("GET",    "/v1/me/access-requests",                                Nothing,       None,                    SIGNED_IN),

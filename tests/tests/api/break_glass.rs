@@ -172,6 +172,8 @@ both_backends! {
             (json!({ "timed_access": { "mode": "choices", "durations_seconds": [3600, 28800] } }), "timed_access.durations_seconds[1]"),
             (json!({ "fulfilment": { "provisioning": "manual" } }), "fulfilment.provisioning"),
             (json!({ "extensions": { "approval": "automatic" } }), "extensions"),
+            (json!({ "scheduling": { "max_lead_seconds": 86400 } }), "scheduling"),
+            (json!({ "activation": { "window_seconds": 3600 } }), "activation"),
         ] {
             let response = app.post("/v1/approval-flows", &app.admin_token, &refused(change.clone())).await;
             let problem = expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;

@@ -37,6 +37,7 @@ mod receivers;
 mod request_access;
 mod requests;
 mod round_trips;
+mod scheduled;
 mod scim;
 mod seed_details;
 mod slack;

@@ -40,6 +40,7 @@ fn new_request(w: &World) -> NewRequest {
         resubmitted_from: None,
         form: Default::default(),
         extends_grant: None,
+        starts_at: None,
     }
 }
 

@@ -53,7 +53,8 @@ pub fn end_session(
     Ok(session)
 }
 
-/// Ends a grant: its holder gives it up or an admin revokes it (`Revoked`), or its time is up (`Expired`).
+/// Ends a grant: its holder gives it up or an admin revokes it (`Revoked`; a grant that has not
+/// started yet never will), or its time is up (`Expired`).
 pub fn end_grant(
     conn: &mut Tx,
     actor: Option<&User>,
@@ -70,7 +71,7 @@ pub fn end_grant(
     {
         return Err(ApiError::NotFound(format!("no grant with id {id}")));
     }
-    grant
+    let started = grant
         .end(status, actor.map(|a| a.id), now)
         .map_err(ApiError::conflict)?;
     if !grants::end(conn, &grant)? {
@@ -83,7 +84,7 @@ pub fn end_grant(
         } else {
             Vec::new()
         };
-        let change = request.access_removed(&grant, actor.map(|a| a.id), &it_admins, now);
+        let change = request.access_removed(&grant, started, actor.map(|a| a.id), &it_admins, now);
         store_or_conflict(conn, change, now)?;
     }
     Ok(Some(grant))

@@ -4,17 +4,18 @@
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
-use portcullis_domain::flow::{FlowKind, FormAnswers, Fulfilment, MAX_CONTEXT_LIST};
+use portcullis_domain::flow::{FlowKind, FormAnswers, MAX_CONTEXT_LIST};
 use portcullis_domain::request::{
     self, AccessRequest, Actor, BreakGlassInput, Change, Draft, PolicyInput, RequestError,
 };
 use portcullis_domain::settings::Settings;
-use portcullis_domain::{DeviceId, FlowId, GrantId, GroupId, RequestId, UserId};
+use portcullis_domain::{DeviceId, FlowId, GrantId, RequestId, UserId};
 use portcullis_persistence::DbConnection;
 use portcullis_persistence::repo::{
     devices, flows as flow_repo, grants, groups, requests, settings, users,
 };
 
+use super::fulfilment::FlowTerms;
 use super::{not_found, refusal, store};
 use crate::error::ApiError;
 use crate::services::{Prepared, Recheck, Written, approvers};
@@ -32,6 +33,8 @@ pub struct NewRequest {
     pub form: FormAnswers,
     /// An extension request: the caller's grant it asks more time for (see [`super::extension`]).
     pub extends_grant: Option<GrantId>,
+    /// When the access should start (flows with `scheduling`); `None`: on approval.
+    pub starts_at: Option<DateTime<Utc>>,
 }
 
 /// A request ready to be stored, with what it was decided from (see [`prepare_create`]).
@@ -42,10 +45,9 @@ pub struct CreatePlan {
     /// The requester and every approver, with the version of each as read (for a re-checking
     /// commit only).
     people: Vec<(String, i64)>,
-    target_group: Option<GroupId>,
-    /// The flow's fulfilment and owners (App Admins), for an automatic approval.
-    fulfilment: Option<Fulfilment>,
-    owners: Vec<UserId>,
+    /// What completes an automatic approval (the flow's target group, fulfilment, owners and
+    /// activation rule).
+    terms: FlowTerms,
     idempotency: Option<(String, String)>,
 }
 
@@ -145,6 +147,8 @@ pub fn prepare_create(
         form: &input.form,
         policy: policy.as_ref(),
         break_glass: break_glass.as_ref(),
+        starts_at: input.starts_at,
+        now,
     }
     .check()
     .map_err(refusal)?;
@@ -178,9 +182,7 @@ pub fn prepare_create(
         change,
         flow_version: flow.version(),
         people,
-        target_group: flow.target_group_id(),
-        fulfilment: flow.fulfilment(),
-        owners: flow.app_admin_ids().to_vec(),
+        terms: FlowTerms::of(Some(&flow)),
         idempotency: idempotency.clone(),
     }))
 }
@@ -196,7 +198,6 @@ fn break_glass_input(
     Ok(BreakGlassInput {
         recent: requests::break_glass::made_since(conn, requester, request::window_start(now))?,
         admins: super::fulfilment::it_admins(conn)?,
-        now,
     })
 }
 
@@ -218,9 +219,7 @@ pub fn commit_create(
         mut change,
         flow_version,
         people,
-        target_group,
-        fulfilment,
-        owners,
+        terms,
         idempotency,
     } = plan;
     // The flow and the people it resolved to are as read (a deactivated approver or a new manager
@@ -241,8 +240,7 @@ pub fn commit_create(
         )?;
         request::check_allowance(&recent, now).map_err(refusal)?;
     }
-    change =
-        super::fulfilment::complete_approval(conn, change, fulfilment, &owners, target_group, now)?;
+    change = super::fulfilment::complete_approval(conn, change, &terms, now)?;
     let created = store(conn, change, now)?
         .ok_or_else(|| ApiError::conflict("the request changed while it was being made; retry"))?;
     if let Some((key, hash)) = idempotency {

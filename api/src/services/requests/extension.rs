@@ -57,6 +57,7 @@ pub fn extend_grant(
         resubmitted_from: None,
         form: original.form().clone(),
         extends_grant: Some(id),
+        starts_at: None,
     };
     create(conn, holder, &input, &None, now).map(|(request, _)| request)
 }

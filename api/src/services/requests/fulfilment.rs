@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
-use portcullis_domain::flow::{ApprovalFlow, Fulfilment};
+use portcullis_domain::flow::{Activation, ApprovalFlow, Fulfilment};
 use portcullis_domain::request::{AccessRequest, Actor, Change, FulfilmentPlan, TaskType};
 use portcullis_domain::{GroupId, RequestId, UserId};
 use portcullis_persistence::DbConnection;
@@ -27,14 +27,34 @@ pub(super) fn it_admins(conn: &mut DbConnection) -> Result<Vec<UserId>, ApiError
     Ok(users::active_admins(conn)?.iter().map(|u| u.id).collect())
 }
 
+/// What a flow says about completing an approval: its fulfilment, its owners (App Admins), its
+/// target group and its activation rule (as read when the request was made, or now).
+#[derive(Debug, Clone, Default)]
+pub struct FlowTerms {
+    pub fulfilment: Option<Fulfilment>,
+    pub owners: Vec<UserId>,
+    pub target_group: Option<GroupId>,
+    pub activation: Option<Activation>,
+}
+
+impl FlowTerms {
+    /// `flow`'s terms; none for a deleted flow.
+    pub fn of(flow: Option<&ApprovalFlow>) -> Self {
+        flow.map_or_else(Self::default, |flow| Self {
+            fulfilment: flow.fulfilment(),
+            owners: flow.app_admin_ids().to_vec(),
+            target_group: flow.target_group_id(),
+            activation: flow.activation(),
+        })
+    }
+}
+
 /// Completes an approval (see [`Change::needs_target_group`]): with the flow's fulfilment, its tasks;
-/// without, the target group's membership at once (`target_group` as the flow named it when read).
+/// without, the target group's membership (at once, or when it starts).
 pub(super) fn complete_approval(
     conn: &mut DbConnection,
     change: Change,
-    fulfilment: Option<Fulfilment>,
-    owners: &[UserId],
-    target_group: Option<GroupId>,
+    terms: &FlowTerms,
     now: DateTime<Utc>,
 ) -> Result<Change, ApiError> {
     if !change.needs_target_group() {
@@ -45,15 +65,16 @@ pub(super) fn complete_approval(
         let grant = grants::find(conn, grant)?;
         return change.extend_grant(grant, now).map_err(refusal);
     }
-    let group = existing(conn, target_group)?;
-    match fulfilment {
-        None => change.grant_in(group, now),
+    let group = existing(conn, terms.target_group)?;
+    match terms.fulfilment {
+        None => change.grant_in(group, terms.activation, now),
         Some(fulfilment) => change.fulfil(
             FulfilmentPlan {
                 fulfilment,
                 target_group: group,
                 it_admins: it_admins(conn)?,
-                app_admins: owners.to_vec(),
+                app_admins: terms.owners.clone(),
+                activation: terms.activation,
             },
             now,
         ),
@@ -71,15 +92,7 @@ pub(super) fn complete_approval_by_flow(
         return Ok(change);
     }
     let flow = flow_repo::find(conn, change.request.flow_id())?;
-    let (fulfilment, owners, group) = match &flow {
-        Some(flow) => (
-            flow.fulfilment(),
-            flow.app_admin_ids().to_vec(),
-            flow.target_group_id(),
-        ),
-        None => (None, Vec::new(), None),
-    };
-    complete_approval(conn, change, fulfilment, &owners, group, now)
+    complete_approval(conn, change, &FlowTerms::of(flow.as_ref()), now)
 }
 
 /// Whether `user` is one of the App Admins (owners) of `request`'s flow.

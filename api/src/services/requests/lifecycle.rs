@@ -77,7 +77,9 @@ pub fn resubmit(
     now: DateTime<Utc>,
 ) -> Result<AccessRequest, ApiError> {
     let denied = get_visible(conn, id, actor)?;
-    let again = denied.resubmission(&Actor::of(actor)).map_err(refusal)?;
+    let again = denied
+        .resubmission(&Actor::of(actor), now)
+        .map_err(refusal)?;
     let input = NewRequest {
         flow_id: again.flow_id,
         reason,
@@ -88,6 +90,7 @@ pub fn resubmit(
         // The same answers, checked again against the flow's form as it is now.
         form: denied.form().clone(),
         extends_grant: again.extends_grant,
+        starts_at: again.starts_at,
     };
     create(conn, actor, &input, &None, now).map(|(request, _)| request)
 }

@@ -13,6 +13,7 @@ mod extension;
 mod fulfilment;
 mod jobs;
 mod lifecycle;
+mod start;
 mod view;
 
 use chrono::{DateTime, Utc};
@@ -35,6 +36,7 @@ pub use self::extension::{ExtensionAsk, extend_grant, held};
 pub use self::fulfilment::{check_task_actor, complete_task, reassign_task};
 pub use self::jobs::run_jobs;
 pub use self::lifecycle::{cancel, cancel_for_flow, comment, fail_all, reassign, resubmit, retry};
+pub use self::start::{activate_grant, start_due};
 pub use self::view::{RequestView, comments, detail};
 use crate::error::ApiError;
 use crate::notify::{self, email};
@@ -191,6 +193,7 @@ fn record(
     )?;
     email::on_request_event(conn, id, event_type, request, now)?;
     email::on_fulfilment_event(conn, id, &event.kind, request, now)?;
+    notify::starts::on_grant_event(conn, id, &event.kind, request, now)?;
     email::admins_of_submitted_request(conn, id, event_type, request, now)?;
     notify::break_glass::on_request_event(conn, id, &event.kind, request, now)?;
     Ok(id)

@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::flow::{
-    ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverType, ConditionOutcome,
-    DisplayDraft, EscalationDraft, Extensions, FlowDraft, FlowKind, FormField, Fulfilment,
-    SlackApprovals, TimedAccess,
+    Activation, ApprovalFlow, ApprovalType, ApproverDraft, ApproverRequirement, ApproverType,
+    ConditionOutcome, DisplayDraft, EscalationDraft, Extensions, FlowDraft, FlowKind, FormField,
+    Fulfilment, Scheduling, SlackApprovals, TimedAccess,
 };
 use portcullis_domain::{GroupId, UserId};
 use serde::{Deserialize, Serialize};
@@ -67,6 +67,12 @@ pub struct FlowResponse {
     /// Break-glass (emergency) access: requests are approved at once with a reason of at least 40
     /// characters, alerted to the administrators and reviewed by them after (see the README).
     pub break_glass: bool,
+    /// `resource_request` flows: how far ahead a request's `starts_at` may be (`null`: requests
+    /// take no `starts_at`; access starts on approval).
+    pub scheduling: Option<Scheduling>,
+    /// `resource_request` flows: approved access waits for its holder to activate it within
+    /// `window_seconds` (`null`: it starts on approval, or at `starts_at`).
+    pub activation: Option<Activation>,
     /// Increments on every change; also the `ETag`.
     #[schema(read_only)]
     pub version: i64,
@@ -105,6 +111,8 @@ impl From<ApprovalFlow> for FlowResponse {
             extensions: draft.extensions,
             escalation: draft.escalation,
             break_glass: draft.break_glass,
+            scheduling: draft.scheduling,
+            activation: draft.activation,
             version: flow.version(),
             created_at: flow.created_at(),
             updated_at: flow.updated_at(),
@@ -176,6 +184,14 @@ pub struct UpdateFlowRequest {
     pub escalation: Option<Option<EscalationDraft>>,
     /// Break-glass (emergency) access on or off (the flow's other rules must then allow it).
     pub break_glass: Option<bool>,
+    /// Scheduled starts; `null` turns them off (requests already made keep their `starts_at`).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Scheduling>, nullable)]
+    pub scheduling: Option<Option<Scheduling>>,
+    /// Activation by the holder; `null` turns it off (for approvals from then on).
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Activation>, nullable)]
+    pub activation: Option<Option<Activation>>,
     /// Read-only, ignored: the GET's own field, accepted so that a read object can be sent back.
     #[schema(read_only)]
     pub id: Option<Uuid>,
@@ -235,7 +251,9 @@ impl UpdateFlowRequest {
             auto_approve_if,
             extensions,
             escalation,
-            break_glass
+            break_glass,
+            scheduling,
+            activation
         );
         Ok(draft)
     }

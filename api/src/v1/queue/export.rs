@@ -45,7 +45,7 @@ pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-const COLUMNS: [&str; 15] = [
+const COLUMNS: [&str; 16] = [
     "id",
     "status",
     "flow_id",
@@ -63,9 +63,11 @@ const COLUMNS: [&str; 15] = [
     "form",
     // `true` for a request made through a break-glass flow, `false` otherwise.
     "break_glass",
+    // When the requester asked the access to start (empty: on approval).
+    "starts_at",
 ];
 
-fn cells(row: &ExportRow, people: &[User]) -> [String; 15] {
+fn cells(row: &ExportRow, people: &[User]) -> [String; 16] {
     let r = &row.request;
     let requester = people.iter().find(|p| p.id == r.requester_id());
     let time = |t: Option<DateTime<Utc>>| {
@@ -92,6 +94,7 @@ fn cells(row: &ExportRow, people: &[User]) -> [String; 15] {
         row.decided_by.clone().unwrap_or_default(),
         serde_json::to_string(r.form()).unwrap_or_default(),
         r.break_glass().to_string(),
+        time(r.starts_at()),
     ]
 }
 

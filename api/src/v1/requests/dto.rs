@@ -35,8 +35,8 @@ use crate::v1::events::EventResponse;
           "require_all": true, "decisions": [] }
     ],
     "created_at": "2026-11-23T09:30:00Z", "decided_at": null, "expires_at": "2026-12-23T09:30:00Z",
-    "decision": null, "error": null, "resubmitted_from": null, "fulfilment": null, "break_glass": false,
-    "review": null, "version": 1
+    "decision": null, "error": null, "resubmitted_from": null, "starts_at": null, "fulfilment": null,
+    "break_glass": false, "review": null, "version": 1
 }))]
 pub struct RequestResponse {
     pub id: Uuid,
@@ -69,6 +69,9 @@ pub struct RequestResponse {
     /// An extension request (`POST /v1/grants/{id}/extend`): the grant whose end its approval moves.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extends_grant_id: Option<Uuid>,
+    /// When the requester asked the access to start (`null`: on approval). Approved before then,
+    /// the grant is `scheduled` for it; approved at or after it, the access starts at once.
+    pub starts_at: Option<DateTime<Utc>>,
     /// What follows the approval when the flow has a fulfilment (`null` otherwise): its state and
     /// tasks. The ticket is closed once it is `done` (or `canceled`).
     pub fulfilment: Option<FulfilmentResponse>,
@@ -126,6 +129,7 @@ impl RequestResponse {
                 .iter()
                 .find(|t| t.task_type == TaskType::Review)
                 .cloned(),
+            starts_at: r.starts_at,
             fulfilment: fulfilment_of(r.tasks),
             break_glass: r.break_glass,
             version: r.version,
@@ -224,8 +228,8 @@ impl From<request_repo::CommentRow> for CommentResponse {
           "approver_ids": ["0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87"], "require_all": false, "decisions": [] }
     ],
     "created_at": "2026-11-23T09:30:00Z", "decided_at": null, "expires_at": "2026-12-23T09:30:00Z",
-    "decision": null, "error": null, "resubmitted_from": null, "fulfilment": null, "break_glass": false,
-    "review": null, "version": 1,
+    "decision": null, "error": null, "resubmitted_from": null, "starts_at": null, "fulfilment": null,
+    "break_glass": false, "review": null, "version": 1,
     "requester": { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e80", "display_name": "Rita Requester",
                    "email": "requester@example.com" },
     "manager": { "id": "0193a6f2-7c1e-7b3a-9f4e-2d1c5b6a7e87", "display_name": "Max Manager",
@@ -286,6 +290,12 @@ pub struct CreateRequestBody {
     /// (422 under `form.<key>` otherwise). Keys the form does not have are refused.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub form: BTreeMap<String, String>,
+    /// Flows with `scheduling` only: when the access should start, at most the flow's
+    /// `scheduling.max_lead_seconds` ahead and not in the past (a minute's tolerance); 422
+    /// otherwise. Approved before then, the grant is `scheduled` and its membership is added at
+    /// `starts_at`, its clock running from then; approved later, the access starts at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) fn valid_reason(value: &str) -> Result<(), validator::ValidationError> {

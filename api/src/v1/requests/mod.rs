@@ -89,6 +89,7 @@ pub async fn create_access_request(
         resubmitted_from: None,
         form: body.form,
         extends_grant: None,
+        starts_at: body.starts_at,
     };
     let (caller, now) = (Arc::new(principal.0.clone()), state.now());
     let settings = state.settings().await?.settings;

@@ -107,6 +107,8 @@ fn check(
         form: &FormAnswers::default(),
         policy: None,
         break_glass: Some(input),
+        starts_at: None,
+        now: now(),
     }
     .check()
 }
@@ -121,7 +123,6 @@ fn a_break_glass_submission_needs_a_long_reason_and_an_allowance_left() {
     let input = BreakGlassInput {
         recent: Vec::new(),
         admins: vec![p.admin, p.requester],
-        now: now(),
     };
     let short = "x".repeat(BREAK_GLASS_REASON_MIN_CHARS - 1);
     let refused = check(&flow, &who, &format!("  {short}  "), &input).unwrap_err();
@@ -159,12 +160,11 @@ fn granted(p: &People, by: UserId) -> (AccessRequest, Grant, Change) {
     let input = BreakGlassInput {
         recent: Vec::new(),
         admins: vec![p.admin, p.manager, p.requester],
-        now: now(),
     };
     let submission = check(&flow, &requester(p.requester), EMERGENCY, &input).unwrap();
     let change = AccessRequest::submit(RequestId::new_v7(), submission, Vec::new(), 30, by, now())
         .unwrap()
-        .grant_in(Some(GroupId::new_v7()), now())
+        .grant_in(Some(GroupId::new_v7()), None, now())
         .unwrap();
     let grant = change.grant.clone().unwrap();
     (change.request.clone(), grant, change)
@@ -301,8 +301,8 @@ proptest! {
                 Action::EndGrant => {
                     let mut ended = grant.clone();
                     match ended.end(GrantStatus::Revoked, Some(p.requester), now()) {
-                        Ok(()) => {
-                            let change = request.access_removed(&ended, Some(p.requester), &[p.admin], now());
+                        Ok(started) => {
+                            let change = request.access_removed(&ended, started, Some(p.requester), &[p.admin], now());
                             grant = ended;
                             save(&mut request, &mut grant, change)
                         }

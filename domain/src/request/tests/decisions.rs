@@ -189,7 +189,7 @@ fn automatic_flows_are_approved_at_once() {
     );
     assert!(change.needs_target_group());
     let group = GroupId::new_v7();
-    let granted = change.clone().grant_in(Some(group), now()).unwrap();
+    let granted = change.clone().grant_in(Some(group), None, now()).unwrap();
     let grant = granted.grant.as_ref().unwrap();
     assert_eq!((grant.group_id, grant.user_id), (group, p.requester));
     assert_eq!(granted.events.len(), 3);
@@ -198,7 +198,7 @@ fn automatic_flows_are_approved_at_once() {
         crate::events::ASSOCIATION_CHANGE
     );
     // Without the group, the request goes to error instead, and nothing is granted.
-    let failed = change.grant_in(None, now()).unwrap();
+    let failed = change.grant_in(None, None, now()).unwrap();
     assert_eq!(
         (
             failed.request.status,

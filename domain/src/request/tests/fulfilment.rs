@@ -19,6 +19,7 @@ fn plan(
         target_group: Some(GroupId::new_v7()),
         it_admins: it.to_vec(),
         app_admins: app.to_vec(),
+        activation: None,
     }
 }
 
@@ -281,7 +282,7 @@ fn the_end_of_manually_provisioned_access_opens_a_deprovisioning_task() {
         .unwrap();
     let removed = done
         .request
-        .access_removed(&grant, Some(p.admin), &[p.admin], later(10));
+        .access_removed(&grant, true, Some(p.admin), &[p.admin], later(10));
     let task = removed.request.task(TaskType::Deprovisioning).unwrap();
     assert_eq!(
         (task.state, task.assignee_ids.clone()),
@@ -300,6 +301,6 @@ fn the_end_of_manually_provisioned_access_opens_a_deprovisioning_task() {
         .unwrap();
     let removed = automatic
         .request
-        .access_removed(&grant, None, &[p.admin], later(10));
+        .access_removed(&grant, true, None, &[p.admin], later(10));
     assert_eq!(removed.write, Write::Unchanged);
 }

@@ -42,6 +42,7 @@ fn submission(requester: UserId, requirement: ApproverRequirement) -> Submission
         conditions: Vec::new(),
         extends_grant: None,
         break_glass: None,
+        starts_at: None,
         form: Default::default(),
     }
 }
@@ -214,6 +215,8 @@ fn flow(approval_type: ApprovalType) -> ApprovalFlow {
         fulfilment: None,
         auto_approve_if: None,
         extensions: None,
+        scheduling: None,
+        activation: None,
         escalation: None,
         break_glass: false,
         form: Default::default(),
@@ -245,4 +248,5 @@ mod extensions;
 mod fulfilment;
 mod lifecycle;
 mod policy;
+mod scheduling;
 mod sequences;

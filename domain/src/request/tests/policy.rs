@@ -62,6 +62,8 @@ fn submit(
         form: &form,
         policy: Some(&policy),
         break_glass: None,
+        starts_at: None,
+        now: now(),
     }
     .check()?;
     let steps = vec![
@@ -133,6 +135,8 @@ fn a_flow_with_conditions_needs_the_requesters_groups() {
         form: &form,
         policy: None,
         break_glass: None,
+        starts_at: None,
+        now: now(),
     };
     assert!(matches!(draft.check(), Err(RequestError::Inconsistent(_))));
 }

@@ -158,7 +158,7 @@ proptest! {
                     let change = request.comment(&actor(cast[who]), "Any update on this?", now());
                     apply(&mut request, change).map(drop)
                 }
-                Action::Resubmit(who) => request.resubmission(&actor(cast[who])).map(drop),
+                Action::Resubmit(who) => request.resubmission(&actor(cast[who]), now()).map(drop),
                 Action::Escalate(hours) => {
                     let escalation = crate::flow::Escalation::new_unchecked(24, ApproverSpec::RequesterManager);
                     let change = request.escalate(&escalation, &[deputy, p.requester], now() + Duration::hours(hours));

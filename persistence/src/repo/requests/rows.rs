@@ -1,6 +1,6 @@
 //! A request as a row: the columns queries filter on, the rest as JSON ([`Detail`]).
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_domain::flow::{ApprovalType, ApproverRequirement, FlowKind, FormAnswers};
 use portcullis_domain::request::{
@@ -63,6 +63,9 @@ struct Detail<'a> {
     /// Made through a break-glass flow: it has a review task (absent otherwise).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     break_glass: bool,
+    /// When the requester asked the access to start (absent otherwise, as in requests stored before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    starts_at: Option<DateTime<Utc>>,
 }
 
 /// The one-open-request rule's key (`requester:flow`), unique among stored requests: the domain
@@ -96,6 +99,7 @@ impl From<&AccessRequest> for RequestRow {
                 form: r.form(),
                 extends_grant: r.extends_grant(),
                 break_glass: r.break_glass(),
+                starts_at: r.starts_at(),
             })
             .unwrap_or_default(),
             created_at: to_db(r.created_at()),
@@ -160,6 +164,7 @@ struct StoredDetail<'a> {
     extends_grant: Option<GrantId>,
     #[serde(default)]
     break_glass: bool,
+    starts_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<RequestRow> for Listed {
@@ -195,6 +200,7 @@ impl TryFrom<RequestRow> for Listed {
             form: detail.form,
             extends_grant: detail.extends_grant,
             break_glass: detail.break_glass,
+            starts_at: detail.starts_at,
         });
         Ok(Listed {
             request,

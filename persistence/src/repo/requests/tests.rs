@@ -71,6 +71,7 @@ fn decided_request() -> AccessRequest {
         conditions: Vec::new(),
         extends_grant: None,
         break_glass: None,
+        starts_at: None,
         form: Default::default(),
     };
     let request = AccessRequest::submit(RequestId::new_v7(), submission, steps, 30, requester, now)

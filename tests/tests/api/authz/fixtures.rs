@@ -303,8 +303,15 @@ pub(super) async fn prepare(app: &TestApp, cast: &Cast, fixture: Fixture, n: usi
             let session = expect_status(response, StatusCode::CREATED).await;
             p.insert("id", session["id"].as_str().unwrap().to_owned());
         }
-        Fixture::Grant => {
+        Fixture::Grant | Fixture::AwaitingGrant => {
             let flow = fresh_flow(app, &p).await;
+            if matches!(fixture, Fixture::AwaitingGrant) {
+                let activation = json!({ "activation": { "window_seconds": 3600 } });
+                let response = app
+                    .patch(&format!("/v1/approval-flows/{flow}"), &admin, &activation)
+                    .await;
+                expect_status(response, StatusCode::OK).await;
+            }
             let id = pending_request(app, &p, &flow).await;
             let path = format!("/v1/access-requests/{id}/approve");
             ok(app, Method::POST, &path, &admin, override_approve(&p)).await;
