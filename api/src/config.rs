@@ -10,7 +10,9 @@ mod authzen;
 mod jwt;
 mod notify;
 
-pub use authzen::{AuthzenArgs, AuthzenSettings, default_public_url, parse_public_url};
+pub use authzen::{
+    AllowedHosts, AuthzenArgs, AuthzenSettings, default_public_url, parse_public_url,
+};
 pub use jwt::{JwtArgs, JwtSettings};
 pub use notify::{NotifyArgs, NotifySettings, SmtpSettings};
 

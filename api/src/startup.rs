@@ -96,6 +96,14 @@ impl Application {
             settings.jwt.issuer.as_deref(),
             settings.jwt.audience.as_deref(),
         );
+        // The AuthZEN key signs binding tokens and, in the dispatcher, ARAP callbacks.
+        let signer = {
+            let (db, now) = (db.clone(), settings.clock.now());
+            actix_web::rt::task::spawn_blocking(move || Signer::load_or_create(&db, now))
+                .await
+                .context("AuthZEN key task failed")?
+                .context("cannot load the AuthZEN signing key")?
+        };
         let metrics = Arc::new(Metrics::new().context("cannot register metrics")?);
         let notifier = Arc::new(
             Dispatcher::new(
@@ -103,6 +111,8 @@ impl Application {
                 settings.clock.clone(),
                 &settings.notify,
                 metrics.clone(),
+                signer.signing_key(),
+                settings.authzen.callback_allowed_hosts.clone(),
             )
             .context("cannot set up notifications")?,
         );
@@ -151,13 +161,6 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let bound = listener.local_addr()?;
-        let signer = {
-            let (db, now) = (db.clone(), settings.clock.now());
-            actix_web::rt::task::spawn_blocking(move || Signer::load_or_create(&db, now))
-                .await
-                .context("AuthZEN key task failed")?
-                .context("cannot load the AuthZEN signing key")?
-        };
         let pdp = Arc::new(Pdp {
             public_url: settings
                 .authzen
@@ -165,6 +168,7 @@ impl Application {
                 .clone()
                 .unwrap_or_else(|| default_public_url(bound)),
             signer,
+            callback_allowed_hosts: settings.authzen.callback_allowed_hosts.clone(),
         });
         let state = web::Data::new(AppState {
             group_commit,

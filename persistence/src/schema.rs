@@ -437,6 +437,7 @@ diesel::table! {
         idempotency_key -> Nullable<Text>,
         body_hash -> Nullable<Text>,
         created_at -> Timestamp,
+        callback -> Nullable<Text>,
     }
 }
 

@@ -182,6 +182,41 @@ pub struct AccessRequestSubmission {
     /// Recorded in nothing and never trusted: the caller's token says who submits.
     #[schema(value_type = Option<Object>)]
     pub client: Option<Value>,
+    pub callback: Option<AuthzenCallback>,
+}
+
+/// ARAP's callback completion: when the task completes (approved with its access given, denied,
+/// expired or cancelled), `endpoint` gets a POST `{"state"?, "task": {"id", "status",
+/// "status_endpoint"}}` (a notification: the status endpoint stays authoritative), signed the
+/// Standard Webhooks way with the PDP's Ed25519 key (`webhook-signature: v1a,…` over
+/// `{webhook-id}.{webhook-timestamp}.{body}`; the key is at `jwks_uri`), retried with backoff.
+/// Loopback, link-local, private and other internal destinations are refused unless allow-listed
+/// (`PORTCULLIS_CALLBACK_ALLOWED_HOSTS`). A submission answered `201` (completed at once) is not
+/// called back.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthzenCallback {
+    /// An https URL (plain http only to an allow-listed host), without credentials or fragment.
+    #[schema(max_length = 2000)]
+    pub endpoint: String,
+    /// Returned unchanged in every notification (at most 1024 characters).
+    #[schema(max_length = 1024)]
+    pub state: Option<String>,
+    /// The completions to be told of (default: all): `approved`, `denied`, `expired`, `cancelled`
+    /// (`failed` and `partial` are accepted and never happen here).
+    #[schema(min_items = 1)]
+    pub events: Option<Vec<AuthzenCallbackEvent>>,
+}
+
+/// A task completion a callback may ask for.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthzenCallbackEvent {
+    Approved,
+    Denied,
+    Expired,
+    Cancelled,
+    Failed,
+    Partial,
 }
 
 /// Links of a task: `cancel` while it is pending.

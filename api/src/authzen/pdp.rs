@@ -2,12 +2,15 @@
 //! of the handlers that use it).
 
 use super::signer::Signer;
+use crate::config::AllowedHosts;
 
 /// What the AuthZEN surface shares: the public URL it names itself by and the binding tokens' key.
 pub struct Pdp {
     /// Without a trailing slash.
     pub public_url: String,
     pub signer: Signer,
+    /// Internal hosts ARAP callbacks may go to.
+    pub callback_allowed_hosts: AllowedHosts,
 }
 
 impl Pdp {

@@ -25,13 +25,14 @@ pub struct Signer {
     decoding: DecodingKey,
     /// The public key, base64url (the JWK's `x`).
     public_x: String,
+    /// The same key for raw signatures (ARAP callbacks' Standard Webhooks `v1a`).
+    raw: ed25519_dalek::SigningKey,
 }
 
 impl Signer {
     pub fn from_seed(kid: String, seed: [u8; 32]) -> Self {
-        let public = ed25519_dalek::SigningKey::from_bytes(&seed)
-            .verifying_key()
-            .to_bytes();
+        let raw = ed25519_dalek::SigningKey::from_bytes(&seed);
+        let public = raw.verifying_key().to_bytes();
         let mut der = PKCS8_ED25519_PREFIX.to_vec();
         der.extend_from_slice(&seed);
         Self {
@@ -39,7 +40,13 @@ impl Signer {
             encoding: EncodingKey::from_ed_der(&der),
             decoding: DecodingKey::from_ed_der(&public),
             public_x: URL_SAFE_NO_PAD.encode(public),
+            raw,
         }
+    }
+
+    /// The key itself, for signatures that are not JWS (callbacks).
+    pub fn signing_key(&self) -> ed25519_dalek::SigningKey {
+        self.raw.clone()
     }
 
     /// The stored key, or a new one stored now (the first replica to store it wins; the others

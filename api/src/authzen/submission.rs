@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use super::ArapError;
 use super::decide::Question;
 use crate::error::ApiError;
+use crate::notify;
 use crate::state::AppState;
 
 /// A checked submission, ready for the create path.
@@ -26,6 +27,76 @@ pub(super) struct Submission {
     pub(super) reason: String,
     pub(super) requested_until: Option<DateTime<Utc>>,
     pub(super) idempotency: Option<(String, String)>,
+    /// The checked `callback`, if asked for.
+    pub(super) callback: Option<CallbackAsk>,
+}
+
+/// A submission's `callback`: a destination the checks accept, the PEP's `state`, and the events.
+pub(super) struct CallbackAsk {
+    pub(super) endpoint: reqwest::Url,
+    pub(super) state: Option<String>,
+    pub(super) events: Option<Vec<String>>,
+}
+
+/// The longest `callback.state` kept (it is echoed in every notification).
+const MAX_CALLBACK_STATE: usize = 1024;
+
+/// Reads `callback` (ARAP's callback completion) and checks its destination, resolving its host.
+async fn callback(
+    value: &Value,
+    allowed: &crate::config::AllowedHosts,
+) -> Result<CallbackAsk, ArapError> {
+    if !value.is_object() {
+        return Err(ArapError::invalid("callback", "must be an object"));
+    }
+    let endpoint = optional_text(value, "endpoint", "callback.")?
+        .ok_or_else(|| ArapError::invalid("callback.endpoint", "is required (an https URL)"))?;
+    let endpoint = reqwest::Url::parse(endpoint)
+        .map_err(|_| ArapError::invalid("callback.endpoint", "must be an absolute https URL"))?;
+    notify::callbacks::check_destination(&endpoint, allowed)
+        .await
+        .map_err(|m| ArapError::invalid("callback.endpoint", m))?;
+    let state = optional_text(value, "state", "callback.")?.map(str::to_owned);
+    if state
+        .as_ref()
+        .is_some_and(|s| s.chars().count() > MAX_CALLBACK_STATE)
+    {
+        return Err(ArapError::invalid(
+            "callback.state",
+            format!("must be at most {MAX_CALLBACK_STATE} characters"),
+        ));
+    }
+    let events = match value.get("events") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(names)) if !names.is_empty() => {
+            let mut events = Vec::with_capacity(names.len());
+            for (index, name) in names.iter().enumerate() {
+                match name.as_str() {
+                    Some(name) if notify::callbacks::EVENTS.contains(&name) => {
+                        events.push(name.to_owned());
+                    }
+                    _ => {
+                        return Err(ArapError::invalid(
+                            &format!("callback.events[{index}]"),
+                            format!("must be one of {}", notify::callbacks::EVENTS.join(", ")),
+                        ));
+                    }
+                }
+            }
+            Some(events)
+        }
+        Some(_) => {
+            return Err(ArapError::invalid(
+                "callback.events",
+                "must be a non-empty array of event names",
+            ));
+        }
+    };
+    Ok(CallbackAsk {
+        endpoint,
+        state,
+        events,
+    })
 }
 
 /// JSON text with every object's members sorted: equal for bodies that differ only in member order
@@ -99,12 +170,6 @@ pub(super) async fn check(
         return Err(ArapError::invalid(
             "items",
             "bulk submissions are not supported: submit each denial",
-        ));
-    }
-    if body.get("callback").is_some() {
-        return Err(ArapError::invalid(
-            "callback",
-            "callbacks are not supported: poll task.status_endpoint (or subscribe a webhook channel to request events)",
         ));
     }
     let denial = body
@@ -185,6 +250,11 @@ pub(super) async fn check(
     let flow_id: FlowId = claims.template.parse().map_err(|_| {
         ArapError::InvalidDenialBinding("the binding_token names no flow".to_owned())
     })?;
+    // Last: the destination check may resolve a name, and the binding is what is checked first.
+    let callback = match body.get("callback") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(callback(value, &pdp.callback_allowed_hosts).await?),
+    };
     let idempotency = key.map(|k| (k, format!("{:x}", Sha256::digest(canonical(body)))));
     Ok(Submission {
         claims,
@@ -195,6 +265,7 @@ pub(super) async fn check(
         reason,
         requested_until,
         idempotency,
+        callback,
     })
 }
 

@@ -19,6 +19,7 @@ use super::submission::{Submission, check, malformed};
 use super::{ArapError, tasks};
 use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
+use crate::notify::callbacks::Callback;
 use crate::openapi::*;
 use crate::services::requests::{self, NewRequest};
 use crate::services::{Prepared, Recheck, Written};
@@ -128,7 +129,8 @@ fn refused(error: ApiError) -> ArapError {
 /// `requested_access.requested_until`. By the subject, or for them by an integration account or an
 /// admin. `202` with a pending task; `201` with the result at once when the flow approves
 /// automatically. `Idempotency-Key`: the same key and body return the same task; another body is a
-/// 409 (`duplicate_request`). `callback` and `items` are refused (400).
+/// 409 (`duplicate_request`). `callback` asks to be told when the task completes (a signed POST to
+/// an https endpoint; internal destinations only when allow-listed); `items` is refused (400).
 #[utoipa::path(
     tag = "authzen",
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes the submission safe to retry (at most 200 characters)")),
@@ -157,6 +159,18 @@ pub async fn submit_access_request(
     let ask = Arc::new(check(&state, principal.user(), &http, &body).await?);
     let (now, settings) = (state.now(), state.settings().await?.settings);
     let ids = Arc::new((opaque("arq_"), opaque("apr_")));
+    let callback = match &ask.callback {
+        Some(asked) => Some(
+            serde_json::to_string(&Callback {
+                endpoint: asked.endpoint.to_string(),
+                state: asked.state.clone(),
+                events: asked.events.clone(),
+                status_endpoint: state.pdp.task_endpoint(&ids.0),
+            })
+            .map_err(ApiError::internal)?,
+        ),
+        None => None,
+    };
     let outcome = state
         .read_then_write(
             {
@@ -203,6 +217,7 @@ pub async fn submit_access_request(
                     idempotency_key: ask.idempotency.as_ref().map(|(k, _)| k.clone()),
                     body_hash: ask.idempotency.as_ref().map(|(_, h)| h.clone()),
                     created_at: portcullis_persistence::time::to_db(now),
+                    callback: callback.clone(),
                 };
                 match repo::insert_task(tx, &task) {
                     Ok(()) => Ok(Written::Done(Outcome::Created(task))),

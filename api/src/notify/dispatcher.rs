@@ -1,4 +1,5 @@
-//! Delivers the outbox: claims due entries, sends them (webhooks over HTTP, emails over SMTP),
+//! Delivers the outbox: claims due entries, sends them (webhooks and ARAP callbacks over HTTP,
+//! emails over SMTP, Slack calls),
 //! records every attempt, and schedules retries with exponential backoff and jitter until the
 //! attempt limit, after which an entry is `failed` (an admin can re-send it).
 //!
@@ -21,6 +22,7 @@ use tokio::sync::Notify;
 use crate::config::NotifySettings;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::notify::callbacks::Callbacks;
 use crate::notify::email::{Intent, Mailer, Templates};
 use crate::notify::webhook;
 
@@ -58,6 +60,8 @@ pub struct Dispatcher {
     wakeup: Arc<Notify>,
     /// Does the work of Slack entries.
     slack: crate::services::slack::worker::Worker,
+    /// Signs and sends ARAP callbacks.
+    callbacks: Callbacks,
 }
 
 impl Dispatcher {
@@ -66,6 +70,8 @@ impl Dispatcher {
         clock: Arc<dyn Clock>,
         settings: &NotifySettings,
         metrics: Arc<Metrics>,
+        callback_key: ed25519_dalek::SigningKey,
+        callback_hosts: crate::config::AllowedHosts,
     ) -> anyhow::Result<Self> {
         let mailer = match &settings.smtp {
             Some(smtp) => Some(Mailer::new(smtp, settings.timeout).map_err(anyhow::Error::msg)?),
@@ -97,6 +103,7 @@ impl Dispatcher {
             metrics,
             wakeup,
             slack,
+            callbacks: Callbacks::new(callback_key, callback_hosts, settings.timeout)?,
         })
     }
 
@@ -187,6 +194,7 @@ impl Dispatcher {
         let (result, next) = match entry.kind.as_str() {
             outbox::WEBHOOK => self.send_webhook(&entry).await?,
             outbox::SLACK => self.send_slack(&entry).await,
+            outbox::CALLBACK => self.send_callback(&entry).await,
             _ => self.send_email(&entry).await,
         };
         let outcome = match next {
@@ -239,12 +247,13 @@ impl Dispatcher {
             };
             return Ok((result, Next::Failed));
         };
+        let secret = channel.secret.expose_secret();
         let call = webhook::call(
             &self.http,
             &channel.url,
-            channel.secret.expose_secret(),
             &entry.id.to_string(),
             &entry.payload,
+            |id, timestamp, body| webhook::sign(secret, id, timestamp, body),
         )
         .await;
         let result = AttemptResult {
@@ -259,6 +268,31 @@ impl Dispatcher {
             self.after_failure(entry, self.clock.now())
         };
         Ok((result, next))
+    }
+
+    /// An ARAP callback: retried like a webhook, but never to a destination the checks refuse.
+    async fn send_callback(&self, entry: &Entry) -> (AttemptResult, Next) {
+        let attempted_at = self.clock.now();
+        let call = self
+            .callbacks
+            .send(&entry.id.to_string(), &entry.payload)
+            .await;
+        let refused = call
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("refused") || e.starts_with("unreadable"));
+        let result = AttemptResult {
+            attempted_at,
+            status_code: call.status_code.map(i32::from),
+            latency_ms: i64::try_from(call.latency.as_millis()).unwrap_or(i64::MAX),
+            error: call.error,
+        };
+        let next = match (&result.error, refused) {
+            (None, _) => Next::Delivered,
+            (Some(_), true) => Next::Failed,
+            (Some(_), false) => self.after_failure(entry, self.clock.now()),
+        };
+        (result, next)
     }
 
     /// Slack's work: a call that Slack rate-limits is tried again when its `Retry-After` says; one

@@ -1,9 +1,10 @@
 //! Notifications that are never lost: every audit event goes through [`publish`], which writes the
 //! event and, in the same transaction, one outbox entry per webhook channel that receives it; the
-//! request engine adds email entries ([`email`]). The [`dispatcher`] delivers entries at least once,
+//! request engine adds email entries ([`email`]) and ARAP callbacks ([`callbacks`]). The [`dispatcher`] delivers entries at least once,
 //! retrying with backoff, and logs every attempt.
 
 pub mod break_glass;
+pub mod callbacks;
 pub mod dispatcher;
 pub mod email;
 pub mod help;

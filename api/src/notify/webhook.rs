@@ -65,20 +65,21 @@ pub struct CallResult {
     pub error: Option<String>,
 }
 
-/// Posts a signed message. Redirects are not followed (a 3xx is a failure): the URL an admin
-/// configured is the only place a signed payload goes.
+/// Posts a message with the Standard Webhooks headers, its `webhook-signature` made by `signature`
+/// from the message id, the timestamp and the body ([`sign`] for a channel's secret). Redirects are
+/// not followed (a 3xx is a failure): the URL configured is the only place a signed payload goes.
 pub async fn call(
     client: &reqwest::Client,
     url: &str,
-    secret: &str,
     message_id: &str,
     body: &str,
+    signature: impl FnOnce(&str, i64, &str) -> Result<String, String>,
 ) -> CallResult {
     let started = Instant::now();
     // The signing time is the wall clock's, not the domain clock's: receivers compare it with
     // theirs to refuse replays.
     let timestamp = chrono::Utc::now().timestamp();
-    let signature = match sign(secret, message_id, timestamp, body) {
+    let signature = match signature(message_id, timestamp, body) {
         Ok(signature) => signature,
         Err(error) => {
             return CallResult {

@@ -141,6 +141,8 @@ pub struct TaskRow {
     pub idempotency_key: Option<String>,
     pub body_hash: Option<String>,
     pub created_at: NaiveDateTime,
+    /// What the submission's `callback` asked for (JSON), if anything.
+    pub callback: Option<String>,
 }
 
 pub fn insert_task(conn: &mut DbConnection, task: &TaskRow) -> QueryResult<()> {
@@ -148,6 +150,19 @@ pub fn insert_task(conn: &mut DbConnection, task: &TaskRow) -> QueryResult<()> {
         .values(task)
         .execute(conn)
         .map(drop)
+}
+
+/// The task of `request` and its callback (JSON), when its submission asked for one.
+pub fn callback_of(
+    conn: &mut DbConnection,
+    request: RequestId,
+) -> QueryResult<Option<(String, String)>> {
+    authzen_tasks::table
+        .filter(authzen_tasks::request_id.eq(request.to_string()))
+        .filter(authzen_tasks::callback.is_not_null())
+        .select((authzen_tasks::id, authzen_tasks::callback.assume_not_null()))
+        .first(conn)
+        .optional()
 }
 
 pub fn find_task(conn: &mut DbConnection, id: &str) -> QueryResult<Option<TaskRow>> {

@@ -22,6 +22,8 @@ pub const WEBHOOK: &str = "webhook";
 pub const EMAIL: &str = "email";
 /// Slack Web API calls: messages to approvers, their updates, and the work interactions ask for.
 pub const SLACK: &str = "slack";
+/// ARAP callbacks: a PEP told that its access request's task completed.
+pub const CALLBACK: &str = "callback";
 
 pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";

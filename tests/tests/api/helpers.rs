@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use portcullis_api::Application;
 use portcullis_api::config::{
-    DatabaseSettings, JwtSettings, NotifySettings, ServeSettings, SmtpSettings,
+    AllowedHosts, AuthzenSettings, DatabaseSettings, JwtSettings, NotifySettings, ServeSettings,
+    SmtpSettings,
 };
 use portcullis_api::jwt::{TokenIssuer, VerificationKey};
 use portcullis_persistence::{Database, DatabaseTarget};
@@ -120,6 +121,8 @@ pub struct Options {
     pub analyze_interval: Option<std::time::Duration>,
     /// The Slack Web API's base URL (a fake Slack's); `None`: Slack's own.
     pub slack_api_url: Option<String>,
+    /// `PORTCULLIS_CALLBACK_ALLOWED_HOSTS`; `None`: none.
+    pub callback_allowed_hosts: Option<String>,
 }
 
 pub const MAIL_FROM: &str = "Portcullis <access@portcullis.test>";
@@ -136,6 +139,7 @@ impl Default for Options {
             rate_limit_per_minute: 0,
             analyze_interval: Some(std::time::Duration::from_secs(1)),
             slack_api_url: None,
+            callback_allowed_hosts: None,
         }
     }
 }
@@ -228,7 +232,13 @@ impl TestApp {
                     .unwrap_or_else(|| "http://127.0.0.1:9/api".to_owned()),
             },
             rate_limit_per_minute: options.rate_limit_per_minute,
-            authzen: Default::default(),
+            authzen: AuthzenSettings {
+                public_url: None,
+                callback_allowed_hosts: options
+                    .callback_allowed_hosts
+                    .map(|hosts| AllowedHosts::parse(&hosts).unwrap())
+                    .unwrap_or_default(),
+            },
             clock: clock.clone(),
         };
         let app = Application::build(settings)

@@ -140,6 +140,14 @@ fn store(
         &change.request,
         now,
     )?;
+    // An AuthZEN task's PEP asked to be told when the request completes.
+    notify::callbacks::on_request_change(
+        conn,
+        change.before.as_ref(),
+        &change.request,
+        change.grant.is_some() || change.session.is_some(),
+        now,
+    )?;
     Ok(Some(change.request))
 }
 

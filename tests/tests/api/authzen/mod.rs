@@ -1,6 +1,7 @@
 //! Issue 28, AuthZEN: Portcullis as a policy decision point (Authorization API 1.0) whose denials can
 //! be requested (the Access Request and Approval Profile).
 
+mod callbacks;
 mod evaluation;
 mod requests;
 

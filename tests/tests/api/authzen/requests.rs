@@ -181,11 +181,11 @@ both_backends! {
         let unreadable = app.request(Method::POST, "/access/v1/requests", Some(&s.pep))
             .header("content-type", "application/json").body("{\"subject\":").send().await.unwrap();
         expect_arap(unreadable, StatusCode::BAD_REQUEST, "invalid_request").await;
-        // Callbacks are refused clearly (poll the task instead).
+        // A callback to a loopback address that is not allow-listed is refused clearly.
         let mut with_callback = submission(s.email, &s.w.target, &denied);
         with_callback["callback"] = json!({ "endpoint": "http://127.0.0.1:9/callbacks" });
         let problem = expect_arap(submit(&app, &s.pep, &with_callback, None).await, StatusCode::BAD_REQUEST, "invalid_request").await;
-        assert_eq!(problem["errors"][0]["field"], "callback");
+        assert_eq!(problem["errors"][0]["field"], "callback.endpoint");
     }
 
     async fn a_task_handle_alone_reveals_nothing(app: TestApp) {
