@@ -135,7 +135,9 @@ fn literal_destination(url: &Url, allowed: &AllowedHosts) -> Result<(), String> 
         "https" => {}
         "http" if listed => {}
         "http" => {
-            return Err("must be an https URL (plain http only to an allow-listed host)".to_owned());
+            return Err(
+                "must be an https URL (plain http only to an allow-listed host)".to_owned(),
+            );
         }
         _ => return Err("must be an https URL".to_owned()),
     }

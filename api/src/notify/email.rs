@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use portcullis_domain::EventId;
+use portcullis_domain::access::GrantStatus;
 use portcullis_domain::directory::User;
 use portcullis_domain::flow::{ApproverType, FlowKind};
 use portcullis_domain::request::{
@@ -14,7 +15,7 @@ use portcullis_domain::request::{
 };
 use portcullis_domain::settings::Settings;
 use portcullis_persistence::repo::outbox::{self, NewEntry};
-use portcullis_persistence::repo::{settings, users};
+use portcullis_persistence::repo::{grants, settings, users};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -219,7 +220,7 @@ pub fn on_request_event(
             // Access that starts later says when (the grant was written with the approval).
             (
                 REQUEST_APPROVED,
-                with(data, super::starts::approval_schedule(conn, request)?),
+                with(data, approval_schedule(conn, request)?),
             )
         }
         DENIED => {
@@ -569,6 +570,25 @@ impl Mailer {
 
 /// Shared by the dispatcher: the mailer, if email is configured.
 pub type SharedMailer = Option<Arc<Mailer>>;
+
+/// What the approval email adds for a grant that starts later: when it starts and ends, or until
+/// when its holder may activate it (an empty object for access given at once).
+fn approval_schedule(conn: &mut Tx, request: &AccessRequest) -> Result<Value, ApiError> {
+    let Some(grant) = grants::for_request(conn, request.id())? else {
+        return Ok(json!({}));
+    };
+    Ok(match grant.status {
+        GrantStatus::Scheduled => json!({
+            "access_starts_at": grant.starts_at.map(when),
+            "access_ends_at": grant.expires_at.map(when),
+        }),
+        GrantStatus::AwaitingActivation => json!({
+            "access_starts_at": grant.starts_at.map(when),
+            "activate_by": grant.activate_by.map(when),
+        }),
+        _ => json!({}),
+    })
+}
 
 #[cfg(test)]
 mod tests {
