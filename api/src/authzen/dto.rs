@@ -136,6 +136,12 @@ pub struct EvaluationsRequest {
 
 /// The decisions, in the order asked (cut short by the short-circuit semantics).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "evaluations": [
+        {"decision": true},
+        {"decision": false}
+    ]
+}))]
 pub struct EvaluationsResponse {
     pub evaluations: Vec<EvaluationResponse>,
 }
