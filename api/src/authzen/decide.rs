@@ -46,7 +46,8 @@ impl Question {
             }
             Ok(found.clone())
         };
-        let context = value.get("context").cloned();
+        // `null` is no context (the schema allows it, and PEPs send it).
+        let context = value.get("context").filter(|c| !c.is_null()).cloned();
         if context.as_ref().is_some_and(|c| !c.is_object()) {
             return Err(ApiError::bad_field(
                 &format!("{at}context"),

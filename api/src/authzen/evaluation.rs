@@ -81,10 +81,12 @@ pub async fn evaluate_accesses(
     payload: web::Payload,
 ) -> Result<web::Json<Value>, ApiError> {
     let body = read_object(&http, payload).await?;
-    let semantic = match body
-        .get("options")
-        .and_then(|o| o.get("evaluations_semantic"))
-    {
+    let options = match body.get("options") {
+        None | Some(Value::Null) => None,
+        Some(options) if options.is_object() => Some(options),
+        Some(_) => return Err(ApiError::bad_field("options", "must be an object")),
+    };
+    let semantic = match options.and_then(|o| o.get("evaluations_semantic")) {
         None | Some(Value::Null) => Semantic::ExecuteAll,
         Some(value) => value.as_str().and_then(Semantic::parse).ok_or_else(|| {
             ApiError::bad_field(

@@ -347,6 +347,15 @@ fn links() -> Vec<LinkSpec> {
         None,
     ));
     links.push(("get_me", "200", "Settings", "get_settings", json!({}), None));
+    // The settings lead to the AuthZEN callbacks' delivery log.
+    links.push((
+        "get_settings",
+        "200",
+        "CallbackDeliveries",
+        "list_callback_deliveries",
+        json!({}),
+        None,
+    ));
     // The settings lead to the Slack connection: read, sent back (its secrets are write-only, so a
     // first connection needs them added), its delivery log, and the endpoint Slack then calls.
     links.push((

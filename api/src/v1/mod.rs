@@ -2,6 +2,7 @@
 //! the result.
 
 pub mod access;
+pub mod callbacks;
 pub mod catalog;
 pub mod devices;
 pub mod events;
@@ -73,6 +74,7 @@ pub fn scope() -> Scope<
         .service(slack::get_slack_connection)
         .service(slack::connect_slack)
         .service(slack::list_slack_deliveries)
+        .service(callbacks::list_callback_deliveries)
         .service(slack::receive_slack_interaction)
         .service(events::list_events)
         .service(scim_tokens::list_scim_tokens)

@@ -15,7 +15,7 @@ use crate::services::slack::{connection, interactions};
 use crate::slack::interaction::{self, Interaction};
 use crate::slack::signature;
 use crate::state::AppState;
-use crate::v1::webhooks::{DeliveryList, DeliveryParams, DeliveryResponse, DeliveryStatus};
+use crate::v1::webhooks::{DeliveryList, DeliveryParams, deliveries_of_kind};
 
 pub use self::dto::*;
 
@@ -120,21 +120,7 @@ pub async fn list_slack_deliveries(
     _admin: Admin,
     ValidQuery(params): ValidQuery<DeliveryParams>,
 ) -> Result<web::Json<DeliveryList>, ApiError> {
-    let page = crate::pagination::PageParams {
-        limit: params.limit,
-        page_token: params.page_token.clone(),
-    }
-    .to_request()?;
-    let status = params.status.map(DeliveryStatus::as_str);
-    let deliveries = state
-        .read(move |conn| {
-            use portcullis_persistence::repo::outbox;
-            Ok(outbox::list_for_kind(conn, outbox::SLACK, status, &page)?)
-        })
-        .await?;
-    Ok(web::Json(DeliveryList::from_page(deliveries, |e| {
-        DeliveryResponse::from(&e)
-    })))
+    deliveries_of_kind(&state, portcullis_persistence::repo::outbox::SLACK, &params).await
 }
 
 const NOT_FROM_SLACK: &str = "This endpoint takes requests signed by Slack only.";

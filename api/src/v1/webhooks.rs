@@ -335,3 +335,27 @@ pub async fn resend_webhook_delivery(
         .await?;
     Ok(HttpResponse::Accepted().json(DeliveryResponse::from(&entry)))
 }
+
+/// A page of the outbox entries of one `kind`, newest first (the Slack and callback logs).
+pub async fn deliveries_of_kind(
+    state: &AppState,
+    kind: &'static str,
+    params: &DeliveryParams,
+) -> Result<web::Json<DeliveryList>, ApiError> {
+    let page = crate::pagination::PageParams {
+        limit: params.limit,
+        page_token: params.page_token.clone(),
+    }
+    .to_request()?;
+    let status = params.status.map(DeliveryStatus::as_str);
+    let deliveries = state
+        .read(move |conn| {
+            Ok(portcullis_persistence::repo::outbox::list_for_kind(
+                conn, kind, status, &page,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(DeliveryList::from_page(deliveries, |e| {
+        DeliveryResponse::from(&e)
+    })))
+}

@@ -172,6 +172,7 @@ fn table() -> Vec<Row> {
         row("GET",    "/v1/settings/slack",                                    Nothing,       None,                    admin_only(200)),
         row("PUT",    "/v1/settings/slack",                                    Nothing,       Some(slack_connection),  admin_only(200)),
         row("GET",    "/v1/settings/slack/deliveries",                         Nothing,       None,                    admin_only(200)),
+        row("GET",    "/v1/settings/authzen/callback-deliveries",              Nothing,       None,                    admin_only(200)),
         row("POST",   "/v1/integrations/slack/interactions",                   Nothing,       Some(slack_payload),     [401; 7]),
         row("GET",    "/v1/events",                                            Nothing,       None,                    admin_only(200)),
         row("GET",    "/v1/scim-tokens",                                       Nothing,       None,                    admin_only(200)),

@@ -166,8 +166,21 @@ async fn callbacks_go_only_where_allowed_and_tell_of_completion(backend: Backend
     })
     .await;
     receiver.answer(200);
-    eventually("a callback is accepted", || async {
-        receiver.received().len() >= 3
+    // Delivered once the receiver accepts it (an attempt in flight may still have met the 503).
+    let log = || async {
+        let log = expect_status(
+            app.get("/v1/settings/authzen/callback-deliveries", &app.admin_token)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        log["items"].as_array().unwrap().clone()
+    };
+    eventually("the callback is delivered", || async {
+        log()
+            .await
+            .first()
+            .is_some_and(|d| d["status"] == "delivered")
     })
     .await;
     let calls = receiver.received();
@@ -198,9 +211,28 @@ async fn callbacks_go_only_where_allowed_and_tell_of_completion(backend: Backend
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     assert_eq!(
         receiver.received().len(),
-        3,
-        "delivered once it was accepted"
+        calls.len(),
+        "nothing more once delivered"
     );
+    assert!(calls.len() >= 2, "the 503 was answered by another attempt");
+    // The delivery log, for administrators: one delivery, each call an attempt, delivered.
+    let items = log().await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(
+        (
+            items[0]["event_type"].as_str(),
+            items[0]["attempts"].as_u64()
+        ),
+        (Some("authzen_task_approved"), Some(calls.len() as u64))
+    );
+    assert_eq!(items[0]["id"], calls[0].webhook_id().as_str());
+    let member = app
+        .get(
+            "/v1/settings/authzen/callback-deliveries",
+            &app.token_for(&s.w.requester),
+        )
+        .await;
+    expect_status(member, StatusCode::FORBIDDEN).await;
 }
 
 async fn a_callback_names_only_the_events_asked_for(backend: Backend) {

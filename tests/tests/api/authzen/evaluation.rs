@@ -110,6 +110,13 @@ both_backends! {
         let response = app.post("/access/v1/evaluation", &s.pep, &json!({"subject": {"type": "user", "id": s.email}, "action": {"name": "member"}})).await;
         let problem = expect_status(response, StatusCode::BAD_REQUEST).await;
         assert_eq!(problem["errors"][0]["field"], "resource");
+        // A `null` context is no context; another non-object context is a 400 naming it.
+        let mut asked = question(s.email, &s.w.visible);
+        asked["context"] = serde_json::Value::Null;
+        assert_eq!(evaluate(&app, &s.pep, &asked).await["decision"], true);
+        asked["context"] = json!([]);
+        let problem = expect_status(app.post("/access/v1/evaluation", &s.pep, &asked).await, StatusCode::BAD_REQUEST).await;
+        assert_eq!(problem["errors"][0]["field"], "context");
     }
 
     async fn the_boxcar_honours_its_three_semantics(app: TestApp) {
@@ -133,6 +140,13 @@ both_backends! {
         assert_eq!(decisions(&permit), [true]);
         let bad = app.post("/access/v1/evaluations", &s.pep, &body("sometimes")).await;
         expect_status(bad, StatusCode::BAD_REQUEST).await;
+        // `options` is an object (or absent, or null).
+        let mut odd = body("execute_all");
+        odd["options"] = json!([null, null]);
+        let problem = expect_status(app.post("/access/v1/evaluations", &s.pep, &odd).await, StatusCode::BAD_REQUEST).await;
+        assert_eq!(problem["errors"][0]["field"], "options");
+        odd["options"] = serde_json::Value::Null;
+        assert_eq!(decisions(&expect_status(app.post("/access/v1/evaluations", &s.pep, &odd).await, StatusCode::OK).await), [true, false, true]);
         // Without `evaluations`: one evaluation.
         let single = expect_status(app.post("/access/v1/evaluations", &s.pep, &question(s.email, &s.w.visible)).await, StatusCode::OK).await;
         assert_eq!(single["decision"], true);
