@@ -38,7 +38,10 @@ impl Question {
                     ));
                 }
             }
-            if found.get("properties").is_some_and(|p| !p.is_object()) {
+            if found
+                .get("properties")
+                .is_some_and(|p| !p.is_object() && !p.is_null())
+            {
                 return Err(ApiError::bad_field(
                     &format!("{at}{name}.properties"),
                     "must be an object",

@@ -59,7 +59,12 @@ impl Semantic {
 pub fn merge_defaults(defaults: &Map<String, Value>, item: &Value) -> Value {
     let mut merged = Map::new();
     for key in ["subject", "action", "resource", "context"] {
-        if let Some(value) = item.get(key).or_else(|| defaults.get(key)) {
+        // A member given as `null` is left out, as the schema's nullable members say.
+        let found = item
+            .get(key)
+            .filter(|v| !v.is_null())
+            .or_else(|| defaults.get(key).filter(|v| !v.is_null()));
+        if let Some(value) = found {
             merged.insert(key.to_owned(), value.clone());
         }
     }
@@ -134,6 +139,12 @@ mod tests {
         assert_eq!(merged["subject"]["id"], "a");
         assert_eq!(merged["action"]["name"], "admin");
         assert_eq!(merged["resource"]["id"], "d");
+        assert!(merged.get("context").is_none());
+        // `null` is as good as absent: the default stands.
+        let item =
+            json!({"subject": null, "resource": {"type": "group", "id": "g"}, "context": null});
+        let merged = merge_defaults(defaults.as_object().unwrap(), &item);
+        assert_eq!(merged["subject"]["id"], "a");
         assert!(merged.get("context").is_none());
     }
 

@@ -114,6 +114,8 @@ both_backends! {
         let mut asked = question(s.email, &s.w.visible);
         asked["context"] = serde_json::Value::Null;
         assert_eq!(evaluate(&app, &s.pep, &asked).await["decision"], true);
+        asked["action"]["properties"] = serde_json::Value::Null;
+        assert_eq!(evaluate(&app, &s.pep, &asked).await["decision"], true);
         asked["context"] = json!([]);
         let problem = expect_status(app.post("/access/v1/evaluation", &s.pep, &asked).await, StatusCode::BAD_REQUEST).await;
         assert_eq!(problem["errors"][0]["field"], "context");
