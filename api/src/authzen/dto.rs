@@ -146,6 +146,21 @@ pub struct EvaluationsResponse {
     pub evaluations: Vec<EvaluationResponse>,
 }
 
+/// The boxcar's answer: its `evaluations`; or, for a body without `evaluations` (one evaluation,
+/// as the Authorization API allows for backwards compatibility), that one decision.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+#[schema(example = json!({
+    "evaluations": [
+        {"decision": true},
+        {"decision": false}
+    ]
+}))]
+pub enum EvaluationsAnswer {
+    Boxcar(EvaluationsResponse),
+    Single(EvaluationResponse),
+}
+
 /// What a submission echoes of the requestable denial.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuthzenDenialEcho {

@@ -6,7 +6,10 @@ use serde_json::Value;
 
 use super::body::read_object;
 use super::decide::{self, Question};
-use super::dto::{EvaluationRequest, EvaluationResponse, EvaluationsRequest, EvaluationsResponse};
+use super::dto::{
+    EvaluationRequest, EvaluationResponse, EvaluationsAnswer, EvaluationsRequest,
+    EvaluationsResponse,
+};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::openapi::*;
@@ -64,7 +67,7 @@ pub async fn evaluate_access(
     params(("X-Request-ID" = Option<String>, Header, description = "Echoed in the response")),
     request_body = EvaluationsRequest,
     responses(
-        (status = 200, description = "The decisions, in order", body = EvaluationsResponse),
+        (status = 200, description = "The decisions, in order (one decision for a body without `evaluations`)", body = EvaluationsAnswer),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -79,7 +82,7 @@ pub async fn evaluate_accesses(
     principal: Principal,
     http: HttpRequest,
     payload: web::Payload,
-) -> Result<web::Json<Value>, ApiError> {
+) -> Result<web::Json<EvaluationsAnswer>, ApiError> {
     let body = read_object(&http, payload).await?;
     let options = match body.get("options") {
         None | Some(Value::Null) => None,
@@ -111,13 +114,10 @@ pub async fn evaluate_accesses(
         // Backwards compatible: the body is one evaluation.
         let question = Question::parse(&body, "")?;
         let decision = decide::evaluate(&state, principal.user(), question).await?;
-        return Ok(web::Json(
-            serde_json::to_value(EvaluationResponse {
-                decision: decision.decision,
-                context: decision.context,
-            })
-            .map_err(ApiError::internal)?,
-        ));
+        return Ok(web::Json(EvaluationsAnswer::Single(EvaluationResponse {
+            decision: decision.decision,
+            context: decision.context,
+        })));
     };
     let defaults = body.as_object().cloned().unwrap_or_default();
     // Every evaluation is read before any is decided: a malformed one fails the whole request.
@@ -144,7 +144,7 @@ pub async fn evaluate_accesses(
             break;
         }
     }
-    Ok(web::Json(
-        serde_json::to_value(EvaluationsResponse { evaluations }).map_err(ApiError::internal)?,
-    ))
+    Ok(web::Json(EvaluationsAnswer::Boxcar(EvaluationsResponse {
+        evaluations,
+    })))
 }
