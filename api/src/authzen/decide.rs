@@ -22,47 +22,89 @@ pub struct Question {
     pub context: Option<Value>,
 }
 
+/// The strings each member of the 4-tuple needs.
+fn required_strings(name: &str) -> &'static [&'static str] {
+    match name {
+        "action" => &["name"],
+        _ => &["type", "id"],
+    }
+}
+
+/// `subject`, `resource` or `action` as found: an object with its strings, and `properties`, if
+/// any, an object (`null` is none).
+fn check_member(found: &Value, name: &str, at: &str) -> Result<(), ApiError> {
+    if !found.is_object() {
+        return Err(ApiError::bad_field(
+            &format!("{at}{name}"),
+            "is required (an object)",
+        ));
+    }
+    for field in required_strings(name) {
+        if !found.get(*field).is_some_and(Value::is_string) {
+            return Err(ApiError::bad_field(
+                &format!("{at}{name}.{field}"),
+                "is required (a string)",
+            ));
+        }
+    }
+    if found
+        .get("properties")
+        .is_some_and(|p| !p.is_object() && !p.is_null())
+    {
+        return Err(ApiError::bad_field(
+            &format!("{at}{name}.properties"),
+            "must be an object",
+        ));
+    }
+    Ok(())
+}
+
+/// `context`: an object, or absent (`null` is no context: the schema allows it, and PEPs send it).
+fn check_context(value: &Value, at: &str) -> Result<Option<Value>, ApiError> {
+    let context = value.get("context").filter(|c| !c.is_null()).cloned();
+    if context.as_ref().is_some_and(|c| !c.is_object()) {
+        return Err(ApiError::bad_field(
+            &format!("{at}context"),
+            "must be an object",
+        ));
+    }
+    Ok(context)
+}
+
 impl Question {
     /// Reads the 4-tuple from `value`; a missing or mistyped member is a 400 naming it (`at` prefixes
     /// the member's path, e.g. `evaluations[2].`).
     pub fn parse(value: &Value, at: &str) -> Result<Self, ApiError> {
-        let member = |name: &str, fields: &[&str]| -> Result<Value, ApiError> {
-            let found = value.get(name).filter(|v| v.is_object()).ok_or_else(|| {
-                ApiError::bad_field(&format!("{at}{name}"), "is required (an object)")
-            })?;
-            for field in fields {
-                if !found.get(*field).is_some_and(Value::is_string) {
-                    return Err(ApiError::bad_field(
-                        &format!("{at}{name}.{field}"),
-                        "is required (a string)",
-                    ));
+        let member = |name: &str| -> Result<Value, ApiError> {
+            match value.get(name).filter(|v| !v.is_null()) {
+                Some(found) => {
+                    check_member(found, name, at)?;
+                    Ok(found.clone())
                 }
+                None => Err(ApiError::bad_field(
+                    &format!("{at}{name}"),
+                    "is required (an object)",
+                )),
             }
-            if found
-                .get("properties")
-                .is_some_and(|p| !p.is_object() && !p.is_null())
-            {
-                return Err(ApiError::bad_field(
-                    &format!("{at}{name}.properties"),
-                    "must be an object",
-                ));
-            }
-            Ok(found.clone())
         };
-        // `null` is no context (the schema allows it, and PEPs send it).
-        let context = value.get("context").filter(|c| !c.is_null()).cloned();
-        if context.as_ref().is_some_and(|c| !c.is_object()) {
-            return Err(ApiError::bad_field(
-                &format!("{at}context"),
-                "must be an object",
-            ));
-        }
+        let context = check_context(value, at)?;
         Ok(Self {
-            subject: member("subject", &["type", "id"])?,
-            resource: member("resource", &["type", "id"])?,
-            action: member("action", &["name"])?,
+            subject: member("subject")?,
+            resource: member("resource")?,
+            action: member("action")?,
             context,
         })
+    }
+
+    /// Checks the members a boxcar gives as defaults, those present: each must be what an
+    /// evaluation's own would be, whether or not an evaluation takes it.
+    pub fn check_defaults(value: &Value) -> Result<(), ApiError> {
+        for name in ["subject", "resource", "action"] {
+            if let Some(found) = value.get(name).filter(|v| !v.is_null()) {
+                check_member(found, name, "")?;
+            }
+        }
+        check_context(value, "").map(drop)
     }
 
     fn text<'a>(value: &'a Value, field: &str) -> &'a str {

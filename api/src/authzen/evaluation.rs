@@ -119,6 +119,7 @@ pub async fn evaluate_accesses(
             context: decision.context,
         })));
     };
+    Question::check_defaults(&body)?;
     let defaults = body.as_object().cloned().unwrap_or_default();
     // Every evaluation is read before any is decided: a malformed one fails the whole request.
     let mut questions = Vec::with_capacity(items.len());

@@ -40,6 +40,8 @@ pub(super) struct CallbackAsk {
 
 /// The longest `callback.state` kept (it is echoed in every notification).
 const MAX_CALLBACK_STATE: usize = 1024;
+/// The longest `callback.endpoint` (as the contract's `maxLength` says).
+const MAX_CALLBACK_ENDPOINT: usize = 2000;
 
 /// Reads `callback` (ARAP's callback completion) and checks its destination, resolving its host.
 async fn callback(
@@ -51,6 +53,12 @@ async fn callback(
     }
     let endpoint = optional_text(value, "endpoint", "callback.")?
         .ok_or_else(|| ArapError::invalid("callback.endpoint", "is required (an https URL)"))?;
+    if endpoint.chars().count() > MAX_CALLBACK_ENDPOINT {
+        return Err(ArapError::invalid(
+            "callback.endpoint",
+            format!("must be at most {MAX_CALLBACK_ENDPOINT} characters"),
+        ));
+    }
     let endpoint = reqwest::Url::parse(endpoint)
         .map_err(|_| ArapError::invalid("callback.endpoint", "must be an absolute https URL"))?;
     notify::callbacks::check_destination(&endpoint, allowed)

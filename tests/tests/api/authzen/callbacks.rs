@@ -117,6 +117,10 @@ async fn callbacks_go_only_where_allowed_and_tell_of_completion(backend: Backend
             json!({ "endpoint": receiver.url(), "state": "s".repeat(1025) }),
             "callback.state",
         ),
+        (
+            json!({ "endpoint": format!("https://93.184.216.34/{}", "a".repeat(2000)) }),
+            "callback.endpoint",
+        ),
         (json!("https://pep.example.com/cb"), "callback"),
     ] {
         with_callback(&mut body, callback.clone());

@@ -148,6 +148,14 @@ both_backends! {
         let problem = expect_status(app.post("/access/v1/evaluations", &s.pep, &odd).await, StatusCode::BAD_REQUEST).await;
         assert_eq!(problem["errors"][0]["field"], "options");
         odd["options"] = serde_json::Value::Null;
+        // Defaults are checked whether or not an evaluation takes them.
+        odd["resource"] = json!({ "type": "group", "id": s.w.visible, "properties": [null] });
+        let problem = expect_status(app.post("/access/v1/evaluations", &s.pep, &odd).await, StatusCode::BAD_REQUEST).await;
+        assert_eq!(problem["errors"][0]["field"], "resource.properties");
+        odd["resource"] = json!({ "type": "group" });
+        let problem = expect_status(app.post("/access/v1/evaluations", &s.pep, &odd).await, StatusCode::BAD_REQUEST).await;
+        assert_eq!(problem["errors"][0]["field"], "resource.id");
+        odd["resource"] = serde_json::Value::Null;
         assert_eq!(decisions(&expect_status(app.post("/access/v1/evaluations", &s.pep, &odd).await, StatusCode::OK).await), [true, false, true]);
         // Without `evaluations`: one evaluation.
         let single = expect_status(app.post("/access/v1/evaluations", &s.pep, &question(s.email, &s.w.visible)).await, StatusCode::OK).await;
