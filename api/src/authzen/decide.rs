@@ -197,7 +197,7 @@ pub async fn evaluate(
                 Target::DeviceAdmin(device) => repo::in_session(conn, user, device, now)?,
             };
             let approval = match approval_id {
-                Some(id) => Some(find_approval(conn, &id)?.map(|found| (id, found))),
+                Some(id) => Some(find_approval(conn, &id, now)?.map(|found| (id, found))),
                 None => None,
             };
             Ok((holds, approval))
@@ -243,6 +243,7 @@ pub async fn evaluate(
 fn find_approval(
     conn: &mut portcullis_persistence::DbConnection,
     approval_id: &str,
+    now: DateTime<Utc>,
 ) -> Result<Option<Approval>, ApiError> {
     let Some(task) = repo::task_by_approval(conn, approval_id)? else {
         return Ok(None);
@@ -261,11 +262,11 @@ fn find_approval(
     ) else {
         return Ok(None);
     };
-    let Some(progress) = repo::progress(conn, request)? else {
+    let Some(progress) = repo::progress(conn, request, now)? else {
         return Ok(None);
     };
-    let status = TaskStatus::of(progress.status, progress.grant.is_some());
-    let (until, access_active) = match progress.grant {
+    let status = TaskStatus::of(progress.status, progress.access.is_some());
+    let (until, access_active) = match progress.access {
         Some((active, end)) => (
             Some(authzen::approved_until(
                 end,
@@ -289,8 +290,9 @@ pub fn rfc3339(at: DateTime<Utc>) -> String {
 }
 
 /// A denial: requestable (with `access_request` and its signed binding) when requests are on, the
-/// subject is a person, and an enabled flow that gives the group is visible to them with no request
-/// of theirs open through it; otherwise plain. `extra` is a re-evaluation's `reason` and
+/// subject is a person, and an enabled flow that gives the right is visible to them with no request
+/// of theirs open through it (for a group, a resource-request flow whose target it is; for a device
+/// assigned to them and managed, a device-admin flow); otherwise plain. `extra` is a re-evaluation's `reason` and
 /// `next_action` (a `request` one offers a fresh `access_request` when it can).
 async fn denial(
     state: &AppState,
@@ -304,9 +306,6 @@ async fn denial(
     let wants_request = extra
         .as_ref()
         .is_none_or(|e| e.get("next_action").and_then(Value::as_str) == Some("request"));
-    let Target::GroupMember(group) = target else {
-        return plain(extra);
-    };
     if !wants_request || subject.kind != UserKind::Person {
         return plain(extra);
     }
@@ -315,7 +314,14 @@ async fn denial(
     }
     let user = subject.id;
     let flow = state
-        .read(move |conn| Ok(repo::requestable_flow(conn, user, group, now)?))
+        .read(move |conn| {
+            Ok(match target {
+                Target::GroupMember(group) => repo::requestable_flow(conn, user, group, now)?,
+                Target::DeviceAdmin(device) => {
+                    repo::requestable_device_flow(conn, user, device, now)?
+                }
+            })
+        })
         .await?;
     let Some(flow) = flow else {
         return plain(extra);

@@ -23,7 +23,8 @@ pub(super) struct Submission {
     pub(super) subject: User,
     pub(super) caller: User,
     pub(super) flow_id: FlowId,
-    pub(super) group: String,
+    /// The right asked for, as the binding names it.
+    pub(super) target: Target,
     pub(super) reason: String,
     pub(super) requested_until: Option<DateTime<Utc>>,
     pub(super) idempotency: Option<(String, String)>,
@@ -235,13 +236,13 @@ pub(super) async fn check(
         &echo,
         state.now(),
     )?;
-    let Some(Target::GroupMember(group)) = authzen::parse_target(
+    let Some(target) = authzen::parse_target(
         question.resource["type"].as_str().unwrap_or_default(),
         question.resource["id"].as_str().unwrap_or_default(),
         question.action["name"].as_str().unwrap_or_default(),
     ) else {
         return Err(ArapError::NotRequestable(
-            "only group memberships can be requested".to_owned(),
+            "only group memberships and device-admin rights can be requested".to_owned(),
         ));
     };
     let subject_id = question.subject["id"]
@@ -269,7 +270,7 @@ pub(super) async fn check(
         subject,
         caller: caller.clone(),
         flow_id,
-        group: group.to_string(),
+        target,
         reason,
         requested_until,
         idempotency,

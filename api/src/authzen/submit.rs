@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{DateTime, Utc};
-use portcullis_domain::authzen;
+use portcullis_domain::authzen::{self, Target};
 use portcullis_domain::flow::FormAnswers;
 use portcullis_persistence::repo::authzen::{self as repo, TaskRow};
 use portcullis_persistence::repo::flows;
@@ -64,15 +64,15 @@ fn earlier(conn: &mut DbConnection, ask: &Submission) -> Result<Option<Outcome>,
 }
 
 /// The request a submission makes: through the flow the denial offered, for the subject (on their
-/// behalf when the caller is an integration or an admin), with the flow's duration that covers
-/// `requested_until`.
+/// behalf when the caller is an integration or an admin), for the device when it is admin rights,
+/// with the flow's duration (or session length) that covers `requested_until`.
 fn new_request(
     conn: &mut DbConnection,
     ask: &Submission,
     now: DateTime<Utc>,
 ) -> Result<NewRequest, ApiError> {
     let choices = flows::find(conn, ask.flow_id)?
-        .and_then(|flow| flow.timed_access().map(|t| t.durations_seconds.clone()))
+        .map(|flow| flow.duration_choices().to_vec())
         .unwrap_or_default();
     let span = ask
         .requested_until
@@ -81,7 +81,10 @@ fn new_request(
         flow_id: ask.flow_id,
         reason: ask.reason.clone(),
         duration_seconds: authzen::choose_duration(&choices, span),
-        device_id: None,
+        device_id: match ask.target {
+            Target::DeviceAdmin(device) => Some(device),
+            Target::GroupMember(_) => None,
+        },
         requester_id: (ask.subject.id != ask.caller.id).then_some(ask.subject.id),
         resubmitted_from: None,
         form: FormAnswers::default(),
@@ -209,8 +212,8 @@ pub async fn submit_access_request(
                     request_id: request.id().to_string(),
                     submitter_id: ask.caller.id.to_string(),
                     subject_id: ask.subject.id.to_string(),
-                    resource_type: "group".to_owned(),
-                    resource_id: ask.group.clone(),
+                    resource_type: ask.target.resource().0.to_owned(),
+                    resource_id: ask.target.resource().1,
                     approval_id: ids.1.clone(),
                     evaluation_id: ask.claims.evaluation_id.clone(),
                     binding_jti: ask.claims.jti.clone(),
@@ -251,7 +254,7 @@ pub async fn submit_access_request(
     };
     let request = task.request_id.parse().map_err(ApiError::internal)?;
     let progress = state
-        .read(move |conn| Ok(repo::progress(conn, request)?))
+        .read(move |conn| Ok(repo::progress(conn, request, now)?))
         .await?
         .ok_or_else(|| ApiError::internal("the request is gone"))?;
     let response = tasks::view(&state.pdp, &task, &progress);

@@ -25,9 +25,9 @@ use crate::state::AppState;
 
 /// The response for `task` in the state `progress` describes.
 pub fn view(pdp: &Pdp, task: &TaskRow, progress: &TaskProgress) -> AuthzenTaskResponse {
-    let status = TaskStatus::of(progress.status, progress.grant.is_some());
+    let status = TaskStatus::of(progress.status, progress.access.is_some());
     let pending = status == TaskStatus::Pending;
-    let result = match (status, progress.grant) {
+    let result = match (status, progress.access) {
         (TaskStatus::Approved, Some((_, end))) => {
             let approved_at = progress.decided_at.unwrap_or_default();
             Some(AuthzenTaskResult {
@@ -60,6 +60,7 @@ fn visible_task(
     conn: &mut DbConnection,
     id: &str,
     caller: &User,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(TaskRow, TaskProgress), ArapError> {
     let task = repo::find_task(conn, id)?.ok_or(ArapError::UnknownTask)?;
     let caller_id = caller.id.to_string();
@@ -67,7 +68,7 @@ fn visible_task(
         return Err(ArapError::UnknownTask);
     }
     let request = task.request_id.parse().map_err(ApiError::internal)?;
-    let progress = repo::progress(conn, request)?.ok_or(ArapError::UnknownTask)?;
+    let progress = repo::progress(conn, request, now)?.ok_or(ArapError::UnknownTask)?;
     Ok((task, progress))
 }
 
@@ -103,9 +104,9 @@ pub async fn get_access_request_task(
     principal: Principal,
     id: web::Path<String>,
 ) -> Result<web::Json<AuthzenTaskResponse>, ArapError> {
-    let (caller, id) = (principal.0, checked_id(&id)?);
+    let (caller, id, now) = (principal.0, checked_id(&id)?, state.now());
     let found = state
-        .read(move |conn| Ok(visible_task(conn, &id, &caller)))
+        .read(move |conn| Ok(visible_task(conn, &id, &caller, now)))
         .await??;
     Ok(web::Json(view(&state.pdp, &found.0, &found.1)))
 }
@@ -137,12 +138,12 @@ pub async fn cancel_access_request_task(
     let (caller, id, now) = (Arc::new(principal.0), checked_id(&id)?, state.now());
     let outcome = state
         .write(move |tx| {
-            let (task, progress) = match visible_task(tx, &id, &caller) {
+            let (task, progress) = match visible_task(tx, &id, &caller, now) {
                 Ok(found) => found,
                 Err(error) => return Ok(Err(error)),
             };
-            if TaskStatus::of(progress.status, progress.grant.is_some()).is_terminal()
-                || progress.status == RequestStatus::Approved && progress.grant.is_some()
+            if TaskStatus::of(progress.status, progress.access.is_some()).is_terminal()
+                || progress.status == RequestStatus::Approved && progress.access.is_some()
             {
                 return Ok(Err(ArapError::InvalidTaskState(
                     "the task is already completed".to_owned(),
@@ -167,7 +168,7 @@ pub async fn cancel_access_request_task(
                 }
                 Err(other) => return Err(other),
             }
-            let progress = repo::progress(tx, request)?
+            let progress = repo::progress(tx, request, now)?
                 .ok_or_else(|| ApiError::internal("the request is gone"))?;
             Ok(Ok((task, progress)))
         })

@@ -16,6 +16,16 @@ pub enum Target {
     DeviceAdmin(DeviceId),
 }
 
+impl Target {
+    /// The resource's `type` and `id`, as an evaluation names it.
+    pub fn resource(self) -> (&'static str, String) {
+        match self {
+            Self::GroupMember(group) => ("group", group.to_string()),
+            Self::DeviceAdmin(device) => ("device", device.to_string()),
+        }
+    }
+}
+
 /// The right a resource and action name, or `None` for anything Portcullis does not decide (other
 /// types, other actions, ids that are not ours): such an evaluation is a plain denial.
 pub fn parse_target(resource_type: &str, resource_id: &str, action: &str) -> Option<Target> {
@@ -117,6 +127,10 @@ mod tests {
             Some(Target::DeviceAdmin(device))
         );
         assert_eq!(parse_target("group", &group.to_string(), "admin"), None);
+        assert_eq!(
+            Target::DeviceAdmin(device).resource(),
+            ("device", device.to_string())
+        );
         assert_eq!(parse_target("document", "q4-plan", "can_read"), None);
         assert_eq!(parse_target("group", "engineering", "member"), None);
     }

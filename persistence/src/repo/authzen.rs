@@ -12,7 +12,7 @@ use super::flows::{FlowRow, convert, current_groups_of};
 use crate::connection::DbConnection;
 use crate::schema::{
     access_requests, approval_flows, authzen_signing_keys, authzen_tasks, device_admin_sessions,
-    flow_groups, grants, memberships,
+    device_assignments, devices, flow_groups, grants, memberships,
 };
 use crate::time::{from_db, to_db};
 
@@ -88,16 +88,52 @@ pub fn requestable_flow(
         .select(FlowRow::as_select())
         .first(conn)
         .optional()?;
-    let Some(row) = row else {
+    row.map(|row| with_open(conn, user, row)).transpose()
+}
+
+/// The oldest enabled device-admin flow `user` may see, when `device` is assigned to them and
+/// managed (it presented its certificate): what a denial of admin rights on it offers.
+pub fn requestable_device_flow(
+    conn: &mut DbConnection,
+    user: UserId,
+    device: DeviceId,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<RequestableFlow>> {
+    let eligible: bool = diesel::select(diesel::dsl::exists(
+        devices::table
+            .inner_join(device_assignments::table)
+            .filter(devices::id.eq(device.to_string()))
+            .filter(devices::certificate_fingerprint.is_not_null())
+            .filter(device_assignments::user_id.eq(user.to_string())),
+    ))
+    .get_result(conn)?;
+    if !eligible {
         return Ok(None);
-    };
+    }
+    let visible = flow_groups::table
+        .filter(flow_groups::role.eq("visibility"))
+        .filter(flow_groups::group_id.eq_any(current_groups_of(user, now)))
+        .select(flow_groups::flow_id);
+    let row: Option<FlowRow> = approval_flows::table
+        .filter(approval_flows::enabled.eq(true))
+        .filter(approval_flows::kind.eq(FlowKind::DeviceAdmin.as_str()))
+        .filter(approval_flows::id.eq_any(visible))
+        .order((approval_flows::created_at, approval_flows::id))
+        .select(FlowRow::as_select())
+        .first(conn)
+        .optional()?;
+    row.map(|row| with_open(conn, user, row)).transpose()
+}
+
+/// The flow of `row`, and whether `user` has a request open through it.
+fn with_open(conn: &mut DbConnection, user: UserId, row: FlowRow) -> QueryResult<RequestableFlow> {
     let flow = convert(row)?;
     let open = diesel::select(diesel::dsl::exists(
         access_requests::table
             .filter(access_requests::open_key.eq(super::requests::open_key(user, flow.id()))),
     ))
     .get_result(conn)?;
-    Ok(Some(RequestableFlow { flow, open }))
+    Ok(RequestableFlow { flow, open })
 }
 
 /// The signing key of binding tokens: `(kid, seed)`, the oldest one.
@@ -206,11 +242,16 @@ pub struct TaskProgress {
     pub requester_id: UserId,
     pub decided_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
-    /// The grant: whether it is active, and its end.
-    pub grant: Option<(bool, Option<DateTime<Utc>>)>,
+    /// The access it gave, once given: the grant (whether it is active, and its end), or for a
+    /// device-admin request the session (whether it is running at `now`, and its end).
+    pub access: Option<(bool, Option<DateTime<Utc>>)>,
 }
 
-pub fn progress(conn: &mut DbConnection, request: RequestId) -> QueryResult<Option<TaskProgress>> {
+pub fn progress(
+    conn: &mut DbConnection,
+    request: RequestId,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<TaskProgress>> {
     type Row = (String, String, Option<NaiveDateTime>, Option<NaiveDateTime>);
     let row: Option<Row> = access_requests::table
         .find(request.to_string())
@@ -230,6 +271,22 @@ pub fn progress(conn: &mut DbConnection, request: RequestId) -> QueryResult<Opti
         .select((grants::status, grants::expires_at))
         .first(conn)
         .optional()?;
+    let access = match grant {
+        Some((status, end)) => Some((status == GrantStatus::Active.as_str(), end.map(from_db))),
+        // A device-admin request gives a session instead, once its requester starts it.
+        None => device_admin_sessions::table
+            .filter(device_admin_sessions::request_id.eq(request.to_string()))
+            .select((
+                device_admin_sessions::ends_at,
+                device_admin_sessions::ended_at,
+            ))
+            .first::<(NaiveDateTime, Option<NaiveDateTime>)>(conn)
+            .optional()?
+            .map(|(ends_at, ended_at)| {
+                let ends_at = from_db(ends_at);
+                (ended_at.is_none() && ends_at > now, Some(ends_at))
+            }),
+    };
     let bad = |e: Box<dyn std::error::Error + Send + Sync>| {
         diesel::result::Error::DeserializationError(e)
     };
@@ -240,8 +297,7 @@ pub fn progress(conn: &mut DbConnection, request: RequestId) -> QueryResult<Opti
             .map_err(|e: uuid::Error| bad(e.into()))?,
         decided_at: decided_at.map(from_db),
         expires_at: expires_at.map(from_db),
-        grant: grant
-            .map(|(status, end)| (status == GrantStatus::Active.as_str(), end.map(from_db))),
+        access,
     }))
 }
 

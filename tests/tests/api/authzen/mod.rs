@@ -2,6 +2,7 @@
 //! be requested (the Access Request and Approval Profile).
 
 mod callbacks;
+mod devices;
 mod evaluation;
 mod requests;
 
