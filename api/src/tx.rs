@@ -14,6 +14,7 @@ pub struct Tx<'c> {
     conn: &'c mut DbConnection,
     email: bool,
     queued: bool,
+    slack: Option<bool>,
 }
 
 impl<'c> Tx<'c> {
@@ -23,6 +24,7 @@ impl<'c> Tx<'c> {
             conn,
             email,
             queued: false,
+            slack: None,
         }
     }
 
@@ -39,6 +41,17 @@ impl<'c> Tx<'c> {
     /// Whether the write queued an outbox entry.
     pub fn has_queued(&self) -> bool {
         self.queued
+    }
+
+    /// Records whether Slack is connected, as the statement that recorded an event found it.
+    pub fn learned_slack(&mut self, connected: bool) {
+        self.slack = Some(connected);
+    }
+
+    /// Whether Slack is connected, as the last event this transaction recorded found it (`None`
+    /// before any: read the connection). Saves a read per change when Slack is not connected.
+    pub fn slack_connected(&self) -> Option<bool> {
+        self.slack
     }
 }
 

@@ -27,8 +27,10 @@ pub use portcullis_domain::events::EVENT_TYPES;
 /// its type, all in the caller's transaction: the change, its event and its notifications commit
 /// together or not at all.
 pub fn publish(conn: &mut Tx, event: &NewEvent) -> Result<EventId, ApiError> {
-    let (id, any_channel) = events::record(conn, event)?;
-    if !any_channel {
+    let recorded = events::record(conn, event)?;
+    conn.learned_slack(recorded.slack);
+    let id = recorded.id;
+    if !recorded.webhooks {
         return Ok(id);
     }
     let channels: Vec<_> = webhooks::enabled(conn)?

@@ -4,7 +4,7 @@ use portcullis_domain::{EventId, UserId};
 
 use crate::connection::DbConnection;
 use crate::models::EventRow;
-use crate::schema::{events, webhook_channels};
+use crate::schema::{events, slack_connection, webhook_channels};
 use crate::time::to_db;
 
 /// An audit event to record in the same transaction as the change it describes.
@@ -18,12 +18,23 @@ pub struct NewEvent {
     pub data: serde_json::Value,
 }
 
-/// Records `event` and answers, in the same statement, whether any webhook channel is enabled
-/// (so that the caller looks the channels up only when one may receive the event; nearly always
-/// none does, and that answer then costs no extra round trip).
-pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<(EventId, bool)> {
+/// What recording an event found out in the same statement, for the fan-out that follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: EventId,
+    /// Whether any webhook channel is enabled.
+    pub webhooks: bool,
+    /// Whether Slack is connected.
+    pub slack: bool,
+}
+
+/// Records `event` and answers, in the same statement, whether any webhook channel is enabled and
+/// whether Slack is connected (so that the caller reads the channels or the Slack connection only
+/// when they may act on the event; nearly always neither does, and that answer then costs no extra
+/// round trip).
+pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<Recorded> {
     let id = EventId::new_v7();
-    let any_channel = diesel::insert_into(events::table)
+    let (webhooks, slack) = diesel::insert_into(events::table)
         .values(EventRow {
             id: id.to_string(),
             event_type: event.event_type.to_owned(),
@@ -33,11 +44,16 @@ pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<(EventId
             subject_id: event.subject_id.clone(),
             data: event.data.to_string(),
         })
-        .returning(diesel::dsl::exists(
-            webhook_channels::table.filter(webhook_channels::enabled.eq(true)),
+        .returning((
+            diesel::dsl::exists(webhook_channels::table.filter(webhook_channels::enabled.eq(true))),
+            diesel::dsl::exists(slack_connection::table.filter(slack_connection::id.eq(1))),
         ))
         .get_result(conn)?;
-    Ok((id, any_channel))
+    Ok(Recorded {
+        id,
+        webhooks,
+        slack,
+    })
 }
 
 /// Stores many events in few statements (bulk loads only).

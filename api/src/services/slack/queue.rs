@@ -32,6 +32,10 @@ pub fn on_request_change(
     after: &AccessRequest,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
+    // The change's event already found out whether Slack is connected: nearly always it is not.
+    if conn.slack_connected() == Some(false) {
+        return Ok(());
+    }
     let Some(connection) = slack::connection(conn)? else {
         return Ok(());
     };
@@ -121,7 +125,10 @@ pub fn alert_admins(
     reviewers: &[portcullis_domain::UserId],
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    if reviewers.is_empty() || slack::connection(conn)?.is_none() {
+    if reviewers.is_empty()
+        || conn.slack_connected() == Some(false)
+        || slack::connection(conn)?.is_none()
+    {
         return Ok(());
     }
     for admin in reviewers {

@@ -300,17 +300,32 @@ pub(super) fn write_named(
         return Ok(());
     }
     // Someone named before (and reassigned away since) may be named again: kept once.
-    for row in newly_named(before, after) {
-        match conn {
-            DbConnection::Postgres(c) => diesel::insert_into(request_people::table)
-                .values(&row)
-                .on_conflict_do_nothing()
-                .execute(c)?,
-            DbConnection::Sqlite(c) => diesel::insert_into(request_people::table)
-                .values(&row)
-                .on_conflict_do_nothing()
-                .execute(c)?,
-        };
+    let rows = newly_named(before, after);
+    match conn {
+        // One statement, whatever the number of people: a round trip each would be most of a
+        // create's round trips.
+        DbConnection::Postgres(c) => {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let users: Vec<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
+            diesel::sql_query(
+                "INSERT INTO request_people (user_id, request_id) \
+                 SELECT u, $1 FROM unnest($2::text[]) AS u ON CONFLICT DO NOTHING",
+            )
+            .bind::<diesel::sql_types::Text, _>(after.id().to_string())
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(users)
+            .execute(c)?;
+        }
+        // In-process: a cached single-row statement per person costs no round trip.
+        DbConnection::Sqlite(c) => {
+            for row in rows {
+                diesel::insert_into(request_people::table)
+                    .values(&row)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+            }
+        }
     }
     Ok(())
 }
