@@ -251,6 +251,30 @@ pub(crate) fn current_groups_of(user: UserId, now: DateTime<Utc>) -> CurrentGrou
         .select(memberships::group_id)
 }
 
+/// The current members of `group` (any source; a membership that expired no longer counts), as a
+/// subquery of user ids.
+pub(crate) type CurrentMembers = diesel::dsl::Select<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<memberships::table, diesel::dsl::Eq<memberships::group_id, String>>,
+        diesel::dsl::Or<
+            diesel::dsl::IsNull<memberships::expires_at>,
+            diesel::dsl::Gt<memberships::expires_at, NaiveDateTime>,
+        >,
+    >,
+    memberships::user_id,
+>;
+
+pub(crate) fn current_members_of(group: GroupId, now: DateTime<Utc>) -> CurrentMembers {
+    memberships::table
+        .filter(memberships::group_id.eq(group.to_string()))
+        .filter(
+            memberships::expires_at
+                .is_null()
+                .or(memberships::expires_at.gt(to_db(now))),
+        )
+        .select(memberships::user_id)
+}
+
 /// A flow as a new request of one requester needs it (see [`find_for_request`]).
 #[derive(Debug, Clone)]
 pub struct FlowForRequest {
@@ -312,14 +336,7 @@ pub fn members(
     group: GroupId,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<User>> {
-    let member_ids = memberships::table
-        .filter(memberships::group_id.eq(group.to_string()))
-        .filter(
-            memberships::expires_at
-                .is_null()
-                .or(memberships::expires_at.gt(to_db(now))),
-        )
-        .select(memberships::user_id);
+    let member_ids = current_members_of(group, now);
     // One query would serve both, but PostgreSQL plans `IN (subquery)` as a join (see above).
     let rows: Vec<UserRow> = match conn {
         DbConnection::Postgres(conn) => users::table
@@ -334,6 +351,48 @@ pub fn members(
             .load(conn)?,
     };
     rows.into_iter().map(super::convert).collect()
+}
+
+/// The users `named` (a requester's manager, a flow's owners) and the current members of `group`,
+/// as two lists: on PostgreSQL in one statement (each row says whether it is a member), on SQLite
+/// (no round trips) as [`super::users::find_many`] and [`members`].
+pub fn named_and_members(
+    conn: &mut DbConnection,
+    named: &[UserId],
+    group: GroupId,
+    now: DateTime<Utc>,
+) -> QueryResult<(Vec<User>, Vec<User>)> {
+    let DbConnection::Postgres(pg) = conn else {
+        return Ok((
+            super::users::find_many(conn, named)?,
+            members(conn, group, now)?,
+        ));
+    };
+    let member_ids = || current_members_of(group, now);
+    let named: Vec<String> = named.iter().map(ToString::to_string).collect();
+    let rows: Vec<(UserRow, bool)> = users::table
+        .filter(
+            users::id
+                .eq_any(&named)
+                .or(users::id.eq_any(diesel::dsl::array(member_ids()))),
+        )
+        .select((
+            UserRow::as_select(),
+            users::id.eq_any(diesel::dsl::array(member_ids())),
+        ))
+        .order(users::id)
+        .load(pg)?;
+    let (mut listed, mut in_group) = (Vec::new(), Vec::new());
+    for (row, member) in rows {
+        let user: User = super::convert(row)?;
+        if named.contains(&user.id.to_string()) {
+            listed.push(user.clone());
+        }
+        if member {
+            in_group.push(user);
+        }
+    }
+    Ok((listed, in_group))
 }
 
 #[cfg(test)]

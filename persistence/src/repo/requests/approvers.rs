@@ -91,20 +91,30 @@ where
 
 impl<Conn> RunQueryDsl<Conn> for SetAwaiting<'_> {}
 
+/// `before` is the state the stored rows were written from (the version the update replaced): its
+/// rows are what the table holds, so they are derived instead of read (a round trip fewer per
+/// decision on PostgreSQL); without it they are read.
 pub(super) fn reindex_approvers(
     conn: &mut DbConnection,
+    before: Option<&AccessRequest>,
     request: &AccessRequest,
 ) -> QueryResult<()> {
     let id = request.id().to_string();
     let wanted = approver_rows(request);
-    let stored: Vec<(String, i32, bool)> = request_approvers::table
-        .filter(request_approvers::request_id.eq(&id))
-        .select((
-            request_approvers::user_id,
-            request_approvers::position,
-            request_approvers::awaiting,
-        ))
-        .load(conn)?;
+    let stored: Vec<(String, i32, bool)> = match before {
+        Some(before) => approver_rows(before)
+            .into_iter()
+            .map(|row| (row.user_id, row.position, row.awaiting))
+            .collect(),
+        None => request_approvers::table
+            .filter(request_approvers::request_id.eq(&id))
+            .select((
+                request_approvers::user_id,
+                request_approvers::position,
+                request_approvers::awaiting,
+            ))
+            .load(conn)?,
+    };
     let stored_awaiting = |row: &ApproverRow| {
         stored
             .iter()
@@ -127,6 +137,27 @@ pub(super) fn reindex_approvers(
     let awaiting_rows = request_approvers::table
         .filter(request_approvers::request_id.eq(&id))
         .filter(request_approvers::awaiting.eq(true));
+    let start: Vec<&ApproverRow> = changed(true).collect();
+    // A step handing over to the next (everyone who awaited stops, one step's approvers start) on
+    // PostgreSQL: one statement sets both, `awaiting = (position = next AND user_id = ANY(…))`.
+    if let (DbConnection::Postgres(pg), Some(first)) = (&mut *conn, start.first())
+        && !stop.is_empty()
+        && stop.len() == awaiting
+        && start.iter().all(|row| row.position == first.position)
+    {
+        let users: Vec<&str> = start.iter().map(|row| row.user_id.as_str()).collect();
+        let starts = request_approvers::position
+            .eq(first.position)
+            .and(request_approvers::user_id.eq_any(&users));
+        diesel::update(
+            request_approvers::table
+                .filter(request_approvers::request_id.eq(&id))
+                .filter(request_approvers::awaiting.eq(true).or(starts.clone())),
+        )
+        .set(request_approvers::awaiting.eq(starts))
+        .execute(pg)?;
+        return Ok(());
+    }
     if !stop.is_empty() && stop.len() == awaiting {
         // Nobody who awaited still does (their step is over): one statement, whatever the number
         // of approvers.
@@ -140,7 +171,6 @@ pub(super) fn reindex_approvers(
             .set(request_approvers::awaiting.eq(false))
             .execute(conn)?;
     }
-    let start: Vec<&ApproverRow> = changed(true).collect();
     let mut positions: Vec<i32> = start.iter().map(|row| row.position).collect();
     positions.sort_unstable();
     positions.dedup();

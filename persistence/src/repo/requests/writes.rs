@@ -34,7 +34,12 @@ pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
     match change.write {
         Write::Insert => insert(conn, &change.request)?,
         Write::Update { expected_version } => {
-            if !update(conn, &change.request, expected_version)? {
+            if !update(
+                conn,
+                change.before.as_ref(),
+                &change.request,
+                expected_version,
+            )? {
                 return Ok(false);
             }
         }
@@ -172,6 +177,7 @@ impl<Conn> RunQueryDsl<Conn> for UpdateRequest {}
 /// This check is what serialises concurrent decisions: only one writer of a version wins.
 pub(super) fn update(
     conn: &mut DbConnection,
+    before: Option<&AccessRequest>,
     request: &AccessRequest,
     expected_version: i64,
 ) -> QueryResult<bool> {
@@ -181,7 +187,7 @@ pub(super) fn update(
     }
     .execute(conn)?;
     if updated == 1 {
-        reindex_approvers(conn, request)?;
+        reindex_approvers(conn, before, request)?;
     }
     Ok(updated == 1)
 }
