@@ -127,26 +127,25 @@ impl Decision {
     }
 }
 
-/// The active user a subject names (by id, email or external id), from the callers' cache when it
-/// holds them.
-async fn subject_user(state: &AppState, subject: &Value) -> Result<Option<User>, ApiError> {
-    if Question::text(subject, "type") != "user" {
+/// The key a `user` subject is looked up by (its id, email or external id); `None` for another type.
+fn subject_key(subject: &Value) -> Option<String> {
+    (Question::text(subject, "type") == "user").then(|| Question::text(subject, "id").to_owned())
+}
+
+/// The active user `key` names, as the read of an evaluation finds it: from the callers' cache
+/// when it holds them (`cached`), else from the database.
+fn subject_user(
+    conn: &mut portcullis_persistence::DbConnection,
+    key: Option<&str>,
+    cached: Option<User>,
+) -> Result<Option<User>, ApiError> {
+    if cached.is_some() {
+        return Ok(cached);
+    }
+    let Some(key) = key else {
         return Ok(None);
-    }
-    let id = Question::text(subject, "id").to_owned();
-    let generation = state.cache.users_generation();
-    if let Some(user) = state.cache.principal(generation, &id) {
-        return Ok(Some(user));
-    }
-    let key = id.clone();
-    let user = state
-        .read(move |conn| Ok(users::find_by_subject(conn, &key)?))
-        .await?
-        .filter(|user| user.active);
-    if let Some(user) = &user {
-        state.cache.remember_principal(generation, id, user.clone());
-    }
-    Ok(user)
+    };
+    Ok(users::find_by_subject(conn, key)?.filter(|user| user.active))
 }
 
 /// Integrations (the PEP's service accounts) and admins may ask about anyone; a person only about
@@ -162,22 +161,17 @@ pub async fn evaluate(
     caller: &User,
     question: Question,
 ) -> Result<Decision, ApiError> {
-    let subject = subject_user(state, &question.subject).await?;
-    if !may_ask(caller, subject.as_ref()) {
-        return Err(ApiError::Forbidden(
-            "a person may only ask about themselves; PEPs use an integration account".to_owned(),
-        ));
-    }
-    let Some(subject) = subject else {
-        return Ok(Decision::deny(None));
-    };
-    let Some(target) = authzen::parse_target(
+    let key = subject_key(&question.subject);
+    let generation = state.cache.users_generation();
+    let cached = key
+        .as_deref()
+        .and_then(|key| state.cache.principal(generation, key));
+    let was_cached = cached.is_some();
+    let target = authzen::parse_target(
         Question::text(&question.resource, "type"),
         Question::text(&question.resource, "id"),
         Question::text(&question.action, "name"),
-    ) else {
-        return Ok(Decision::deny(None));
-    };
+    );
     let now = state.now();
     let approval_id = question
         .context
@@ -189,20 +183,40 @@ pub async fn evaluate(
                 .unwrap_or_default()
                 .to_owned()
         });
-    let user = subject.id;
-    let (holds, approval) = state
+    // One read for everything a decision needs (the subject when the cache misses it, the right,
+    // the approval): one hand-off to the blocking pool per evaluation. What it finds is used only
+    // once the caller is known to be allowed to ask.
+    let lookup = key.clone();
+    let (subject, holds, approval) = state
         .read(move |conn| {
+            let subject = subject_user(conn, lookup.as_deref(), cached)?;
+            let (Some(user), Some(target)) = (&subject, target) else {
+                return Ok((subject, false, None));
+            };
             let holds = match target {
-                Target::GroupMember(group) => repo::is_member(conn, user, group, now)?,
-                Target::DeviceAdmin(device) => repo::in_session(conn, user, device, now)?,
+                Target::GroupMember(group) => repo::is_member(conn, user.id, group, now)?,
+                Target::DeviceAdmin(device) => repo::in_session(conn, user.id, device, now)?,
             };
             let approval = match approval_id {
                 Some(id) => Some(find_approval(conn, &id, now)?.map(|found| (id, found))),
                 None => None,
             };
-            Ok((holds, approval))
+            Ok((subject, holds, approval))
         })
         .await?;
+    if let (false, Some(key), Some(user)) = (was_cached, key, &subject) {
+        state
+            .cache
+            .remember_principal(generation, key, user.clone());
+    }
+    if !may_ask(caller, subject.as_ref()) {
+        return Err(ApiError::Forbidden(
+            "a person may only ask about themselves; PEPs use an integration account".to_owned(),
+        ));
+    }
+    let (Some(subject), Some(target)) = (subject, target) else {
+        return Ok(Decision::deny(None));
+    };
     match approval {
         None if holds => Ok(Decision {
             decision: true,
