@@ -92,6 +92,8 @@ call "$token" -X POST -d "{\"flow_id\": \"$(id_of approval-flows name 'GitHub Re
 github_admin=$(id_of approval-flows name 'GitHub Admin')
 call "$token" -X POST -d "{\"flow_id\": \"$github_admin\", \"reason\": \"Tag the release\", \"duration_seconds\": 3600, \"requester_id\": \"$requester_id\"}" "$base/access-requests" > /dev/null
 call "$token" -X POST -d "{\"flow_id\": \"$github_admin\", \"reason\": \"Rotate the deploy keys\", \"duration_seconds\": 3600}" "$base/access-requests" > /dev/null
+# ...and an open help request, so that the help requests' list leads to one.
+call "$token" -X POST -d '{"message": "Which GitHub team owns the release branch?"}' "$base/catalog/$github_admin/help" > /dev/null
 
 run_args=()
 [[ -n ${FUZZ_SEED:-} ]] && run_args=(--seed "$FUZZ_SEED")

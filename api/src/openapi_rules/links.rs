@@ -513,14 +513,23 @@ fn links() -> Vec<LinkSpec> {
             None,
         ));
     }
-    links.push((
-        "add_group_member",
-        "201",
-        "RemoveMember",
-        "remove_group_member",
-        json!({ "id": "$request.path.id", "user_id": "$response.body#/user_id" }),
-        None,
-    ));
+    for (source, status, user_id) in [
+        ("add_group_member", "201", "$response.body#/user_id"),
+        (
+            "list_group_members",
+            "200",
+            "$response.body#/items/0/user_id",
+        ),
+    ] {
+        links.push((
+            source,
+            status,
+            "RemoveMember",
+            "remove_group_member",
+            json!({ "id": "$request.path.id", "user_id": user_id }),
+            None,
+        ));
+    }
     for (source, status, id) in [
         ("create_webhook_channel", "201", "$response.body#/id"),
         ("list_webhook_channels", "200", "$response.body#/items/0/id"),
