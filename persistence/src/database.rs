@@ -212,6 +212,11 @@ impl Database {
         Ok(self.reader.get()?)
     }
 
+    /// A reader connection if one is free at once (never waits for one).
+    pub fn try_reader(&self) -> Option<PooledConnection> {
+        self.reader.try_get()
+    }
+
     /// The connection for anything that writes. On SQLite, when [`Database::checkpoint`] has
     /// caught up with the WAL, it first finishes that checkpoint (see there).
     pub fn writer(&self) -> Result<PooledConnection, DatabaseError> {

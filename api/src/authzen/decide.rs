@@ -188,7 +188,7 @@ pub async fn evaluate(
     // once the caller is known to be allowed to ask.
     let lookup = key.clone();
     let (subject, holds, approval) = state
-        .read(move |conn| {
+        .read_point(move |conn| {
             let subject = subject_user(conn, lookup.as_deref(), cached)?;
             let (Some(user), Some(target)) = (&subject, target) else {
                 return Ok((subject, false, None));
