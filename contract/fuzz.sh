@@ -13,6 +13,7 @@
 #   FUZZ_PHASES         the phases to run (default: all of them), e.g. `stateful`
 #   FUZZ_MAX_TIME       seconds of testing: the fuzzing and stateful phases repeat, each time with a new seed derived
 #                       from FUZZ_SEED, until they are spent (Schemathesis's --max-time; default: one pass)
+#   FUZZ_REACH_ROUNDS   with FUZZ_REACH=1, how many passes may be run until every operation is reached (default 3)
 #   FUZZ_REACH          1: after the run, fuzz/reach.py reads the server's log and fails unless every operation of the
 #                       contract was reached (`make fuzz-reach`: the stateful phase alone, so the count is its own)
 set -euo pipefail
@@ -102,13 +103,33 @@ run_args=()
 # The requests above are fixtures: the reach count starts at the first line Schemathesis causes.
 curl -fsS "http://127.0.0.1:$port/api-docs/openapi.json" > "$workdir/openapi.json"
 first_line=$(($(wc -l < "$workdir/server.log") + 1))
+reach() {
+    # Only Slack can sign an interaction (the signing secret is Slack's and the admin's): every fuzzed call is a 401.
+    # An AuthZEN task exists only after a submission bound by a binding_token that only the server signs (in a
+    # requestable denial), which the fuzzer cannot forge: its task calls are all 404s (tests/api/authzen covers them).
+    python3 fuzz/reach.py "$workdir/openapi.json" "$workdir/server.log" --from-line "$first_line" \
+        --allow receive_slack_interaction --allow get_access_request_task --allow cancel_access_request_task
+}
+# The stateful phase walks the links at random: a pass may miss an operation that the next one reaches. With
+# FUZZ_REACH=1 it runs again (new seeds, the same server and log) until every operation was reached, at most
+# FUZZ_REACH_ROUNDS times (default 3); every pass's findings count.
+rounds=1
+[[ ${FUZZ_REACH:-} == 1 ]] && rounds=${FUZZ_REACH_ROUNDS:-3}
 status=0
-timeout --signal=INT "${FUZZ_TIME_LIMIT:-300}" fuzz/.venv/bin/schemathesis --config-file fuzz/schemathesis.toml run ../openapi.yaml \
-    --url "http://127.0.0.1:$port" \
-    --header "Authorization: Bearer $token" \
-    --max-examples "${FUZZ_MAX_EXAMPLES:-25}" \
-    --report junit --report-dir "$artifacts/schemathesis" \
-    "${run_args[@]}" || status=$?
+for round in $(seq 1 "$rounds"); do
+    pass=0
+    timeout --signal=INT "${FUZZ_TIME_LIMIT:-300}" fuzz/.venv/bin/schemathesis --config-file fuzz/schemathesis.toml run ../openapi.yaml \
+        --url "http://127.0.0.1:$port" \
+        --header "Authorization: Bearer $token" \
+        --max-examples "${FUZZ_MAX_EXAMPLES:-25}" \
+        --report junit --report-dir "$artifacts/schemathesis" \
+        "${run_args[@]}" || pass=$?
+    (( pass != 0 )) && status=$pass
+    if [[ ${FUZZ_REACH:-} != 1 ]] || reach > /dev/null; then
+        break
+    fi
+    echo "pass $round of $rounds left operations unreached; walking the links again" >&2
+done
 if grep -q '"status":5[0-9][0-9]' "$workdir/server.log"; then
     echo "the server answered 5xx:" >&2
     grep '"status":5[0-9][0-9]' "$workdir/server.log" | head -20 >&2
@@ -116,10 +137,6 @@ if grep -q '"status":5[0-9][0-9]' "$workdir/server.log"; then
 fi
 if [[ ${FUZZ_REACH:-} == 1 ]]; then
     cp "$workdir/server.log" "$artifacts/fuzz-reach-server.log"
-    # Only Slack can sign an interaction (the signing secret is Slack's and the admin's): every fuzzed call is a 401.
-    # An AuthZEN task exists only after a submission bound by a binding_token that only the server signs (in a
-    # requestable denial), which the fuzzer cannot forge: its task calls are all 404s (tests/api/authzen covers them).
-    python3 fuzz/reach.py "$workdir/openapi.json" "$workdir/server.log" --from-line "$first_line" \
-        --allow receive_slack_interaction --allow get_access_request_task --allow cancel_access_request_task || status=1
+    reach || status=1
 fi
 exit "$status"
