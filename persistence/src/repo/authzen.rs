@@ -71,24 +71,7 @@ pub fn requestable_flow(
     group: GroupId,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<RequestableFlow>> {
-    let giving = flow_groups::table
-        .filter(flow_groups::group_id.eq(group.to_string()))
-        .filter(flow_groups::role.eq("target"))
-        .select(flow_groups::flow_id);
-    let visible = flow_groups::table
-        .filter(flow_groups::role.eq("visibility"))
-        .filter(flow_groups::group_id.eq_any(current_groups_of(user, now)))
-        .select(flow_groups::flow_id);
-    let row: Option<FlowRow> = approval_flows::table
-        .filter(approval_flows::enabled.eq(true))
-        .filter(approval_flows::kind.eq(FlowKind::ResourceRequest.as_str()))
-        .filter(approval_flows::id.eq_any(giving))
-        .filter(approval_flows::id.eq_any(visible))
-        .order((approval_flows::created_at, approval_flows::id))
-        .select(FlowRow::as_select())
-        .first(conn)
-        .optional()?;
-    row.map(|row| with_open(conn, user, row)).transpose()
+    oldest_visible(conn, user, FlowKind::ResourceRequest, Some(group), now)
 }
 
 /// The oldest enabled device-admin flow `user` may see, when `device` is assigned to them and
@@ -110,30 +93,53 @@ pub fn requestable_device_flow(
     if !eligible {
         return Ok(None);
     }
+    oldest_visible(conn, user, FlowKind::DeviceAdmin, None, now)
+}
+
+/// The oldest enabled flow of `kind` that `user` may see (a current member of one of its
+/// visibility groups) and, when `giving` is set, whose target is that group, with whether `user`
+/// has a request open through it.
+fn oldest_visible(
+    conn: &mut DbConnection,
+    user: UserId,
+    kind: FlowKind,
+    giving: Option<GroupId>,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<RequestableFlow>> {
     let visible = flow_groups::table
         .filter(flow_groups::role.eq("visibility"))
         .filter(flow_groups::group_id.eq_any(current_groups_of(user, now)))
         .select(flow_groups::flow_id);
-    let row: Option<FlowRow> = approval_flows::table
+    let mut query = approval_flows::table
         .filter(approval_flows::enabled.eq(true))
-        .filter(approval_flows::kind.eq(FlowKind::DeviceAdmin.as_str()))
+        .filter(approval_flows::kind.eq(kind.as_str()))
         .filter(approval_flows::id.eq_any(visible))
+        .into_boxed();
+    if let Some(group) = giving {
+        query = query.filter(
+            approval_flows::id.eq_any(
+                flow_groups::table
+                    .filter(flow_groups::group_id.eq(group.to_string()))
+                    .filter(flow_groups::role.eq("target"))
+                    .select(flow_groups::flow_id),
+            ),
+        );
+    }
+    let row: Option<FlowRow> = query
         .order((approval_flows::created_at, approval_flows::id))
         .select(FlowRow::as_select())
         .first(conn)
         .optional()?;
-    row.map(|row| with_open(conn, user, row)).transpose()
-}
-
-/// The flow of `row`, and whether `user` has a request open through it.
-fn with_open(conn: &mut DbConnection, user: UserId, row: FlowRow) -> QueryResult<RequestableFlow> {
+    let Some(row) = row else {
+        return Ok(None);
+    };
     let flow = convert(row)?;
     let open = diesel::select(diesel::dsl::exists(
         access_requests::table
             .filter(access_requests::open_key.eq(super::requests::open_key(user, flow.id()))),
     ))
     .get_result(conn)?;
-    Ok(RequestableFlow { flow, open })
+    Ok(Some(RequestableFlow { flow, open }))
 }
 
 /// The signing key of binding tokens: `(kid, seed)`, the oldest one.
