@@ -131,8 +131,8 @@ def report(directory):
                     f"{ms(c['p50_us'])} / {ms(c['p90_us'])} / {ms(c['p99_us'])} | {errors(c)} |"
                 )
             print()
-        print("| operation | peak req/s (closed) | p50 / p90 / p99 ms | errors | of ceiling | × peer | target "
-              "| paced at ½ peak: achieved req/s | p50 / p90 / p99 ms | peak RSS MiB |")
+        print("| operation | peak req/s (closed) | p50 / p90 / p99 / max ms | errors | of ceiling | × peer | target "
+              "| paced at ½ peak: achieved req/s | p50 / p90 / p99 / max ms | peak RSS MiB |")
         print("| --- | ---: | --- | ---: | ---: | ---: | --- | ---: | --- | ---: |")
         for r in rows:
             if r["scenario"] in ("export", "ceilings"):
@@ -142,11 +142,12 @@ def report(directory):
             target = TARGET.get(backend, {}).get(r["scenario"])
             met = "" if target is None else ("met" if c["rps"] >= target else "**not met**") + f" (≥ {target:,.0f})"
             times_peer = "" if peer is None else f"{c['rps'] / peer:,.0f}×"
+            paced_by = f" ({p['connections']} connections)" if "connections" in p else ""
             print(
-                f"| {NAMES[r['scenario']]} | {c['rps']:,.0f} | {ms(c['p50_us'])} / {ms(c['p90_us'])} / {ms(c['p99_us'])} "
+                f"| {NAMES[r['scenario']]} | {c['rps']:,.0f} | {ms(c['p50_us'])} / {ms(c['p90_us'])} / {ms(c['p99_us'])} / {ms(c['max_us'])} "
                 f"| {errors(c) + errors(p)} | {of_ceiling(r['scenario'], c['rps'], ceiling)} | {times_peer} | {met} "
-                f"| {p['rps']:,.0f} of {p['offered_rps']:,} "
-                f"| {ms(p['p50_us'])} / {ms(p['p90_us'])} / {ms(p['p99_us'])} | {r['peak_rss_kib'] / 1024:.0f} |"
+                f"| {p['rps']:,.0f} of {p['offered_rps']:,}{paced_by} "
+                f"| {ms(p['p50_us'])} / {ms(p['p90_us'])} / {ms(p['p99_us'])} / {ms(p['max_us'])} | {r['peak_rss_kib'] / 1024:.0f} |"
             )
         for r in rows:
             if r["scenario"] == "export":

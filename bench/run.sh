@@ -129,10 +129,20 @@ prepare() { # backend → prints the database URL of a fresh copy of the generat
 
 supply() { awk -v kind="$1" '$1 == kind { n++ } END { print n + 0 }' "$data/run.txt"; }
 
-wrk_run() { # scenario offset [rate] → one JSON line
-    local rate=${3:-}
-    wrk -t1 -c16 -d"${seconds}s" --timeout 10s -s bench/wrk/portcullis.lua http://127.0.0.1:18080 \
-        -- "$data/run.txt" "$1" "$2" $rate | tail -n 1
+# A paced run's connections and pause: wrk waits a whole number of milliseconds between a connection's
+# requests, so each connection pauses `pause` ms (at least 5, so that the rounding and the response time
+# stay small beside it) and as many connections as it takes (at least 16) offer about `rate` together.
+pacing() { # rate → "connections offered_rate"
+    local pause=$(( ($1 + 15999) / $1 )) connections
+    (( pause < 5 )) && pause=5
+    connections=$(( ($1 * pause + 500) / 1000 ))
+    (( connections < 16 )) && connections=16
+    echo "$connections $(( connections * 1000 / pause ))"
+}
+
+wrk_run() { # scenario offset [rate connections] → one JSON line
+    wrk -t1 -c"${4:-16}" -d"${seconds}s" --timeout 10s -s bench/wrk/portcullis.lua http://127.0.0.1:18080 \
+        -- "$data/run.txt" "$1" "$2" ${3:-} ${4:-} | tail -n 1
 }
 
 for backend in $backends; do
@@ -148,8 +158,8 @@ for backend in $backends; do
         used=$(jq -r .requests <<< "$closed")
         [[ -n "${offset[$scenario]+x}" ]] && offset[$scenario]=$(( offset[$scenario] + used + 100 ))
         rps=$(jq -r '.rps | floor' <<< "$closed")
-        half=$(( rps / 2 > 0 ? rps / 2 : 1 ))
-        paced=$(wrk_run "$scenario" "${offset[$scenario]:-0}" "$half")
+        read -r connections half <<< "$(pacing $(( rps / 2 > 0 ? rps / 2 : 1 )))"
+        paced=$(wrk_run "$scenario" "${offset[$scenario]:-0}" "$half" "$connections")
         used=$(jq -r .requests <<< "$paced")
         [[ -n "${offset[$scenario]+x}" ]] && offset[$scenario]=$(( offset[$scenario] + used + 100 ))
         rss=$(peak_rss_kib)
@@ -160,7 +170,8 @@ for backend in $backends; do
         fi
         jq -cn --arg backend "$backend" --arg scenario "$scenario" --argjson closed "$closed" \
             --argjson paced "$paced" --argjson offered "$half" --argjson rss "$rss" \
-            '{backend: $backend, scenario: $scenario, closed: $closed, paced: ($paced + {offered_rps: $offered}), peak_rss_kib: $rss}' \
+            --argjson connections "$connections" \
+            '{backend: $backend, scenario: $scenario, closed: $closed, paced: ($paced + {offered_rps: $offered, connections: $connections}), peak_rss_kib: $rss}' \
             | tee -a "$out"
     done
     # Export: 100,000 rows (the newest, whatever their status), streamed once.

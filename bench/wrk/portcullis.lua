@@ -1,8 +1,9 @@
 -- wrk script for the Portcullis load benchmark.
---   wrk -t1 -c16 -d15s --latency -s bench/wrk/portcullis.lua URL -- DATA_FILE SCENARIO OFFSET [RATE]
+--   wrk -t1 -cN -d15s --latency -s bench/wrk/portcullis.lua URL -- DATA_FILE SCENARIO OFFSET [RATE [N]]
 -- DATA_FILE is what `portcullis-bench generate` wrote; SCENARIO one of create, create_cel, approve, tasks, tasks_mixed,
 -- queue, queue_requester, get, authzen, healthz; OFFSET skips items an earlier run consumed (creates, approvals);
--- RATE (requests/s), when given, paces every connection so that all together offer about that rate.
+-- RATE (requests/s), when given, paces every connection so that all N (16 unless given) together offer about that
+-- rate.
 -- done() prints one JSON line with throughput, latency percentiles (µs) and errors.
 
 local tokens, approvers, creates, approvals, gets, requesters, mixed, evaluations = {}, {}, {}, {}, {}, {}, {}, {}
@@ -33,11 +34,15 @@ function init(args)
   offset = tonumber(args[3] or "0")
   rate = args[4] and tonumber(args[4]) or nil
   connections = tonumber(args[5] or "16")
+  math.randomseed(os.time())
 end
 
 function delay()
   if rate then
-    return connections * 1000 / rate
+    -- Each pause is drawn between half and one and a half of the mean, so that the connections do not
+    -- fall into step and offer their requests in bursts (wrk waits whole milliseconds).
+    local mean = connections * 1000 / rate
+    return math.random(math.floor(mean / 2), math.ceil(mean * 3 / 2))
   end
   return 0
 end
