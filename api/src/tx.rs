@@ -15,6 +15,8 @@ pub struct Tx<'c> {
     email: bool,
     queued: bool,
     slack: Option<bool>,
+    /// The subject of the last event recorded, and whether it has an AuthZEN callback.
+    callback: Option<(String, bool)>,
 }
 
 impl<'c> Tx<'c> {
@@ -25,6 +27,7 @@ impl<'c> Tx<'c> {
             email,
             queued: false,
             slack: None,
+            callback: None,
         }
     }
 
@@ -52,6 +55,22 @@ impl<'c> Tx<'c> {
     /// before any: read the connection). Saves a read per change when Slack is not connected.
     pub fn slack_connected(&self) -> Option<bool> {
         self.slack
+    }
+
+    /// Records whether `subject` has an AuthZEN callback, as the statement that recorded an event
+    /// about it found it.
+    pub fn learned_callback(&mut self, subject: &str, exists: bool) {
+        self.callback = Some((subject.to_owned(), exists));
+    }
+
+    /// Whether `subject` has an AuthZEN callback, as the last event this transaction recorded
+    /// about it found it (`None` when that event was about something else: read it). Saves a read
+    /// per completing change for the requests that did not come through AuthZEN.
+    pub fn has_callback(&self, subject: &str) -> Option<bool> {
+        match &self.callback {
+            Some((known, exists)) if known == subject => Some(*exists),
+            _ => None,
+        }
     }
 }
 

@@ -273,6 +273,10 @@ pub fn on_request_change(
         RequestStatus::Approved if access_given => TaskStatus::Approved,
         _ => return Ok(()),
     };
+    // The event the change recorded said whether the request has a callback (nearly always not).
+    if conn.has_callback(&after.id().to_string()) == Some(false) {
+        return Ok(());
+    }
     let Some((task_id, stored)) = authzen::callback_of(conn, after.id())? else {
         return Ok(());
     };

@@ -29,6 +29,7 @@ pub use portcullis_domain::events::EVENT_TYPES;
 pub fn publish(conn: &mut Tx, event: &NewEvent) -> Result<EventId, ApiError> {
     let recorded = events::record(conn, event)?;
     conn.learned_slack(recorded.slack);
+    conn.learned_callback(&event.subject_id, recorded.callback);
     let id = recorded.id;
     if !recorded.webhooks {
         return Ok(id);

@@ -4,7 +4,7 @@ use portcullis_domain::{EventId, UserId};
 
 use crate::connection::DbConnection;
 use crate::models::EventRow;
-use crate::schema::{events, slack_connection, webhook_channels};
+use crate::schema::{authzen_tasks, events, slack_connection, webhook_channels};
 use crate::time::to_db;
 
 /// An audit event to record in the same transaction as the change it describes.
@@ -26,15 +26,17 @@ pub struct Recorded {
     pub webhooks: bool,
     /// Whether Slack is connected.
     pub slack: bool,
+    /// Whether the subject is a request submitted through AuthZEN whose PEP asked for a callback.
+    pub callback: bool,
 }
 
-/// Records `event` and answers, in the same statement, whether any webhook channel is enabled and
-/// whether Slack is connected (so that the caller reads the channels or the Slack connection only
-/// when they may act on the event; nearly always neither does, and that answer then costs no extra
-/// round trip).
+/// Records `event` and answers, in the same statement, whether any webhook channel is enabled,
+/// whether Slack is connected and whether the subject has an AuthZEN callback (so that the caller
+/// reads the channels, the Slack connection or the callback only when they may act on the event;
+/// nearly always none does, and that answer then costs no extra round trip).
 pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<Recorded> {
     let id = EventId::new_v7();
-    let (webhooks, slack) = diesel::insert_into(events::table)
+    let (webhooks, slack, callback) = diesel::insert_into(events::table)
         .values(EventRow {
             id: id.to_string(),
             event_type: event.event_type.to_owned(),
@@ -47,12 +49,18 @@ pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<Recorded
         .returning((
             diesel::dsl::exists(webhook_channels::table.filter(webhook_channels::enabled.eq(true))),
             diesel::dsl::exists(slack_connection::table.filter(slack_connection::id.eq(1))),
+            diesel::dsl::exists(
+                authzen_tasks::table
+                    .filter(authzen_tasks::request_id.eq(&event.subject_id))
+                    .filter(authzen_tasks::callback.is_not_null()),
+            ),
         ))
         .get_result(conn)?;
     Ok(Recorded {
         id,
         webhooks,
         slack,
+        callback,
     })
 }
 

@@ -65,7 +65,10 @@ pub(super) fn complete_approval(
         let grant = grants::find(conn, grant)?;
         return change.extend_grant(grant, now).map_err(refusal);
     }
-    let group = existing(conn, terms.target_group)?;
+    // The flow's target group exists: a group an approval flow names cannot be deleted (the
+    // flow's reference to it is a foreign key; deleting it is a 409), and the terms were read in
+    // this transaction or re-checked in it by the flow's version.
+    let group = terms.target_group;
     match terms.fulfilment {
         None => change.grant_in(group, terms.activation, now),
         Some(fulfilment) => change.fulfil(
