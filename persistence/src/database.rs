@@ -11,7 +11,8 @@ use crate::connection::{
 };
 
 pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+pub(crate) const POSTGRES_MIGRATIONS: EmbeddedMigrations =
+    embed_migrations!("../migrations/postgres");
 
 /// Serialises migrations between replicas starting at once on one PostgreSQL ("PRTCLS" in ASCII).
 const MIGRATION_LOCK_KEY: i64 = 0x5052_5443_4c53;

@@ -40,6 +40,7 @@ pub mod repo;
 pub mod schema;
 pub mod statistics;
 pub mod time;
+mod together;
 
 pub use connection::{Backend, ConnectionManager, DatabaseTarget, DbConnection, Pooled};
 pub use database::{Checkpoints, Database, DatabaseError, PoolStatus, PooledConnection};

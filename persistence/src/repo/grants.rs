@@ -8,9 +8,11 @@ use portcullis_domain::{GrantId, RequestId, UserId};
 
 use crate::connection::DbConnection;
 use crate::keyset_page;
+use crate::models::MembershipRow;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::schema::{grants, memberships};
 use crate::time::{from_db, to_db};
+use crate::together::Together;
 
 mod sessions;
 
@@ -86,28 +88,38 @@ fn grant(row: GrantRow) -> QueryResult<Grant> {
     parse().map_err(diesel::result::Error::DeserializationError)
 }
 
-/// Stores the grant and, if it is active, its membership (source `grant`, with the grant's expiry);
-/// a grant that starts later gets its membership when it starts ([`start`]).
+/// Stores the grant and, if it is active, its membership (source `grant`, with the grant's expiry;
+/// on PostgreSQL both in one statement); a grant that starts later gets its membership when it
+/// starts ([`start`]).
 pub fn insert(conn: &mut DbConnection, g: &Grant) -> QueryResult<()> {
-    diesel::insert_into(grants::table)
-        .values(GrantRow::from(g))
-        .execute(conn)?;
+    let grant = diesel::insert_into(grants::table).values(GrantRow::from(g));
     if g.status != GrantStatus::Active {
-        return Ok(());
+        return grant.execute(conn).map(drop);
     }
+    if let DbConnection::Postgres(pg) = conn {
+        let membership =
+            diesel::insert_into(memberships::table).values(membership(g, g.granted_at));
+        return Together(membership, grant).execute(pg).map(drop);
+    }
+    grant.execute(conn)?;
     add_membership(conn, g, g.granted_at)
+}
+
+/// `g`'s membership, made at `at`.
+fn membership(g: &Grant, at: DateTime<Utc>) -> MembershipRow {
+    MembershipRow {
+        id: g.membership_id.to_string(),
+        group_id: g.group_id.to_string(),
+        user_id: g.user_id.to_string(),
+        source: MembershipSource::Grant.as_str().to_owned(),
+        expires_at: g.expires_at.map(to_db),
+        created_at: to_db(at),
+    }
 }
 
 fn add_membership(conn: &mut DbConnection, g: &Grant, at: DateTime<Utc>) -> QueryResult<()> {
     diesel::insert_into(memberships::table)
-        .values((
-            memberships::id.eq(g.membership_id.to_string()),
-            memberships::group_id.eq(g.group_id.to_string()),
-            memberships::user_id.eq(g.user_id.to_string()),
-            memberships::source.eq(MembershipSource::Grant.as_str()),
-            memberships::expires_at.eq(g.expires_at.map(to_db)),
-            memberships::created_at.eq(to_db(at)),
-        ))
+        .values(membership(g, at))
         .execute(conn)
         .map(drop)
 }

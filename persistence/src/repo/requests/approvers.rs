@@ -101,11 +101,8 @@ pub(super) fn reindex_approvers(
 ) -> QueryResult<()> {
     let id = request.id().to_string();
     let wanted = approver_rows(request);
-    let stored: Vec<(String, i32, bool)> = match before {
-        Some(before) => approver_rows(before)
-            .into_iter()
-            .map(|row| (row.user_id, row.position, row.awaiting))
-            .collect(),
+    let stored: Vec<Stored> = match before {
+        Some(before) => stored_rows(before),
         None => request_approvers::table
             .filter(request_approvers::request_id.eq(&id))
             .select((
@@ -138,25 +135,11 @@ pub(super) fn reindex_approvers(
         .filter(request_approvers::request_id.eq(&id))
         .filter(request_approvers::awaiting.eq(true));
     let start: Vec<&ApproverRow> = changed(true).collect();
-    // A step handing over to the next (everyone who awaited stops, one step's approvers start) on
-    // PostgreSQL: one statement sets both, `awaiting = (position = next AND user_id = ANY(…))`.
-    if let (DbConnection::Postgres(pg), Some(first)) = (&mut *conn, start.first())
-        && !stop.is_empty()
-        && stop.len() == awaiting
-        && start.iter().all(|row| row.position == first.position)
+    // A step handing over to the next on PostgreSQL: one statement sets both.
+    if let DbConnection::Postgres(pg) = &mut *conn
+        && let Some(change) = hand_over(&stored, &wanted)
     {
-        let users: Vec<&str> = start.iter().map(|row| row.user_id.as_str()).collect();
-        let starts = request_approvers::position
-            .eq(first.position)
-            .and(request_approvers::user_id.eq_any(&users));
-        diesel::update(
-            request_approvers::table
-                .filter(request_approvers::request_id.eq(&id))
-                .filter(request_approvers::awaiting.eq(true).or(starts.clone())),
-        )
-        .set(request_approvers::awaiting.eq(starts))
-        .execute(pg)?;
-        return Ok(());
+        return Reindex::new(&id, &change, false).execute(pg).map(drop);
     }
     if !stop.is_empty() && stop.len() == awaiting {
         // Nobody who awaited still does (their step is over): one statement, whatever the number
@@ -196,6 +179,143 @@ pub(super) fn reindex_approvers(
     Ok(())
 }
 
+/// A stored approver row: user, position, awaiting.
+type Stored = (String, i32, bool);
+
+fn stored_rows(request: &AccessRequest) -> Vec<Stored> {
+    approver_rows(request)
+        .into_iter()
+        .map(|row| (row.user_id, row.position, row.awaiting))
+        .collect()
+}
+
+/// What a change does to the approver index when one statement does it on PostgreSQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum IndexChange {
+    /// The request closed: its rows go.
+    Clear,
+    /// A step hands over to the next: everyone who awaited stops, these approvers of the step at
+    /// `position` start (`awaiting = (position = next AND user_id = ANY(…))`).
+    HandOver { position: i32, users: Vec<String> },
+}
+
+/// The hand-over from `stored` to `wanted` (the same rows, only `awaiting` moved: everyone who
+/// awaited stops, approvers of one step start), if that is what it is.
+fn hand_over(stored: &[Stored], wanted: &[ApproverRow]) -> Option<IndexChange> {
+    let was = |row: &ApproverRow| {
+        stored
+            .iter()
+            .find(|(user, position, _)| *user == row.user_id && *position == row.position)
+            .map(|(_, _, awaiting)| *awaiting)
+    };
+    if stored.len() != wanted.len() || wanted.iter().any(|row| was(row).is_none()) {
+        return None;
+    }
+    let awaited = stored.iter().filter(|(_, _, awaiting)| *awaiting).count();
+    let stopped = wanted
+        .iter()
+        .filter(|row| !row.awaiting && was(row) == Some(true))
+        .count();
+    let start: Vec<&ApproverRow> = wanted
+        .iter()
+        .filter(|row| row.awaiting && was(row) == Some(false))
+        .collect();
+    let position = start.first()?.position;
+    (stopped > 0 && stopped == awaited && start.iter().all(|row| row.position == position)).then(
+        || IndexChange::HandOver {
+            position,
+            users: start.iter().map(|row| row.user_id.clone()).collect(),
+        },
+    )
+}
+
+/// The index change from `before` (what the table holds) to `after` that one statement makes, if
+/// one does: a request that closes, or a step that hands over.
+pub(super) fn index_change(before: &AccessRequest, after: &AccessRequest) -> Option<IndexChange> {
+    let stored = stored_rows(before);
+    let wanted = approver_rows(after);
+    if wanted.is_empty() {
+        return (!stored.is_empty()).then_some(IndexChange::Clear);
+    }
+    hand_over(&stored, &wanted)
+}
+
+/// The statement of an [`IndexChange`] for one request; `gated`, it acts only if the request's
+/// `UPDATE` in the same statement (the common table `r`) wrote a row, i.e. its version check held.
+pub(super) struct Reindex<'a> {
+    request_id: &'a str,
+    change: &'a IndexChange,
+    gated: bool,
+}
+
+impl<'a> Reindex<'a> {
+    pub(super) fn new(request_id: &'a str, change: &'a IndexChange, gated: bool) -> Self {
+        Self {
+            request_id,
+            change,
+            gated,
+        }
+    }
+}
+
+impl diesel::query_builder::QueryId for Reindex<'_> {
+    // No static id: cached by its text.
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for Reindex<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Integer, Text};
+        match self.change {
+            IndexChange::Clear => {
+                out.push_sql("DELETE FROM ");
+                out.push_identifier("request_approvers")?;
+                push_term::<_, Text, _>(&mut out, " WHERE ", "request_id", " = ", self.request_id)?;
+            }
+            IndexChange::HandOver { position, users } => {
+                out.push_sql("UPDATE ");
+                out.push_identifier("request_approvers")?;
+                push_term::<_, Integer, _>(
+                    &mut out,
+                    " SET awaiting = (",
+                    "position",
+                    " = ",
+                    position,
+                )?;
+                out.push_sql(" AND user_id = ANY(");
+                out.push_bind_param::<Array<Text>, _>(users)?;
+                push_term::<_, Text, _>(
+                    &mut out,
+                    ")) WHERE ",
+                    "request_id",
+                    " = ",
+                    self.request_id,
+                )?;
+                push_term::<_, Integer, _>(
+                    &mut out,
+                    " AND (awaiting OR (",
+                    "position",
+                    " = ",
+                    position,
+                )?;
+                out.push_sql(" AND user_id = ANY(");
+                out.push_bind_param::<Array<Text>, _>(users)?;
+                out.push_sql(")))");
+            }
+        }
+        if self.gated {
+            out.push_sql(" AND EXISTS (SELECT 1 FROM r)");
+        }
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for Reindex<'_> {}
+
 #[derive(Insertable)]
 #[diesel(table_name = request_approvers)]
 pub(super) struct ApproverRow {
@@ -230,7 +350,7 @@ pub(super) fn approver_rows(request: &AccessRequest) -> Vec<ApproverRow> {
 /// (they share its id and creation time) in one statement PostgreSQL keeps prepared, whatever their
 /// number. A multi-row `VALUES` list has a text per row count, so PostgreSQL would parse and plan it
 /// on every creation.
-struct InsertApprovers<'a> {
+pub(super) struct InsertApprovers<'a> {
     request_id: &'a str,
     created_at: NaiveDateTime,
     users: Vec<&'a str>,
@@ -240,7 +360,7 @@ struct InsertApprovers<'a> {
 
 impl<'a> InsertApprovers<'a> {
     /// The rows of one request (`rows` all share its id and creation time), or `None` if there are none.
-    fn of(rows: &'a [ApproverRow]) -> Option<Self> {
+    pub(super) fn of(rows: &'a [ApproverRow]) -> Option<Self> {
         let first = rows.first()?;
         debug_assert!(
             rows.iter()

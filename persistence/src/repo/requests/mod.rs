@@ -6,6 +6,7 @@
 mod actions;
 mod approvers;
 pub mod break_glass;
+mod insert;
 mod manage;
 mod mine;
 mod plans;

@@ -272,7 +272,7 @@ pub fn waiting_on(
 #[derive(Insertable)]
 #[diesel(table_name = request_people)]
 pub(super) struct PersonRow {
-    user_id: String,
+    pub(super) user_id: String,
     request_id: String,
 }
 

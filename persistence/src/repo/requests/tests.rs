@@ -1,7 +1,9 @@
 use chrono::SubsecRound;
 use portcullis_domain::GroupId;
 use portcullis_domain::flow::{ApproverSpec, ResolvedStep};
-use portcullis_domain::request::{Actor, DecisionCommand, Role, Submission, Verdict, Write};
+use portcullis_domain::request::{
+    Actor, Change, DecisionCommand, Role, Submission, Verdict, Write,
+};
 
 use chrono::Utc;
 use diesel::prelude::*;
@@ -34,10 +36,10 @@ fn person(id: UserId) -> Actor {
     }
 }
 
-/// A two-step request with a decision on its first step and a comment on it.
-fn decided_request() -> AccessRequest {
+/// The submission of a two-step request by `requester`: their manager, then two reviewers who
+/// must all approve.
+fn submitted(requester: UserId, manager: UserId) -> Change {
     let now = Utc::now().trunc_subsecs(6);
-    let (requester, manager) = (UserId::new_v7(), UserId::new_v7());
     let reviewers = [UserId::new_v7(), UserId::new_v7()];
     let steps = vec![
         ResolvedStep {
@@ -74,9 +76,14 @@ fn decided_request() -> AccessRequest {
         starts_at: None,
         form: Default::default(),
     };
-    let request = AccessRequest::submit(RequestId::new_v7(), submission, steps, 30, requester, now)
-        .unwrap()
-        .request;
+    AccessRequest::submit(RequestId::new_v7(), submission, steps, 30, requester, now).unwrap()
+}
+
+/// A two-step request with a decision on its first step and a comment on it.
+fn decided_request() -> AccessRequest {
+    let now = Utc::now().trunc_subsecs(6);
+    let manager = UserId::new_v7();
+    let request = submitted(UserId::new_v7(), manager).request;
     let comment = Some("Looks \"fine\" to me\n".to_owned());
     request
         .decide(&approval(comment), &person(manager), now)
@@ -187,4 +194,188 @@ fn a_request_without_form_answers_is_stored_without_them_and_reads_back() {
     let row = RequestRow::from(&request);
     assert!(!row.detail.contains("\"form\""), "{}", row.detail);
     assert_eq!(convert(row).unwrap(), request);
+}
+
+/// A fresh PostgreSQL database with the schema beside the one `TEST_DATABASE_URL` names, and a
+/// guard that drops it; `None` (the test is skipped) without the variable outside CI.
+fn scratch_postgres() -> Option<(diesel::PgConnection, impl Drop)> {
+    use diesel::connection::SimpleConnection;
+    use diesel_migrations::MigrationHarness;
+
+    struct Dropped(diesel::PgConnection, String);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            let _ = self
+                .0
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.1));
+        }
+    }
+
+    let Some(url) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true requires TEST_DATABASE_URL: the PostgreSQL tests must run in CI"
+        );
+        eprintln!("skipped: set TEST_DATABASE_URL to run the PostgreSQL variant");
+        return None;
+    };
+    let name = format!("portcullis_store_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = diesel::PgConnection::establish(&url).unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url.as_str(), ""), |(b, q)| (b, q));
+    let scratch = format!(
+        "{}/{name}{}{query}",
+        &base[..base.rfind('/').unwrap()],
+        if query.is_empty() { "" } else { "?" }
+    );
+    let guard = Dropped(admin, name);
+    let mut conn = diesel::PgConnection::establish(&scratch).unwrap();
+    conn.run_pending_migrations(crate::database::POSTGRES_MIGRATIONS)
+        .unwrap();
+    Some((conn, guard))
+}
+
+/// On PostgreSQL, the round trips of a request's life: a new request (its row, approver index and
+/// people) is one statement, and so is each decision that hands it to the next step or closes it
+/// (the request's version-checked `UPDATE` with its index change); a decision made from a stale
+/// version writes nothing, the index included.
+#[test]
+fn postgres_stores_a_new_request_and_a_hand_over_or_closing_decision_in_one_statement_each() {
+    use std::sync::{Arc, Mutex};
+
+    use diesel::connection::InstrumentationEvent;
+
+    use crate::schema::{request_people, users};
+
+    let Some((mut pg, _drop)) = scratch_postgres() else {
+        return;
+    };
+    let (requester, manager) = (UserId::new_v7(), UserId::new_v7());
+    let now = crate::time::to_db(Utc::now().trunc_subsecs(6));
+    diesel::insert_into(users::table)
+        .values((
+            users::id.eq(requester.to_string()),
+            users::email.eq("ada@example.com"),
+            users::display_name.eq("Ada"),
+            users::is_admin.eq(false),
+            users::active.eq(true),
+            users::kind.eq("person"),
+            users::version.eq(1),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(&mut pg)
+        .unwrap();
+    let statements = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = Arc::clone(&statements);
+    pg.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            sink.lock().unwrap().push(query.to_string());
+        }
+    });
+    let mut conn = DbConnection::Postgres(pg);
+    let saved = |conn: &mut DbConnection, change: &Change| {
+        statements.lock().unwrap().clear();
+        let written = save(conn, change).unwrap();
+        (written, std::mem::take(&mut *statements.lock().unwrap()))
+    };
+    let count = |conn: &mut DbConnection, id: RequestId, awaiting: Option<bool>| -> i64 {
+        let rows = request_approvers::table
+            .filter(request_approvers::request_id.eq(id.to_string()))
+            .into_boxed();
+        match awaiting {
+            Some(awaiting) => rows.filter(request_approvers::awaiting.eq(awaiting)),
+            None => rows,
+        }
+        .count()
+        .get_result(conn)
+        .unwrap()
+    };
+
+    let created = submitted(requester, manager);
+    let id = created.request.id();
+    let (written, sent) = saved(&mut conn, &created);
+    assert!(written);
+    assert_eq!(sent.len(), 1, "a new request is one statement: {sent:#?}");
+    assert_eq!(
+        count(&mut conn, id, None),
+        3,
+        "the manager and two reviewers"
+    );
+    assert_eq!(count(&mut conn, id, Some(true)), 1, "the manager awaits");
+    let people: i64 = request_people::table
+        .filter(request_people::request_id.eq(id.to_string()))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(people, created.request.named().len() as i64);
+
+    // The manager approves: the first step hands over to the reviewers.
+    let pending = created.request;
+    let handed = pending
+        .decide(
+            &approval(None),
+            &person(manager),
+            Utc::now().trunc_subsecs(6),
+        )
+        .unwrap();
+    let (written, sent) = saved(&mut conn, &handed);
+    assert!(written);
+    assert_eq!(sent.len(), 1, "a hand-over is one statement: {sent:#?}");
+    assert_eq!(count(&mut conn, id, Some(true)), 2, "both reviewers await");
+    assert_eq!(count(&mut conn, id, None), 3);
+
+    // A decision made from the version before writes nothing: neither the request nor its index.
+    let stale = pending
+        .cancel(&person(requester), Utc::now().trunc_subsecs(6))
+        .unwrap();
+    let (written, _) = saved(&mut conn, &stale);
+    assert!(!written);
+    assert_eq!(
+        count(&mut conn, id, Some(true)),
+        2,
+        "the index is untouched"
+    );
+    assert_eq!(find(&mut conn, id).unwrap().unwrap(), handed.request);
+
+    // Both reviewers approve; the second closes the request and its index goes with it.
+    let reviewers = handed.request.steps()[1].approver_ids.clone();
+    let first = handed
+        .request
+        .decide(
+            &approval(None),
+            &person(reviewers[0]),
+            Utc::now().trunc_subsecs(6),
+        )
+        .unwrap();
+    assert!(saved(&mut conn, &first).0);
+    assert_eq!(count(&mut conn, id, Some(true)), 1);
+    let closing = first
+        .request
+        .decide(
+            &approval(None),
+            &person(reviewers[1]),
+            Utc::now().trunc_subsecs(6),
+        )
+        .unwrap();
+    let (written, sent) = saved(&mut conn, &closing);
+    assert!(written);
+    assert_eq!(
+        sent.len(),
+        1,
+        "a closing decision is one statement: {sent:#?}"
+    );
+    assert_eq!(
+        count(&mut conn, id, None),
+        0,
+        "a decided request leaves the index"
+    );
+    assert_eq!(find(&mut conn, id).unwrap().unwrap(), closing.request);
 }

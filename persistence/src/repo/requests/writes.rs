@@ -4,7 +4,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_domain::request::{AccessRequest, Change, Comment, Write};
 
-use super::approvers::{ApproverRow, approver_rows, insert_approvers, reindex_approvers};
+use super::approvers::{
+    ApproverRow, Reindex, approver_rows, index_change, insert_approvers, reindex_approvers,
+};
+use super::insert::InsertNew;
 use super::rows::RequestRow;
 use super::sql::push_term;
 use super::tasks;
@@ -17,11 +20,21 @@ use crate::schema::{
 };
 use crate::time::to_db;
 
+/// A new request with its approver index and the people it names (on PostgreSQL in one
+/// statement: see [`InsertNew`]).
 fn insert(conn: &mut DbConnection, request: &AccessRequest) -> QueryResult<()> {
-    diesel::insert_into(access_requests::table)
-        .values(RequestRow::from(request))
-        .execute(conn)?;
-    insert_approvers(conn, &approver_rows(request))
+    let row = diesel::insert_into(access_requests::table).values(RequestRow::from(request));
+    let approvers = approver_rows(request);
+    if let DbConnection::Postgres(pg) = conn {
+        let id = request.id().to_string();
+        let people = tasks::newly_named(None, request);
+        return InsertNew::new(row, &id, &approvers, &people)
+            .execute(pg)
+            .map(drop);
+    }
+    row.execute(conn)?;
+    insert_approvers(conn, &approvers)?;
+    tasks::write_named(conn, None, request)
 }
 
 /// Writes what a command did, in the caller's transaction: the request (a new one, or a new
@@ -53,6 +66,9 @@ pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
     };
     if change.write != Write::Unchanged {
         tasks::write(conn, stored, &change.request)?;
+    }
+    if matches!(change.write, Write::Update { .. }) {
+        // A new request's were written with it.
         tasks::write_named(conn, stored, &change.request)?;
     }
     if let Some(grant) = &change.grant {
@@ -181,16 +197,60 @@ pub(super) fn update(
     request: &AccessRequest,
     expected_version: i64,
 ) -> QueryResult<bool> {
-    let updated = UpdateRequest {
+    let update = UpdateRequest {
         row: RequestRow::from(request),
         expected_version,
+    };
+    // On PostgreSQL a decision that closes the request or hands it to the next step writes the
+    // request and its approver index in one statement (a round trip fewer).
+    if let (DbConnection::Postgres(pg), Some(before)) = (&mut *conn, before)
+        && let Some(change) = index_change(before, request)
+    {
+        let id = request.id().to_string();
+        let index = Reindex::new(&id, &change, true);
+        let updated: i64 = UpdateWithIndex { update, index }.get_result(pg)?;
+        return Ok(updated == 1);
     }
-    .execute(conn)?;
+    let updated = update.execute(conn)?;
     if updated == 1 {
         reindex_approvers(conn, before, request)?;
     }
     Ok(updated == 1)
 }
+
+/// `WITH r AS (UPDATE access_requests … RETURNING 1), i AS (<the index change, only if r wrote a
+/// row>) SELECT count(*) FROM r`: the request's version-checked update and its approver index in
+/// one statement; 1 if the version check held, 0 (with nothing written) if not.
+struct UpdateWithIndex<'a> {
+    update: UpdateRequest,
+    index: Reindex<'a>,
+}
+
+impl diesel::query_builder::QueryId for UpdateWithIndex<'_> {
+    // No static id: cached by its text (one per kind of index change).
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for UpdateWithIndex<'_> {
+    type SqlType = diesel::sql_types::BigInt;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for UpdateWithIndex<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql("WITH r AS (");
+        self.update.walk_ast(out.reborrow())?;
+        out.push_sql(" RETURNING 1), i AS (");
+        self.index.walk_ast(out.reborrow())?;
+        out.push_sql(") SELECT count(*) FROM r");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for UpdateWithIndex<'_> {}
 
 /// A comment on a request.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]

@@ -1,0 +1,70 @@
+//! A new request on PostgreSQL in one statement: its row, its approver index and the people it
+//! names, as `WITH approvers AS (INSERT …), people AS (INSERT …) INSERT INTO access_requests …`.
+//! Three round trips of a create become one. The index rows' foreign keys to the request are
+//! checked at the end of the statement, when the request's row is there; a second open request
+//! for the same flow is the same unique violation (`open_key`) as from a lone `INSERT`.
+
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{Array, Text};
+
+use super::approvers::{ApproverRow, InsertApprovers};
+use super::tasks::PersonRow;
+
+pub(super) struct InsertNew<'a, R> {
+    /// The request's own `INSERT`, last (the statement's main query).
+    request: R,
+    approvers: Option<InsertApprovers<'a>>,
+    request_id: &'a str,
+    people: Vec<&'a str>,
+}
+
+impl<'a, R: QueryFragment<Pg>> InsertNew<'a, R> {
+    /// `request` (the row's `INSERT`) with the index rows of the request `request_id`.
+    pub(super) fn new(
+        request: R,
+        request_id: &'a str,
+        approvers: &'a [ApproverRow],
+        people: &'a [PersonRow],
+    ) -> Self {
+        Self {
+            request,
+            approvers: InsertApprovers::of(approvers),
+            request_id,
+            people: people.iter().map(|p| p.user_id.as_str()).collect(),
+        }
+    }
+}
+
+impl<R> QueryId for InsertNew<'_, R> {
+    // No static id: the statement cache keys it by its text (one per shape: with or without
+    // approvers, with or without people).
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<R: QueryFragment<Pg>> QueryFragment<Pg> for InsertNew<'_, R> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let mut with = "WITH ";
+        if let Some(approvers) = &self.approvers {
+            out.push_sql("WITH approvers AS (");
+            approvers.walk_ast(out.reborrow())?;
+            out.push_sql(") ");
+            with = ", ";
+        }
+        if !self.people.is_empty() {
+            out.push_sql(with);
+            out.push_sql("people AS (INSERT INTO ");
+            out.push_identifier("request_people")?;
+            out.push_sql(" (user_id, request_id) SELECT u, ");
+            out.push_bind_param::<Text, _>(self.request_id)?;
+            out.push_sql(" FROM unnest(");
+            out.push_bind_param::<Array<Text>, _>(&self.people)?;
+            out.push_sql(") AS u ON CONFLICT DO NOTHING) ");
+        }
+        self.request.walk_ast(out.reborrow())
+    }
+}
+
+impl<R, Conn> RunQueryDsl<Conn> for InsertNew<'_, R> {}
