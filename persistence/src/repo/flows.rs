@@ -354,42 +354,43 @@ pub fn members(
 }
 
 /// The users `named` (a requester's manager, a flow's owners) and the current members of `group`,
-/// as two lists: on PostgreSQL in one statement (each row says whether it is a member), on SQLite
-/// (no round trips) as [`super::users::find_many`] and [`members`].
+/// as two lists ordered by id: on PostgreSQL in one statement, `SELECT …, false … WHERE id =
+/// ANY($named) UNION ALL SELECT …, true … WHERE id = ANY(ARRAY(<members>))` (each branch an index
+/// lookup, and linear in the group's size: a flag computed per row as `id = ANY(<members>)` costs
+/// the group's size squared, about a second for a group of 10,000); on SQLite (no round trips) as
+/// [`super::users::find_many`] and [`members`].
 pub fn named_and_members(
     conn: &mut DbConnection,
     named: &[UserId],
     group: GroupId,
     now: DateTime<Utc>,
 ) -> QueryResult<(Vec<User>, Vec<User>)> {
+    use diesel::sql_types::Bool;
+
     let DbConnection::Postgres(pg) = conn else {
         return Ok((
             super::users::find_many(conn, named)?,
             members(conn, group, now)?,
         ));
     };
-    let member_ids = || current_members_of(group, now);
     let named: Vec<String> = named.iter().map(ToString::to_string).collect();
-    let rows: Vec<(UserRow, bool)> = users::table
-        .filter(
-            users::id
-                .eq_any(&named)
-                .or(users::id.eq_any(diesel::dsl::array(member_ids()))),
+    let mut rows: Vec<(UserRow, bool)> = users::table
+        .filter(users::id.eq_any(&named))
+        .select((UserRow::as_select(), false.into_sql::<Bool>()))
+        .union_all(
+            users::table
+                .filter(users::id.eq_any(diesel::dsl::array(current_members_of(group, now))))
+                .select((UserRow::as_select(), true.into_sql::<Bool>())),
         )
-        .select((
-            UserRow::as_select(),
-            users::id.eq_any(diesel::dsl::array(member_ids())),
-        ))
-        .order(users::id)
         .load(pg)?;
+    rows.sort_by(|a, b| a.0.id.cmp(&b.0.id));
     let (mut listed, mut in_group) = (Vec::new(), Vec::new());
     for (row, member) in rows {
         let user: User = super::convert(row)?;
-        if named.contains(&user.id.to_string()) {
-            listed.push(user.clone());
-        }
         if member {
             in_group.push(user);
+        } else {
+            listed.push(user);
         }
     }
     Ok((listed, in_group))
