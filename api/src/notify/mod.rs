@@ -29,7 +29,9 @@ pub use portcullis_domain::events::EVENT_TYPES;
 pub fn publish(conn: &mut Tx, event: &NewEvent) -> Result<EventId, ApiError> {
     let recorded = events::record(conn, event)?;
     conn.learned_slack(recorded.slack);
-    conn.learned_callback(&event.subject_id, recorded.callback);
+    if let Some(callback) = recorded.callback {
+        conn.learned_callback(&event.subject_id, callback);
+    }
     let id = recorded.id;
     if !recorded.webhooks {
         return Ok(id);

@@ -26,36 +26,47 @@ pub struct Recorded {
     pub webhooks: bool,
     /// Whether Slack is connected.
     pub slack: bool,
-    /// Whether the subject is a request submitted through AuthZEN whose PEP asked for a callback.
-    pub callback: bool,
+    /// Whether the subject is a request submitted through AuthZEN whose PEP asked for a callback
+    /// (PostgreSQL; `None`: not asked).
+    pub callback: Option<bool>,
 }
 
-/// Records `event` and answers, in the same statement, whether any webhook channel is enabled,
-/// whether Slack is connected and whether the subject has an AuthZEN callback (so that the caller
-/// reads the channels, the Slack connection or the callback only when they may act on the event;
-/// nearly always none does, and that answer then costs no extra round trip).
+/// Records `event` and answers, in the same statement, whether any webhook channel is enabled and
+/// whether Slack is connected (so that the caller reads the channels or the Slack connection only
+/// when they may act on the event; nearly always neither does, and that answer then costs no extra
+/// round trip); on PostgreSQL also whether the subject has an AuthZEN callback (SQLite, in process,
+/// has no round trip to save: the few changes that may call back look it up).
 pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<Recorded> {
     let id = EventId::new_v7();
-    let (webhooks, slack, callback) = diesel::insert_into(events::table)
-        .values(EventRow {
-            id: id.to_string(),
-            event_type: event.event_type.to_owned(),
-            occurred_at: to_db(event.occurred_at),
-            actor_id: event.actor_id.map(|a| a.to_string()),
-            subject_type: event.subject_type.to_owned(),
-            subject_id: event.subject_id.clone(),
-            data: event.data.to_string(),
-        })
-        .returning((
-            diesel::dsl::exists(webhook_channels::table.filter(webhook_channels::enabled.eq(true))),
-            diesel::dsl::exists(slack_connection::table.filter(slack_connection::id.eq(1))),
-            diesel::dsl::exists(
+    let insert = diesel::insert_into(events::table).values(EventRow {
+        id: id.to_string(),
+        event_type: event.event_type.to_owned(),
+        occurred_at: to_db(event.occurred_at),
+        actor_id: event.actor_id.map(|a| a.to_string()),
+        subject_type: event.subject_type.to_owned(),
+        subject_id: event.subject_id.clone(),
+        data: event.data.to_string(),
+    });
+    let webhooks =
+        diesel::dsl::exists(webhook_channels::table.filter(webhook_channels::enabled.eq(true)));
+    let slack = diesel::dsl::exists(slack_connection::table.filter(slack_connection::id.eq(1)));
+    let (webhooks, slack, callback) = match conn {
+        DbConnection::Postgres(pg) => {
+            let callback = diesel::dsl::exists(
                 authzen_tasks::table
                     .filter(authzen_tasks::request_id.eq(&event.subject_id))
                     .filter(authzen_tasks::callback.is_not_null()),
-            ),
-        ))
-        .get_result(conn)?;
+            );
+            let (webhooks, slack, callback) = insert
+                .returning((webhooks, slack, callback))
+                .get_result(pg)?;
+            (webhooks, slack, Some(callback))
+        }
+        DbConnection::Sqlite(sqlite) => {
+            let (webhooks, slack) = insert.returning((webhooks, slack)).get_result(sqlite)?;
+            (webhooks, slack, None)
+        }
+    };
     Ok(Recorded {
         id,
         webhooks,

@@ -112,13 +112,8 @@ pub(super) fn reindex_approvers(
             ))
             .load(conn)?,
     };
-    let stored_awaiting = |row: &ApproverRow| {
-        stored
-            .iter()
-            .find(|(user, position, _)| *user == row.user_id && *position == row.position)
-            .map(|(_, _, awaiting)| *awaiting)
-    };
-    if stored.len() != wanted.len() || wanted.iter().any(|row| stored_awaiting(row).is_none()) {
+    let stored_awaiting = |row: &ApproverRow| awaited(&stored, row);
+    if !same_rows(&stored, &wanted) {
         diesel::delete(request_approvers::table.filter(request_approvers::request_id.eq(&id)))
             .execute(conn)?;
         return insert_approvers(conn, &wanted);
@@ -189,6 +184,19 @@ fn stored_rows(request: &AccessRequest) -> Vec<Stored> {
         .collect()
 }
 
+/// Whether `row`'s approver awaited in the stored rows (`None`: no such row).
+fn awaited(stored: &[Stored], row: &ApproverRow) -> Option<bool> {
+    stored
+        .iter()
+        .find(|(user, position, _)| *user == row.user_id && *position == row.position)
+        .map(|(_, _, awaiting)| *awaiting)
+}
+
+/// Whether `wanted` has the stored rows (who and at which step), whatever awaits.
+fn same_rows(stored: &[Stored], wanted: &[ApproverRow]) -> bool {
+    stored.len() == wanted.len() && wanted.iter().all(|row| awaited(stored, row).is_some())
+}
+
 /// What a change does to the approver index when one statement does it on PostgreSQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum IndexChange {
@@ -202,13 +210,8 @@ pub(super) enum IndexChange {
 /// The hand-over from `stored` to `wanted` (the same rows, only `awaiting` moved: everyone who
 /// awaited stops, approvers of one step start), if that is what it is.
 fn hand_over(stored: &[Stored], wanted: &[ApproverRow]) -> Option<IndexChange> {
-    let was = |row: &ApproverRow| {
-        stored
-            .iter()
-            .find(|(user, position, _)| *user == row.user_id && *position == row.position)
-            .map(|(_, _, awaiting)| *awaiting)
-    };
-    if stored.len() != wanted.len() || wanted.iter().any(|row| was(row).is_none()) {
+    let was = |row: &ApproverRow| awaited(stored, row);
+    if !same_rows(stored, wanted) {
         return None;
     }
     let awaited = stored.iter().filter(|(_, _, awaiting)| *awaiting).count();
