@@ -4,7 +4,8 @@
 # 64 connections, so that wrk's whole-millisecond delay between a connection's requests paces them closely
 # (with 16, a delay under 1 ms is dropped and the "paced" run is closed-loop).
 #   bench/paced_probe.sh [RATE] [SECONDS] [SCENARIOS...]      e.g. bench/paced_probe.sh 9000 15 healthz authzen
-# BENCH_SERVER measures another build; each scenario runs twice, interleaved.
+# BENCH_SERVER measures another build, PROBE_CONNECTIONS another number of connections (the tail grows with
+# it at the same rate); each scenario runs twice, interleaved.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +13,7 @@ rate=${1:-9000}
 seconds=${2:-15}
 shift $(( $# > 2 ? 2 : $# ))
 if (( $# )); then scenarios=("$@"); else scenarios=(healthz authzen); fi
-connections=64
+connections=${PROBE_CONNECTIONS:-64}
 server=${BENCH_SERVER:-target/release/portcullis}
 secret="benchmark-secret-benchmark-secret-0123456789"
 data=$(ls bench/.data/sqlite-*.db.ok 2> /dev/null | head -n 1)

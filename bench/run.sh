@@ -129,19 +129,25 @@ prepare() { # backend → prints the database URL of a fresh copy of the generat
 
 supply() { awk -v kind="$1" '$1 == kind { n++ } END { print n + 0 }' "$data/run.txt"; }
 
-# A paced run's connections and pause: wrk waits a whole number of milliseconds between a connection's
-# requests, so each connection pauses `pause` ms (at least 5, so that the rounding and the response time
-# stay small beside it) and as many connections as it takes (at least 16) offer about `rate` together.
-pacing() { # rate → "connections offered_rate"
-    local pause=$(( ($1 + 15999) / $1 )) connections
+# A paced run: wrk waits a whole number of milliseconds between a connection's requests, so each
+# connection pauses a mean of `pause` ms (at least 5; the wrk script draws each pause around it, so that the
+# connections do not fall into step), and as many connections as it takes (at least 16) offer the rate. The
+# pause follows each answer, so a short calibration run first measures what those connections achieve and
+# their number is scaled to reach the rate.
+pacing() { # scenario offset rate → "connections pause used"
+    local pause=$(( ($3 + 15999) / $3 )) connections line achieved
     (( pause < 5 )) && pause=5
-    connections=$(( ($1 * pause + 500) / 1000 ))
+    connections=$(( ($3 * pause + 999) / 1000 ))
     (( connections < 16 )) && connections=16
-    echo "$connections $(( connections * 1000 / pause ))"
+    line=$(wrk_run "$1" "$2" "$(( connections * 1000 / pause ))" "$connections" 3)
+    achieved=$(jq -r '.rps | floor' <<< "$line")
+    (( achieved > 0 )) && connections=$(( (connections * $3 + achieved / 2) / achieved ))
+    (( connections < 16 )) && connections=16
+    echo "$connections $pause $(jq -r .requests <<< "$line")"
 }
 
-wrk_run() { # scenario offset [rate connections] → one JSON line
-    wrk -t1 -c"${4:-16}" -d"${seconds}s" --timeout 10s -s bench/wrk/portcullis.lua http://127.0.0.1:18080 \
+wrk_run() { # scenario offset [rate connections [seconds]] → one JSON line
+    wrk -t1 -c"${4:-16}" -d"${5:-$seconds}s" --timeout 10s -s bench/wrk/portcullis.lua http://127.0.0.1:18080 \
         -- "$data/run.txt" "$1" "$2" ${3:-} ${4:-} | tail -n 1
 }
 
@@ -158,8 +164,10 @@ for backend in $backends; do
         used=$(jq -r .requests <<< "$closed")
         [[ -n "${offset[$scenario]+x}" ]] && offset[$scenario]=$(( offset[$scenario] + used + 100 ))
         rps=$(jq -r '.rps | floor' <<< "$closed")
-        read -r connections half <<< "$(pacing $(( rps / 2 > 0 ? rps / 2 : 1 )))"
-        paced=$(wrk_run "$scenario" "${offset[$scenario]:-0}" "$half" "$connections")
+        half=$(( rps / 2 > 0 ? rps / 2 : 1 ))
+        read -r connections pause used <<< "$(pacing "$scenario" "${offset[$scenario]:-0}" "$half")"
+        [[ -n "${offset[$scenario]+x}" ]] && offset[$scenario]=$(( offset[$scenario] + used + 100 ))
+        paced=$(wrk_run "$scenario" "${offset[$scenario]:-0}" "$(( connections * 1000 / pause ))" "$connections")
         used=$(jq -r .requests <<< "$paced")
         [[ -n "${offset[$scenario]+x}" ]] && offset[$scenario]=$(( offset[$scenario] + used + 100 ))
         rss=$(peak_rss_kib)
@@ -170,8 +178,8 @@ for backend in $backends; do
         fi
         jq -cn --arg backend "$backend" --arg scenario "$scenario" --argjson closed "$closed" \
             --argjson paced "$paced" --argjson offered "$half" --argjson rss "$rss" \
-            --argjson connections "$connections" \
-            '{backend: $backend, scenario: $scenario, closed: $closed, paced: ($paced + {offered_rps: $offered, connections: $connections}), peak_rss_kib: $rss}' \
+            --argjson connections "$connections" --argjson pause "$pause" \
+            '{backend: $backend, scenario: $scenario, closed: $closed, paced: ($paced + {offered_rps: $offered, connections: $connections, pause_ms: $pause}), peak_rss_kib: $rss}' \
             | tee -a "$out"
     done
     # Export: 100,000 rows (the newest, whatever their status), streamed once.

@@ -39,10 +39,11 @@ end
 
 function delay()
   if rate then
-    -- Each pause is drawn between half and one and a half of the mean, so that the connections do not
-    -- fall into step and offer their requests in bursts (wrk waits whole milliseconds).
-    local mean = connections * 1000 / rate
-    return math.random(math.floor(mean / 2), math.ceil(mean * 3 / 2))
+    -- Whole milliseconds (what wrk waits), drawn evenly around the mean from half to one and a half of it,
+    -- so that the connections do not fall into step and offer their requests in bursts.
+    local mean = math.floor(connections * 1000 / rate + 0.5)
+    local spread = math.floor(mean / 2)
+    return math.random(mean - spread, mean + spread)
   end
   return 0
 end
