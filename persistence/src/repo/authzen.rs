@@ -9,6 +9,7 @@ use portcullis_domain::request::RequestStatus;
 use portcullis_domain::{DeviceId, GroupId, RequestId, UserId};
 
 use super::flows::{FlowRow, convert, current_groups_of};
+use super::groups::unexpired;
 use crate::connection::DbConnection;
 use crate::schema::{
     access_requests, approval_flows, authzen_signing_keys, authzen_tasks, device_admin_sessions,
@@ -16,8 +17,7 @@ use crate::schema::{
 };
 use crate::time::{from_db, to_db};
 
-/// Whether `user` is a member of `group` at `now` (any source, unexpired): an expired grant's
-/// membership stops counting at its expiry, before the job removes it.
+/// Whether `user` is a member of `group` at `now` (any source, [`unexpired`]).
 pub fn is_member(
     conn: &mut DbConnection,
     user: UserId,
@@ -28,11 +28,7 @@ pub fn is_member(
         memberships::table
             .filter(memberships::user_id.eq(user.to_string()))
             .filter(memberships::group_id.eq(group.to_string()))
-            .filter(
-                memberships::expires_at
-                    .is_null()
-                    .or(memberships::expires_at.gt(to_db(now))),
-            ),
+            .filter(unexpired(now)),
     ))
     .get_result(conn)
 }

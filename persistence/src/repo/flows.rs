@@ -4,6 +4,7 @@ use portcullis_domain::directory::User;
 use portcullis_domain::flow::{ApprovalFlow, ApprovalType, FlowDraft, FlowKind};
 use portcullis_domain::{FlowId, GroupId, RequestId, UserId};
 
+use super::groups::{Unexpired, unexpired};
 use super::{contains_pattern, lower};
 use crate::connection::DbConnection;
 use crate::keyset_page;
@@ -232,10 +233,7 @@ pub fn with_escalation(conn: &mut DbConnection) -> QueryResult<Vec<ApprovalFlow>
 pub(crate) type CurrentGroups = diesel::dsl::Select<
     diesel::dsl::Filter<
         diesel::dsl::Filter<memberships::table, diesel::dsl::Eq<memberships::user_id, String>>,
-        diesel::dsl::Or<
-            diesel::dsl::IsNull<memberships::expires_at>,
-            diesel::dsl::Gt<memberships::expires_at, NaiveDateTime>,
-        >,
+        Unexpired,
     >,
     memberships::group_id,
 >;
@@ -243,11 +241,7 @@ pub(crate) type CurrentGroups = diesel::dsl::Select<
 pub(crate) fn current_groups_of(user: UserId, now: DateTime<Utc>) -> CurrentGroups {
     memberships::table
         .filter(memberships::user_id.eq(user.to_string()))
-        .filter(
-            memberships::expires_at
-                .is_null()
-                .or(memberships::expires_at.gt(to_db(now))),
-        )
+        .filter(unexpired(now))
         .select(memberships::group_id)
 }
 
@@ -256,10 +250,7 @@ pub(crate) fn current_groups_of(user: UserId, now: DateTime<Utc>) -> CurrentGrou
 pub(crate) type CurrentMembers = diesel::dsl::Select<
     diesel::dsl::Filter<
         diesel::dsl::Filter<memberships::table, diesel::dsl::Eq<memberships::group_id, String>>,
-        diesel::dsl::Or<
-            diesel::dsl::IsNull<memberships::expires_at>,
-            diesel::dsl::Gt<memberships::expires_at, NaiveDateTime>,
-        >,
+        Unexpired,
     >,
     memberships::user_id,
 >;
@@ -267,11 +258,7 @@ pub(crate) type CurrentMembers = diesel::dsl::Select<
 pub(crate) fn current_members_of(group: GroupId, now: DateTime<Utc>) -> CurrentMembers {
     memberships::table
         .filter(memberships::group_id.eq(group.to_string()))
-        .filter(
-            memberships::expires_at
-                .is_null()
-                .or(memberships::expires_at.gt(to_db(now))),
-        )
+        .filter(unexpired(now))
         .select(memberships::user_id)
 }
 

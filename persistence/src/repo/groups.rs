@@ -9,6 +9,20 @@ use crate::models::{GroupRow, MembershipRow};
 use crate::page::{Page, PageRequest};
 use crate::schema::{memberships, user_groups};
 
+/// A membership that counts at a moment: it has no expiry, or its expiry is still ahead (an
+/// expired grant's membership stops counting at its expiry, before the job removes it).
+pub(crate) type Unexpired = diesel::dsl::Or<
+    diesel::dsl::IsNull<memberships::expires_at>,
+    diesel::dsl::Gt<memberships::expires_at, chrono::NaiveDateTime>,
+>;
+
+/// The memberships that count at `now` (see [`Unexpired`]), as a filter.
+pub(crate) fn unexpired(now: chrono::DateTime<chrono::Utc>) -> Unexpired {
+    memberships::expires_at
+        .is_null()
+        .or(memberships::expires_at.gt(crate::time::to_db(now)))
+}
+
 pub fn insert(conn: &mut DbConnection, group: &Group) -> QueryResult<()> {
     diesel::insert_into(user_groups::table)
         .values(GroupRow::from(group))
@@ -131,11 +145,7 @@ pub fn groups_of(
 ) -> QueryResult<Vec<(GroupId, String)>> {
     let group_ids: Vec<String> = memberships::table
         .filter(memberships::user_id.eq(user_id.to_string()))
-        .filter(
-            memberships::expires_at
-                .is_null()
-                .or(memberships::expires_at.gt(crate::time::to_db(now))),
-        )
+        .filter(unexpired(now))
         .select(memberships::group_id)
         .distinct()
         .load(conn)?;
