@@ -4,6 +4,8 @@
 //! unknown and deactivated users are refused with the same answer as a bad signature, so a token
 //! never reveals whether a user exists.
 
+use std::sync::Arc;
+
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
@@ -22,9 +24,9 @@ use crate::state::AppState;
 /// Longest `Authorization` header accepted; real tokens are a few hundred bytes.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
-/// The authenticated caller: an active user of the directory.
+/// The authenticated caller: an active user of the directory (shared with the cache that found it).
 #[derive(Debug, Clone)]
-pub struct Principal(pub User);
+pub struct Principal(pub Arc<User>);
 
 impl Principal {
     pub fn user(&self) -> &User {
@@ -111,10 +113,11 @@ fn resolve(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Principal, ApiEr
                     .read(move |conn| Ok(repo::users::find_by_subject(conn, &subject)?))
                     .await?
                     .filter(|user| user.active)
+                    .map(Arc::new)
                     .ok_or(ApiError::Unauthorized(INVALID_TOKEN))?;
                 state
                     .cache
-                    .remember_principal(generation, claims.sub, user.clone());
+                    .remember_principal(generation, claims.sub, Arc::clone(&user));
                 user
             }
         };

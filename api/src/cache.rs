@@ -5,26 +5,57 @@
 //! A change made through this server is seen by the next request: every write of users or settings
 //! bumps a generation that is part of each key, so older entries are never read again. A change made
 //! by another replica (PostgreSQL scale-out) is seen within [`TTL`], the longest an entry lives.
+//!
+//! The entries sit in `quick_cache` maps (no background work, lookups by a borrowed key) with the
+//! instant they stop being served beside them: an entry past it is a miss. A user is kept behind an
+//! [`Arc`], so a hit hands out a pointer, not a copy of its strings.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use moka::sync::Cache;
 use portcullis_domain::directory::User;
 use portcullis_persistence::repo::settings::StoredSettings;
+use quick_cache::Equivalent;
+use quick_cache::sync::Cache;
 
 /// How long another replica's change to a user or to the settings may go unseen here.
 pub const TTL: Duration = Duration::from_secs(2);
 
 /// At most this many callers are remembered (a busy server's active users in one [`TTL`]).
-const PRINCIPALS: u64 = 10_000;
+const PRINCIPALS: usize = 10_000;
+
+/// A cached value and the instant it stops being served.
+#[derive(Clone)]
+struct Fresh<T> {
+    until: Instant,
+    value: T,
+}
+
+impl<T: Clone> Fresh<T> {
+    fn current(self) -> Option<T> {
+        (Instant::now() < self.until).then_some(self.value)
+    }
+}
+
+/// A principal's key looked up without allocating: `(generation, subject)` hashes and compares as
+/// the stored `(u64, String)` does.
+#[derive(Hash)]
+struct SubjectKey<'a>(u64, &'a str);
+
+impl Equivalent<(u64, String)> for SubjectKey<'_> {
+    fn equivalent(&self, key: &(u64, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
+}
 
 /// The caches one server shares across its workers.
 pub struct HotCache {
+    ttl: Duration,
     users_generation: AtomicU64,
-    principals: Cache<(u64, String), User>,
+    principals: Cache<(u64, String), Fresh<Arc<User>>>,
     settings_generation: AtomicU64,
-    settings: Cache<u64, StoredSettings>,
+    settings: Cache<u64, Fresh<StoredSettings>>,
 }
 
 impl Default for HotCache {
@@ -36,13 +67,18 @@ impl Default for HotCache {
 impl HotCache {
     pub fn with_ttl(ttl: Duration) -> Self {
         Self {
+            ttl,
             users_generation: AtomicU64::new(0),
-            principals: Cache::builder()
-                .max_capacity(PRINCIPALS)
-                .time_to_live(ttl)
-                .build(),
+            principals: Cache::new(PRINCIPALS),
             settings_generation: AtomicU64::new(0),
-            settings: Cache::builder().max_capacity(1).time_to_live(ttl).build(),
+            settings: Cache::new(1),
+        }
+    }
+
+    fn fresh<T>(&self, value: T) -> Fresh<T> {
+        Fresh {
+            until: Instant::now() + self.ttl,
+            value,
         }
     }
 
@@ -52,19 +88,22 @@ impl HotCache {
         self.users_generation.load(Ordering::Acquire)
     }
 
-    pub fn principal(&self, generation: u64, subject: &str) -> Option<User> {
-        self.principals.get(&(generation, subject.to_owned()))
+    pub fn principal(&self, generation: u64, subject: &str) -> Option<Arc<User>> {
+        self.principals
+            .get(&SubjectKey(generation, subject))
+            .and_then(Fresh::current)
     }
 
-    pub fn remember_principal(&self, generation: u64, subject: String, user: User) {
-        self.principals.insert((generation, subject), user);
+    pub fn remember_principal(&self, generation: u64, subject: String, user: Arc<User>) {
+        self.principals
+            .insert((generation, subject), self.fresh(user));
     }
 
     /// Called after any change to existing users (unknown subjects are never cached, so a new
     /// user needs none): later requests read them again.
     pub fn users_changed(&self) {
         self.users_generation.fetch_add(1, Ordering::AcqRel);
-        self.principals.invalidate_all();
+        self.principals.clear();
     }
 
     pub fn settings_generation(&self) -> u64 {
@@ -72,17 +111,17 @@ impl HotCache {
     }
 
     pub fn settings(&self, generation: u64) -> Option<StoredSettings> {
-        self.settings.get(&generation)
+        self.settings.get(&generation).and_then(Fresh::current)
     }
 
     pub fn remember_settings(&self, generation: u64, settings: StoredSettings) {
-        self.settings.insert(generation, settings);
+        self.settings.insert(generation, self.fresh(settings));
     }
 
     /// Called after any write of the settings.
     pub fn settings_changed(&self) {
         self.settings_generation.fetch_add(1, Ordering::AcqRel);
-        self.settings.invalidate_all();
+        self.settings.clear();
     }
 }
 
@@ -112,7 +151,7 @@ mod tests {
     fn a_user_read_before_a_change_is_not_served_after_it() {
         let cache = HotCache::default();
         let before = cache.users_generation();
-        cache.remember_principal(before, "ada".to_owned(), user());
+        cache.remember_principal(before, "ada".to_owned(), Arc::new(user()));
         assert!(cache.principal(before, "ada").is_some());
         cache.users_changed();
         let after = cache.users_generation();
@@ -120,7 +159,7 @@ mod tests {
         assert!(cache.principal(after, "ada").is_none());
         // A lookup that started before the change and finishes after it is stored under the old
         // generation, where nobody reads any more.
-        cache.remember_principal(before, "ada".to_owned(), user());
+        cache.remember_principal(before, "ada".to_owned(), Arc::new(user()));
         assert!(cache.principal(cache.users_generation(), "ada").is_none());
     }
 
@@ -128,7 +167,7 @@ mod tests {
     fn entries_expire() {
         let cache = HotCache::with_ttl(Duration::from_millis(50));
         let generation = cache.users_generation();
-        cache.remember_principal(generation, "ada".to_owned(), user());
+        cache.remember_principal(generation, "ada".to_owned(), Arc::new(user()));
         assert!(cache.principal(generation, "ada").is_some());
         std::thread::sleep(Duration::from_millis(120));
         assert!(cache.principal(generation, "ada").is_none());

@@ -30,6 +30,21 @@ macro_rules! insert_many {
     }};
 }
 
+/// Runs `$body` with `$c` bound to the backend's own connection (`PgConnection` or
+/// `SqliteConnection`); `$body` is compiled once per backend. For hot point reads: through
+/// `DbConnection` (diesel's `MultiConnection`) a query's SQL text is written out again on every
+/// execution, to collect its bind values, even when its prepared statement is cached; on the
+/// backend's own connection a cached statement only binds.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match &mut *$conn {
+            $crate::DbConnection::Postgres($c) => $body,
+            $crate::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
 mod connection;
 mod database;
 pub mod error;

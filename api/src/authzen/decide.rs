@@ -2,6 +2,8 @@
 //! permit), and for a denial whether it can be requested (then signed binding material) or, on a
 //! re-evaluation with `context.approval`, what that approval is worth.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, SecondsFormat, SubsecRound, Utc};
 use portcullis_domain::authzen::{
     self, Approval, BindingClaims, DENIAL_LIFETIME_SECONDS, Target, TaskStatus, bound_subject,
@@ -137,15 +139,17 @@ fn subject_key(subject: &Value) -> Option<String> {
 fn subject_user(
     conn: &mut portcullis_persistence::DbConnection,
     key: Option<&str>,
-    cached: Option<User>,
-) -> Result<Option<User>, ApiError> {
+    cached: Option<Arc<User>>,
+) -> Result<Option<Arc<User>>, ApiError> {
     if cached.is_some() {
         return Ok(cached);
     }
     let Some(key) = key else {
         return Ok(None);
     };
-    Ok(users::find_by_subject(conn, key)?.filter(|user| user.active))
+    Ok(users::find_by_subject(conn, key)?
+        .filter(|user| user.active)
+        .map(Arc::new))
 }
 
 /// Integrations (the PEP's service accounts) and admins may ask about anyone; a person only about
@@ -207,9 +211,9 @@ pub async fn evaluate(
     if let (false, Some(key), Some(user)) = (was_cached, key, &subject) {
         state
             .cache
-            .remember_principal(generation, key, user.clone());
+            .remember_principal(generation, key, Arc::clone(user));
     }
-    if !may_ask(caller, subject.as_ref()) {
+    if !may_ask(caller, subject.as_deref()) {
         return Err(ApiError::Forbidden(
             "a person may only ask about themselves; PEPs use an integration account".to_owned(),
         ));

@@ -2,8 +2,6 @@
 //! completed one gives, and its cancellation. Every call is authorized: the submitter, the subject
 //! and admins see a task; anyone else gets the same 404 as for a task that does not exist.
 
-use std::sync::Arc;
-
 use actix_web::{HttpRequest, get, post, web};
 use portcullis_domain::authzen::{self, TaskStatus};
 use portcullis_domain::directory::User;
@@ -135,7 +133,7 @@ pub async fn cancel_access_request_task(
     id: web::Path<String>,
     _http: HttpRequest,
 ) -> Result<web::Json<AuthzenTaskResponse>, ArapError> {
-    let (caller, id, now) = (Arc::new(principal.0), checked_id(&id)?, state.now());
+    let (caller, id, now) = (principal.0, checked_id(&id)?, state.now());
     let outcome = state
         .write(move |tx| {
             let (task, progress) = match visible_task(tx, &id, &caller, now) {

@@ -47,7 +47,7 @@ pub async fn get_me(
         None => None,
     };
     Ok(web::Json(MeResponse {
-        user: UserResponse::from(principal.0),
+        user: UserResponse::from(std::sync::Arc::unwrap_or_clone(principal.0)),
         manager: manager.map(summary),
     }))
 }

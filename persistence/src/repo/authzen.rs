@@ -24,13 +24,13 @@ pub fn is_member(
     group: GroupId,
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
+    let query = diesel::select(diesel::dsl::exists(
         memberships::table
             .filter(memberships::user_id.eq(user.to_string()))
             .filter(memberships::group_id.eq(group.to_string()))
             .filter(unexpired(now)),
-    ))
-    .get_result(conn)
+    ));
+    crate::on_backend!(conn, |c| query.get_result(c))
 }
 
 /// Whether `user` holds a running device-admin session on `device` at `now`.
@@ -41,15 +41,15 @@ pub fn in_session(
     now: DateTime<Utc>,
 ) -> QueryResult<bool> {
     let at = to_db(now);
-    diesel::select(diesel::dsl::exists(
+    let query = diesel::select(diesel::dsl::exists(
         device_admin_sessions::table
             .filter(device_admin_sessions::user_id.eq(user.to_string()))
             .filter(device_admin_sessions::device_id.eq(device.to_string()))
             .filter(device_admin_sessions::ends_at.gt(at))
             .filter(device_admin_sessions::started_at.le(at))
             .filter(device_admin_sessions::ended_at.is_null()),
-    ))
-    .get_result(conn)
+    ));
+    crate::on_backend!(conn, |c| query.get_result(c))
 }
 
 /// A flow that gives a group, as a denial offers it.

@@ -173,18 +173,19 @@ pub fn find_by_subject(conn: &mut DbConnection, subject: &str) -> QueryResult<Op
     let by_email = Email::parse(subject)
         .map(|e| e.as_str().to_owned())
         .unwrap_or_default();
-    users::table
-        .filter(
-            users::id
-                .eq(subject)
-                .or(users::external_id.eq(subject))
-                .or(users::email.eq(by_email)),
-        )
+    let query = users::table.filter(
+        users::id
+            .eq(subject)
+            .or(users::external_id.eq(subject))
+            .or(users::email.eq(by_email)),
+    );
+    // Every authenticated request's caller, when the cache does not hold them: see `on_backend!`.
+    crate::on_backend!(conn, |c| query
         .select(UserRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(convert)
-        .transpose()
+        .first(c)
+        .optional())?
+    .map(convert)
+    .transpose()
 }
 
 pub fn find_many(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<Vec<User>> {

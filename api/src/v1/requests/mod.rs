@@ -91,7 +91,7 @@ pub async fn create_access_request(
         extends_grant: None,
         starts_at: body.starts_at,
     };
-    let (caller, now) = (Arc::new(principal.0.clone()), state.now());
+    let (caller, now) = (Arc::clone(&principal.0), state.now());
     let settings = state.settings().await?.settings;
     let ask = Arc::new((input, idempotency, settings));
     let (created, _replayed) = state

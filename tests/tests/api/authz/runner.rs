@@ -75,7 +75,7 @@ pub(super) async fn answer(request: reqwest::RequestBuilder) -> (u16, String, St
 /// errors answer first.
 pub(super) async fn forget_principals(app: &TestApp, cast: &Cast) {
     let path = format!("/v1/users/{}", cast.base["bystander"]);
-    let rename = json!({ "display_name": format!("Bea {}", uuid::Uuid::new_v4()) });
+    let rename = json!({ "display_name": format!("Bea {}", uuid::Uuid::now_v7()) });
     let response = app.patch(&path, &app.admin_token, &rename).await;
     expect_status(response, StatusCode::OK).await;
 }
