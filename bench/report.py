@@ -61,6 +61,12 @@ def fine_ms(us):
     return f"{us / 1000:.3f}"
 
 
+def cpu(run):
+    """The server's CPU time per request in a closed-loop run (empty for runs that predate it)."""
+    value = run.get("server_cpu_us")
+    return "" if value is None else f"{value:,.1f}"
+
+
 def errors(run):
     e = run["errors"]
     return sum(e.values()) if isinstance(e, dict) else e
@@ -132,8 +138,8 @@ def report(directory):
                 )
             print()
         print("| operation | peak req/s (closed) | p50 / p90 / p99 / max ms | errors | of ceiling | × peer | target "
-              "| paced at ½ peak: achieved req/s | p50 / p90 / p99 / max ms | peak RSS MiB |")
-        print("| --- | ---: | --- | ---: | ---: | ---: | --- | ---: | --- | ---: |")
+              "| paced at ½ peak: achieved req/s | p50 / p90 / p99 / max ms | peak RSS MiB | server CPU µs/request |")
+        print("| --- | ---: | --- | ---: | ---: | ---: | --- | ---: | --- | ---: | ---: |")
         for r in rows:
             if r["scenario"] in ("export", "ceilings"):
                 continue
@@ -147,7 +153,8 @@ def report(directory):
                 f"| {NAMES[r['scenario']]} | {c['rps']:,.0f} | {ms(c['p50_us'])} / {ms(c['p90_us'])} / {ms(c['p99_us'])} / {ms(c['max_us'])} "
                 f"| {errors(c) + errors(p)} | {of_ceiling(r['scenario'], c['rps'], ceiling)} | {times_peer} | {met} "
                 f"| {p['rps']:,.0f} of {p['offered_rps']:,}{paced_by} "
-                f"| {ms(p['p50_us'])} / {ms(p['p90_us'])} / {ms(p['p99_us'])} / {ms(p['max_us'])} | {r['peak_rss_kib'] / 1024:.0f} |"
+                f"| {ms(p['p50_us'])} / {ms(p['p90_us'])} / {ms(p['p99_us'])} / {ms(p['max_us'])} | {r['peak_rss_kib'] / 1024:.0f} "
+                f"| {cpu(c)} |"
             )
         for r in rows:
             if r["scenario"] == "export":
@@ -155,6 +162,18 @@ def report(directory):
                     f"\nExport: {r['rows']:,} rows of CSV ({r['bytes'] / 1e6:.1f} MB) in {r['seconds']:.2f} s "
                     f"({r['rows'] / r['seconds']:,.0f} rows/s), server peak RSS {r['peak_rss_kib'] / 1024:.0f} MiB.\n"
                 )
+
+
+def server_cpu(directories):
+    """{backend: {scenario: [server CPU µs per request, ...]}} over several runs (those that measured it)."""
+    out = {}
+    for directory in directories:
+        for backend, rows in load(directory).items():
+            for r in rows:
+                value = r.get("closed", {}).get("server_cpu_us")
+                if value is not None:
+                    out.setdefault(backend, {}).setdefault(r["scenario"], []).append(value)
+    return out
 
 
 def figures(directories):
@@ -206,6 +225,22 @@ def compare(before_dirs, after_dirs):
                 f"| {'' if a_f is None else f'{a_f:.1%}'} | {delta_f} |"
             )
         print()
+        b_cpu, a_cpu = server_cpu(before_dirs).get(backend, {}), server_cpu(after_dirs).get(backend, {})
+        if b_cpu or a_cpu:
+            print("Server CPU time per request in the closed-loop runs (µs; less sensitive than req/s to what "
+                  "else the host runs):\n")
+            print("| operation | before (runs) | after (runs) | Δ |")
+            print("| --- | ---: | ---: | ---: |")
+            for name in NAMES:
+                bs, as_ = b_cpu.get(name, []), a_cpu.get(name, [])
+                if not bs and not as_:
+                    continue
+                b_m = statistics.median(bs) if bs else None
+                a_m = statistics.median(as_) if as_ else None
+                delta = f"{a_m / b_m - 1:+.0%}" if b_m and a_m else ""
+                runs = lambda xs: ", ".join(f"{x:,.1f}" for x in xs)  # noqa: E731
+                print(f"| {NAMES[name]} | {runs(bs)} | {runs(as_)} | {delta} |")
+            print()
 
 
 if __name__ == "__main__":

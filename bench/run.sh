@@ -72,6 +72,11 @@ start_server() { # database_url
 }
 
 peak_rss_kib() { awk '/VmHWM/ { print $2 }' "/proc/$server_pid/status"; }
+# The server's CPU time so far (user + system), in clock ticks: the closed-loop run's share per request is a
+# figure that a busy or throttled host changes far less than the throughput (it does not count the time the
+# host gives to others).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
+ticks_per_second=$(getconf CLK_TCK)
 
 # A data set is generated again when its size, its seed, its backend's schema or the generator changes.
 schema() { cat migrations/"$1"/*/up.sql bench/src/main.rs bench/src/generator/*.rs | sha256sum | cut -c1-10; }
@@ -160,7 +165,10 @@ for backend in $backends; do
     declare -A offset=([create]=0 [create_cel]=0 [approve]=0)
     for scenario in ${BENCH_SCENARIOS:-healthz create create_cel approve tasks tasks_mixed queue queue_requester get authzen}; do
         start_server "$url"
+        ticks=$(cpu_ticks)
         closed=$(wrk_run "$scenario" "${offset[$scenario]:-0}")
+        closed=$(jq -c --argjson ticks "$(( $(cpu_ticks) - ticks ))" --argjson hz "$ticks_per_second" \
+            '. + {server_cpu_us: (if .requests > 0 then $ticks / $hz * 1e6 / .requests else null end)}' <<< "$closed")
         used=$(jq -r .requests <<< "$closed")
         [[ -n "${offset[$scenario]+x}" ]] && offset[$scenario]=$(( offset[$scenario] + used + 100 ))
         rps=$(jq -r '.rps | floor' <<< "$closed")
