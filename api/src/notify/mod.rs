@@ -13,7 +13,7 @@ pub mod starts;
 pub mod webhook;
 
 use portcullis_domain::EventId;
-use portcullis_persistence::repo::events::{self, NewEvent};
+use portcullis_persistence::repo::events::{self, NewEvent, Recorded};
 use portcullis_persistence::repo::outbox::{self, NewEntry};
 use portcullis_persistence::repo::{users, webhooks};
 use serde_json::json;
@@ -28,6 +28,12 @@ pub use portcullis_domain::events::EVENT_TYPES;
 /// together or not at all.
 pub fn publish(conn: &mut Tx, event: &NewEvent) -> Result<EventId, ApiError> {
     let recorded = events::record(conn, event)?;
+    published(conn, event, recorded)
+}
+
+/// The rest of [`publish`] for an event already stored (with the change it describes, in one
+/// statement): what storing it found, and the webhook deliveries.
+pub fn published(conn: &mut Tx, event: &NewEvent, recorded: Recorded) -> Result<EventId, ApiError> {
     conn.learned_slack(recorded.slack);
     if let Some(callback) = recorded.callback {
         conn.learned_callback(&event.subject_id, callback);

@@ -1,5 +1,8 @@
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{Query, QueryFragment, QueryId};
+use diesel::sql_types::Bool;
 use portcullis_domain::{EventId, UserId};
 
 use crate::connection::DbConnection;
@@ -37,8 +40,36 @@ pub struct Recorded {
 /// round trip); on PostgreSQL also whether the subject has an AuthZEN callback (SQLite, in process,
 /// has no round trip to save: the few changes that may call back look it up).
 pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<Recorded> {
+    let (id, row) = new_row(event);
+    match conn {
+        DbConnection::Postgres(pg) => {
+            let flags = insert_returning_pg(row).get_result(pg)?;
+            Ok(recorded_pg(id, flags))
+        }
+        DbConnection::Sqlite(sqlite) => {
+            let webhooks = diesel::dsl::exists(
+                webhook_channels::table.filter(webhook_channels::enabled.eq(true)),
+            );
+            let slack =
+                diesel::dsl::exists(slack_connection::table.filter(slack_connection::id.eq(1)));
+            let (webhooks, slack) = diesel::insert_into(events::table)
+                .values(row)
+                .returning((webhooks, slack))
+                .get_result(sqlite)?;
+            Ok(Recorded {
+                id,
+                webhooks,
+                slack,
+                callback: None,
+            })
+        }
+    }
+}
+
+/// The stored row of `event`, under a new id.
+pub(crate) fn new_row(event: &NewEvent) -> (EventId, EventRow) {
     let id = EventId::new_v7();
-    let insert = diesel::insert_into(events::table).values(EventRow {
+    let row = EventRow {
         id: id.to_string(),
         event_type: event.event_type.to_owned(),
         occurred_at: to_db(event.occurred_at),
@@ -46,33 +77,41 @@ pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<Recorded
         subject_type: event.subject_type.to_owned(),
         subject_id: event.subject_id.clone(),
         data: event.data.to_string(),
-    });
+    };
+    (id, row)
+}
+
+/// What [`insert_returning_pg`] answers: whether a webhook channel is enabled, whether Slack is
+/// connected, whether the subject has an AuthZEN callback.
+pub(crate) type FlagsPg = (bool, bool, bool);
+
+/// PostgreSQL's `INSERT INTO events … RETURNING` the flags of [`Recorded`]: a statement of its own,
+/// or the main query of a new request's (see `requests::save_recording`).
+pub(crate) fn insert_returning_pg(
+    row: EventRow,
+) -> impl Query<SqlType = (Bool, Bool, Bool)> + QueryFragment<Pg> + QueryId + RunQueryDsl<PgConnection>
+{
+    let subject = row.subject_id.clone();
     let webhooks =
         diesel::dsl::exists(webhook_channels::table.filter(webhook_channels::enabled.eq(true)));
     let slack = diesel::dsl::exists(slack_connection::table.filter(slack_connection::id.eq(1)));
-    let (webhooks, slack, callback) = match conn {
-        DbConnection::Postgres(pg) => {
-            let callback = diesel::dsl::exists(
-                authzen_tasks::table
-                    .filter(authzen_tasks::request_id.eq(&event.subject_id))
-                    .filter(authzen_tasks::callback.is_not_null()),
-            );
-            let (webhooks, slack, callback) = insert
-                .returning((webhooks, slack, callback))
-                .get_result(pg)?;
-            (webhooks, slack, Some(callback))
-        }
-        DbConnection::Sqlite(sqlite) => {
-            let (webhooks, slack) = insert.returning((webhooks, slack)).get_result(sqlite)?;
-            (webhooks, slack, None)
-        }
-    };
-    Ok(Recorded {
+    let callback = diesel::dsl::exists(
+        authzen_tasks::table
+            .filter(authzen_tasks::request_id.eq(subject))
+            .filter(authzen_tasks::callback.is_not_null()),
+    );
+    diesel::insert_into(events::table)
+        .values(row)
+        .returning((webhooks, slack, callback))
+}
+
+pub(crate) fn recorded_pg(id: EventId, (webhooks, slack, callback): FlagsPg) -> Recorded {
+    Recorded {
         id,
         webhooks,
         slack,
-        callback,
-    })
+        callback: Some(callback),
+    }
 }
 
 /// Stores many events in few statements (bulk loads only).

@@ -22,8 +22,8 @@ use portcullis_domain::request::{
     AccessRequest, Actor, Change, Refusal, RequestError, RequestEvent,
 };
 use portcullis_domain::{EventId, RequestId};
-use portcullis_persistence::repo::events::NewEvent;
-use portcullis_persistence::repo::requests;
+use portcullis_persistence::repo::events::{NewEvent, Recorded};
+use portcullis_persistence::repo::requests::{self, Saved};
 use portcullis_persistence::{DbConnection, is_unique_violation};
 use serde_json::json;
 
@@ -101,7 +101,13 @@ fn store(
     change: Change,
     now: DateTime<Utc>,
 ) -> Result<Option<AccessRequest>, ApiError> {
-    let saved = requests::save(conn, &change).map_err(|e| {
+    let stored: Vec<NewEvent> = change
+        .events
+        .iter()
+        .map(|event| new_event(event, &change.request, now))
+        .collect();
+    // A new request's first event goes with it on PostgreSQL (one round trip fewer).
+    let saved = requests::save_recording(conn, &change, stored.first()).map_err(|e| {
         // Unique indexes answer what a concurrent writer committed since the change was made.
         if is_unique_violation(&e, "open_key") {
             refusal(RequestError::AlreadyOpen(None))
@@ -114,12 +120,12 @@ fn store(
             e.into()
         }
     })?;
-    if !saved {
+    let Saved::Written(mut recorded) = saved else {
         return Ok(None);
-    }
+    };
     let mut first_event = None;
-    for (index, event) in change.events.iter().enumerate() {
-        let id = record(conn, event, &change.request, now)?;
+    for (index, (event, stored)) in change.events.iter().zip(&stored).enumerate() {
+        let id = record(conn, event, stored, recorded.take(), &change.request, now)?;
         if index == 0 {
             first_event = Some(id);
             // A new request, a decided step, a retry or a reassignment hands the request to
@@ -162,14 +168,8 @@ fn store_or_conflict(
     })
 }
 
-/// Records a request event (and its webhook deliveries) and queues the requester's emails it
-/// causes, all in the caller's transaction.
-fn record(
-    conn: &mut Tx,
-    event: &RequestEvent,
-    request: &AccessRequest,
-    now: DateTime<Utc>,
-) -> Result<EventId, ApiError> {
+/// The audit event of a request event.
+fn new_event(event: &RequestEvent, request: &AccessRequest, now: DateTime<Utc>) -> NewEvent {
     let mut data = json!({
         "request_id": request.id(),
         "flow_id": request.flow_id(),
@@ -187,18 +187,31 @@ fn record(
             data.insert("break_glass".to_owned(), json!(true));
         }
     }
-    let event_type = event.event_type();
-    let id = notify::publish(
-        conn,
-        &NewEvent {
-            event_type,
-            occurred_at: now,
-            actor_id: event.actor,
-            subject_type: "access_request",
-            subject_id: request.id().to_string(),
-            data,
-        },
-    )?;
+    NewEvent {
+        event_type: event.event_type(),
+        occurred_at: now,
+        actor_id: event.actor,
+        subject_type: "access_request",
+        subject_id: request.id().to_string(),
+        data,
+    }
+}
+
+/// Records a request event (`stored`, already stored when `recorded` says what storing it found)
+/// with its webhook deliveries, and queues the emails it causes, all in the caller's transaction.
+fn record(
+    conn: &mut Tx,
+    event: &RequestEvent,
+    stored: &NewEvent,
+    recorded: Option<Recorded>,
+    request: &AccessRequest,
+    now: DateTime<Utc>,
+) -> Result<EventId, ApiError> {
+    let id = match recorded {
+        Some(recorded) => notify::published(conn, stored, recorded)?,
+        None => notify::publish(conn, stored)?,
+    };
+    let event_type = stored.event_type;
     email::on_request_event(conn, id, event_type, request, now)?;
     email::on_fulfilment_event(conn, id, &event.kind, request, now)?;
     notify::starts::on_grant_event(conn, id, &event.kind, request, now)?;

@@ -378,4 +378,51 @@ fn postgres_stores_a_new_request_and_a_hand_over_or_closing_decision_in_one_stat
         "a decided request leaves the index"
     );
     assert_eq!(find(&mut conn, id).unwrap().unwrap(), closing.request);
+
+    // A new request given its first event: still one statement, which stores the event too and
+    // answers what recording it found (no webhook channel, Slack or AuthZEN callback here).
+    let another = submitted(requester, manager);
+    let event = crate::repo::events::NewEvent {
+        event_type: portcullis_domain::events::REQUEST_CREATED,
+        occurred_at: Utc::now().trunc_subsecs(6),
+        actor_id: Some(requester),
+        subject_type: "access_request",
+        subject_id: another.request.id().to_string(),
+        data: serde_json::json!({ "request_id": another.request.id() }),
+    };
+    statements.lock().unwrap().clear();
+    let outcome = save_recording(&mut conn, &another, Some(&event)).unwrap();
+    let sent = std::mem::take(&mut *statements.lock().unwrap());
+    assert_eq!(
+        sent.len(),
+        1,
+        "a new request with its event is one statement: {sent:#?}"
+    );
+    let Saved::Written(Some(recorded)) = outcome else {
+        panic!("the event should be recorded with the request: {outcome:?}");
+    };
+    assert_eq!(
+        (recorded.webhooks, recorded.slack, recorded.callback),
+        (false, false, Some(false))
+    );
+    let stored = crate::repo::events::for_subject(&mut conn, &event.subject_id).unwrap();
+    assert_eq!(stored.len(), 1, "the event is stored once");
+    assert_eq!(stored[0].id, recorded.id.to_string());
+    assert_eq!(stored[0].event_type, event.event_type);
+    assert_eq!(
+        find(&mut conn, another.request.id()).unwrap().unwrap(),
+        another.request
+    );
+    // The same request again is refused, and its event is not stored either: all or nothing.
+    let twin = crate::repo::events::NewEvent {
+        subject_id: "another".into(),
+        ..event.clone()
+    };
+    let refused = save_recording(&mut conn, &another, Some(&twin));
+    assert!(refused.is_err(), "the same request twice: {refused:?}");
+    assert!(
+        crate::repo::events::for_subject(&mut conn, "another")
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -11,6 +11,7 @@ use super::insert::InsertNew;
 use super::rows::RequestRow;
 use super::sql::push_term;
 use super::tasks;
+use crate::repo::events::{self, NewEvent, Recorded};
 use crate::repo::grants;
 use portcullis_domain::{RequestId, UserId};
 
@@ -21,20 +22,44 @@ use crate::schema::{
 use crate::time::to_db;
 
 /// A new request with its approver index and the people it names (on PostgreSQL in one
-/// statement: see [`InsertNew`]).
-fn insert(conn: &mut DbConnection, request: &AccessRequest) -> QueryResult<()> {
+/// statement: see [`InsertNew`]), and on PostgreSQL `event` in the same statement (what recording
+/// it found is returned; `None`: the caller records it).
+fn insert(
+    conn: &mut DbConnection,
+    request: &AccessRequest,
+    event: Option<&NewEvent>,
+) -> QueryResult<Option<Recorded>> {
     let row = diesel::insert_into(access_requests::table).values(RequestRow::from(request));
     let approvers = approver_rows(request);
     if let DbConnection::Postgres(pg) = conn {
         let id = request.id().to_string();
         let people = tasks::newly_named(None, request);
-        return InsertNew::new(row, &id, &approvers, &people)
-            .execute(pg)
-            .map(drop);
+        let new = InsertNew::new(row, &id, &approvers, &people);
+        return match event {
+            Some(event) => {
+                let (event_id, event_row) = events::new_row(event);
+                let flags = new
+                    .recording(events::insert_returning_pg(event_row))
+                    .get_result(pg)?;
+                Ok(Some(events::recorded_pg(event_id, flags)))
+            }
+            None => new.execute(pg).map(|_| None),
+        };
     }
     row.execute(conn)?;
     insert_approvers(conn, &approvers)?;
-    tasks::write_named(conn, None, request)
+    tasks::write_named(conn, None, request)?;
+    Ok(None)
+}
+
+/// What [`save_recording`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// Another writer changed the request first: nothing was written.
+    Stale,
+    /// The change is written; with what recording its first event found when the save recorded it
+    /// (`None`: the caller records every event).
+    Written(Option<Recorded>),
 }
 
 /// Writes what a command did, in the caller's transaction: the request (a new one, or a new
@@ -44,8 +69,20 @@ fn insert(conn: &mut DbConnection, request: &AccessRequest) -> QueryResult<()> {
 /// unique indexes answer a second open request for the same flow (`open_key`) and a second
 /// session of one request (`request_id`) with a unique violation.
 pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
+    Ok(save_recording(conn, change, None)? != Saved::Stale)
+}
+
+/// [`save`], given the change's first event: where that saves a round trip (a new request on
+/// PostgreSQL) the event is stored in the request's own statement and [`Saved::Written`] carries
+/// what recording it found (as [`events::record`] answers); otherwise the caller records it.
+pub fn save_recording(
+    conn: &mut DbConnection,
+    change: &Change,
+    first_event: Option<&NewEvent>,
+) -> QueryResult<Saved> {
+    let mut recorded = None;
     match change.write {
-        Write::Insert => insert(conn, &change.request)?,
+        Write::Insert => recorded = insert(conn, &change.request, first_event)?,
         Write::Update { expected_version } => {
             if !update(
                 conn,
@@ -53,7 +90,7 @@ pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
                 &change.request,
                 expected_version,
             )? {
-                return Ok(false);
+                return Ok(Saved::Stale);
             }
         }
         Write::Unchanged => {}
@@ -94,7 +131,7 @@ pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
             .values(CommentRow::from(comment))
             .execute(conn)?;
     }
-    Ok(true)
+    Ok(Saved::Written(recorded))
 }
 
 /// Stores many requests with their approver index in few statements (bulk loads only).
