@@ -164,6 +164,24 @@ mod tests {
     }
 
     #[test]
+    fn the_settings_are_kept_until_they_change() {
+        use portcullis_domain::settings::Settings;
+        let cache = HotCache::default();
+        let generation = cache.settings_generation();
+        let stored = StoredSettings {
+            settings: Settings::default(),
+            version: 7,
+            updated_at: chrono::Utc::now(),
+        };
+        cache.remember_settings(generation, stored);
+        assert_eq!(cache.settings(generation).map(|s| s.version), Some(7));
+        assert_eq!(cache.settings(generation).map(|s| s.version), Some(7));
+        cache.settings_changed();
+        assert!(cache.settings(cache.settings_generation()).is_none());
+        assert!(cache.settings(generation).is_none());
+    }
+
+    #[test]
     fn entries_expire() {
         let cache = HotCache::with_ttl(Duration::from_millis(50));
         let generation = cache.users_generation();
