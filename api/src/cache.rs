@@ -32,7 +32,7 @@ struct Fresh<T> {
     value: T,
 }
 
-impl<T: Clone> Fresh<T> {
+impl<T> Fresh<T> {
     fn current(self) -> Option<T> {
         (Instant::now() < self.until).then_some(self.value)
     }

@@ -47,14 +47,9 @@ pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<Recorded
             Ok(recorded_pg(id, flags))
         }
         DbConnection::Sqlite(sqlite) => {
-            let webhooks = diesel::dsl::exists(
-                webhook_channels::table.filter(webhook_channels::enabled.eq(true)),
-            );
-            let slack =
-                diesel::dsl::exists(slack_connection::table.filter(slack_connection::id.eq(1)));
             let (webhooks, slack) = diesel::insert_into(events::table)
                 .values(row)
-                .returning((webhooks, slack))
+                .returning((any_webhook_enabled(), slack_connected()))
                 .get_result(sqlite)?;
             Ok(Recorded {
                 id,
@@ -64,6 +59,24 @@ pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<Recorded
             })
         }
     }
+}
+
+type AnyWebhookEnabled = diesel::dsl::exists<
+    diesel::dsl::Filter<webhook_channels::table, diesel::dsl::Eq<webhook_channels::enabled, bool>>,
+>;
+
+/// `EXISTS` an enabled webhook channel (an event's insert returns it).
+fn any_webhook_enabled() -> AnyWebhookEnabled {
+    diesel::dsl::exists(webhook_channels::table.filter(webhook_channels::enabled.eq(true)))
+}
+
+type SlackConnected = diesel::dsl::exists<
+    diesel::dsl::Filter<slack_connection::table, diesel::dsl::Eq<slack_connection::id, i32>>,
+>;
+
+/// `EXISTS` the Slack connection (an event's insert returns it).
+fn slack_connected() -> SlackConnected {
+    diesel::dsl::exists(slack_connection::table.filter(slack_connection::id.eq(1)))
 }
 
 /// The stored row of `event`, under a new id.
@@ -92,17 +105,16 @@ pub(crate) fn insert_returning_pg(
 ) -> impl Query<SqlType = (Bool, Bool, Bool)> + QueryFragment<Pg> + QueryId + RunQueryDsl<PgConnection>
 {
     let subject = row.subject_id.clone();
-    let webhooks =
-        diesel::dsl::exists(webhook_channels::table.filter(webhook_channels::enabled.eq(true)));
-    let slack = diesel::dsl::exists(slack_connection::table.filter(slack_connection::id.eq(1)));
     let callback = diesel::dsl::exists(
         authzen_tasks::table
             .filter(authzen_tasks::request_id.eq(subject))
             .filter(authzen_tasks::callback.is_not_null()),
     );
-    diesel::insert_into(events::table)
-        .values(row)
-        .returning((webhooks, slack, callback))
+    diesel::insert_into(events::table).values(row).returning((
+        any_webhook_enabled(),
+        slack_connected(),
+        callback,
+    ))
 }
 
 pub(crate) fn recorded_pg(id: EventId, (webhooks, slack, callback): FlagsPg) -> Recorded {
