@@ -16,6 +16,8 @@ pub mod slack;
 pub mod users;
 pub mod webhooks;
 
+mod opaque;
+
 use diesel::result::Error;
 
 /// Converts a stored row into its domain entity, reporting a row the domain rejects as a
