@@ -1,7 +1,7 @@
 //! A new request on PostgreSQL in one statement: its row, its approver index and the people it
 //! names, as `WITH approvers AS (INSERT …), people AS (INSERT …) INSERT INTO access_requests …`.
-//! Three round trips of a create become one. The index rows' foreign keys to the request are
-//! checked at the end of the statement, when the request's row is there; a second open request
+//! Three round trips of a create become one. (On SQLite, whose index rows keep a foreign key to the
+//! request, they are written after it; on PostgreSQL they have none.) A second open request
 //! for the same flow is the same unique violation (`open_key`) as from a lone `INSERT`. With the
 //! request's first event, the statement becomes `WITH …, new_request AS (INSERT INTO access_requests
 //! …) INSERT INTO events … RETURNING …` ([`InsertNew::recording`]): a create's fourth round trip
