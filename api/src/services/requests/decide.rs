@@ -7,7 +7,8 @@ use portcullis_domain::directory::User;
 use portcullis_domain::request::{AccessRequest, Actor, Change, DecisionCommand, Verdict, Via};
 use portcullis_persistence::DbConnection;
 
-use super::{get_visible, refusal, store};
+use super::fulfilment::FlowTerms;
+use super::{get_visible_with_flow, refusal, store};
 use crate::error::ApiError;
 use crate::services::{Prepared, Written};
 use crate::tx::Tx;
@@ -38,7 +39,7 @@ pub fn prepare_decision(
     input: &DecisionInput,
     now: DateTime<Utc>,
 ) -> Result<Prepared<DecisionPlan, AccessRequest>, ApiError> {
-    let before = get_visible(conn, id, actor)?;
+    let (before, flow) = get_visible_with_flow(conn, id, actor)?;
     let command = DecisionCommand {
         verdict: input.verdict,
         comment: input.comment.clone(),
@@ -52,7 +53,9 @@ pub fn prepare_decision(
     let mut change = before
         .decide(&command, &Actor::of(actor), now)
         .map_err(refusal)?;
-    change = super::fulfilment::complete_approval_by_flow(conn, change, now)?;
+    // The flow as it is now completes an approval (its target group, fulfilment and owners).
+    let terms = FlowTerms::of(flow.as_ref());
+    change = super::fulfilment::complete_approval(conn, change, &terms, now)?;
     Ok(Prepared::Write(DecisionPlan { change }))
 }
 

@@ -85,19 +85,6 @@ pub(super) fn complete_approval(
     .map_err(refusal)
 }
 
-/// [`complete_approval`] with the flow as it is now (a decision made after submission).
-pub(super) fn complete_approval_by_flow(
-    conn: &mut DbConnection,
-    change: Change,
-    now: DateTime<Utc>,
-) -> Result<Change, ApiError> {
-    if !change.needs_target_group() {
-        return Ok(change);
-    }
-    let flow = flow_repo::find(conn, change.request.flow_id())?;
-    complete_approval(conn, change, &FlowTerms::of(flow.as_ref()), now)
-}
-
 /// Whether `user` is one of the App Admins (owners) of `request`'s flow.
 pub(super) fn manages(
     conn: &mut DbConnection,

@@ -18,6 +18,7 @@ mod view;
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::directory::User;
+use portcullis_domain::flow::ApprovalFlow;
 use portcullis_domain::request::{
     AccessRequest, Actor, Change, Refusal, RequestError, RequestEvent,
 };
@@ -92,6 +93,24 @@ pub fn get_visible(
         }
     }
     Ok(request)
+}
+
+/// [`get_visible`] with the request's flow as it is now (`None` for a deleted flow), read in the
+/// same statement: for a decision, which completes an approval with the flow's terms.
+pub fn get_visible_with_flow(
+    conn: &mut DbConnection,
+    id: RequestId,
+    viewer: &User,
+) -> Result<(AccessRequest, Option<ApprovalFlow>), ApiError> {
+    let (request, flow) = requests::find_with_flow(conn, id)?.ok_or_else(|| not_found(id))?;
+    let manages = || {
+        flow.as_ref()
+            .is_some_and(|flow| flow.app_admin_ids().contains(&viewer.id))
+    };
+    if request.visible_to(&Actor::of(viewer)).is_err() && !manages() {
+        return Err(not_found(id));
+    }
+    Ok((request, flow))
 }
 
 /// Saves a command's change and publishes its events, in the caller's transaction. `None` (with

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use portcullis_domain::flow::ApprovalFlow;
 use portcullis_domain::request::{AccessRequest, Change, Comment, Write};
 
 use super::approvers::{
@@ -12,12 +13,14 @@ use super::rows::RequestRow;
 use super::sql::push_term;
 use super::tasks;
 use crate::repo::events::{self, NewEvent, Recorded};
+use crate::repo::flows::{self, FlowRow};
 use crate::repo::grants;
 use portcullis_domain::{RequestId, UserId};
 
 use crate::connection::DbConnection;
 use crate::schema::{
-    access_requests, idempotency_keys, request_approvers, request_comments, request_people,
+    access_requests, approval_flows, idempotency_keys, request_approvers, request_comments,
+    request_people,
 };
 use crate::time::to_db;
 
@@ -158,13 +161,37 @@ pub fn find(conn: &mut DbConnection, id: RequestId) -> QueryResult<Option<Access
     else {
         return Ok(None);
     };
+    loaded(conn, row).map(Some)
+}
+
+/// The request a row stores, with its steps and (when it has any) its tasks.
+fn loaded(conn: &mut DbConnection, row: RequestRow) -> QueryResult<AccessRequest> {
     let listed = super::rows::into_listed(row)?;
     let has_tasks = listed.has_tasks;
     let request = listed.request.with_steps(
         serde_json::from_str(listed.steps.get())
             .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
     );
-    tasks::attach_one(conn, request, has_tasks).map(Some)
+    tasks::attach_one(conn, request, has_tasks)
+}
+
+/// [`find`] with the request's flow as it is now (`None` for a deleted flow), in one statement: a
+/// decision reads both (the flow's terms complete an approval), one round trip on PostgreSQL.
+pub fn find_with_flow(
+    conn: &mut DbConnection,
+    id: RequestId,
+) -> QueryResult<Option<(AccessRequest, Option<ApprovalFlow>)>> {
+    let Some((row, flow)) = access_requests::table
+        .left_join(approval_flows::table.on(approval_flows::id.eq(access_requests::flow_id)))
+        .filter(access_requests::id.eq(id.to_string()))
+        .select((RequestRow::as_select(), Option::<FlowRow>::as_select()))
+        .first::<(RequestRow, Option<FlowRow>)>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let flow = flow.map(flows::convert).transpose()?;
+    Ok(Some((loaded(conn, row)?, flow)))
 }
 
 /// `UPDATE access_requests SET … WHERE id = ? AND version = ?`, every column a request's life
