@@ -54,6 +54,8 @@ pub mod page;
 pub mod repo;
 pub mod schema;
 pub mod statistics;
+#[cfg(test)]
+mod test_support;
 pub mod time;
 mod together;
 

@@ -61,6 +61,33 @@ pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<Recorded
     }
 }
 
+/// [`record`] for the events of one change, all about one subject (an approval that completes
+/// records its decision and its grant): on PostgreSQL one `INSERT` of every row instead of one
+/// each, each row answering the same flags; SQLite, in process, records them one by one.
+pub fn record_all(conn: &mut DbConnection, events: &[NewEvent]) -> QueryResult<Vec<Recorded>> {
+    let one_subject = events
+        .windows(2)
+        .all(|pair| pair[0].subject_id == pair[1].subject_id);
+    let (DbConnection::Postgres(pg), [first, _, ..], true) = (&mut *conn, events, one_subject)
+    else {
+        return events.iter().map(|event| record(conn, event)).collect();
+    };
+    let (ids, rows): (Vec<EventId>, Vec<EventRow>) = events.iter().map(new_row).unzip();
+    let flags: Vec<FlagsPg> = diesel::insert_into(events::table)
+        .values(&rows)
+        .returning((
+            any_webhook_enabled(),
+            slack_connected(),
+            has_callback(first.subject_id.clone()),
+        ))
+        .get_results(pg)?;
+    Ok(ids
+        .into_iter()
+        .zip(flags)
+        .map(|(id, flags)| recorded_pg(id, flags))
+        .collect())
+}
+
 type AnyWebhookEnabled = diesel::dsl::exists<
     diesel::dsl::Filter<webhook_channels::table, diesel::dsl::Eq<webhook_channels::enabled, bool>>,
 >;
@@ -77,6 +104,26 @@ type SlackConnected = diesel::dsl::exists<
 /// `EXISTS` the Slack connection (an event's insert returns it).
 fn slack_connected() -> SlackConnected {
     diesel::dsl::exists(slack_connection::table.filter(slack_connection::id.eq(1)))
+}
+
+type HasCallback = diesel::dsl::exists<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<
+            authzen_tasks::table,
+            diesel::dsl::Eq<authzen_tasks::request_id, String>,
+        >,
+        diesel::dsl::IsNotNull<authzen_tasks::callback>,
+    >,
+>;
+
+/// `EXISTS` an AuthZEN task for the request `subject` whose PEP asked for a callback (an event's
+/// insert on PostgreSQL returns it).
+fn has_callback(subject: String) -> HasCallback {
+    diesel::dsl::exists(
+        authzen_tasks::table
+            .filter(authzen_tasks::request_id.eq(subject))
+            .filter(authzen_tasks::callback.is_not_null()),
+    )
 }
 
 /// The stored row of `event`, under a new id.
@@ -104,12 +151,7 @@ pub(crate) fn insert_returning_pg(
     row: EventRow,
 ) -> impl Query<SqlType = (Bool, Bool, Bool)> + QueryFragment<Pg> + QueryId + RunQueryDsl<PgConnection>
 {
-    let subject = row.subject_id.clone();
-    let callback = diesel::dsl::exists(
-        authzen_tasks::table
-            .filter(authzen_tasks::request_id.eq(subject))
-            .filter(authzen_tasks::callback.is_not_null()),
-    );
+    let callback = has_callback(row.subject_id.clone());
     diesel::insert_into(events::table).values(row).returning((
         any_webhook_enabled(),
         slack_connected(),
@@ -191,4 +233,71 @@ pub fn list(
             id: row.id.clone(),
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use chrono::Utc;
+    use diesel::connection::InstrumentationEvent;
+
+    use super::*;
+    use crate::test_support::scratch_postgres;
+
+    fn event(subject: &str, event_type: &'static str) -> NewEvent {
+        NewEvent {
+            event_type,
+            occurred_at: Utc::now(),
+            actor_id: None,
+            subject_type: "access_request",
+            subject_id: subject.to_owned(),
+            data: serde_json::json!({"n": event_type}),
+        }
+    }
+
+    /// On PostgreSQL the events of one change (an approval that completes: its decision and its
+    /// grant) are one statement, each stored under its own id with the flags answered; events
+    /// about different subjects are one statement each (each answers its own callback flag).
+    #[test]
+    fn postgres_records_the_events_of_one_change_in_one_statement() {
+        let Some((mut pg, _drop)) = scratch_postgres() else {
+            return;
+        };
+        let statements = Arc::new(Mutex::new(0_usize));
+        let sink = Arc::clone(&statements);
+        pg.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { .. } = event {
+                *sink.lock().unwrap() += 1;
+            }
+        });
+        let mut conn = DbConnection::Postgres(pg);
+        let pair = [event("r1", "decided"), event("r1", "granted")];
+        let recorded = record_all(&mut conn, &pair).unwrap();
+        assert_eq!(*statements.lock().unwrap(), 1, "one statement for both");
+        assert_eq!(recorded.len(), 2);
+        assert_ne!(recorded[0].id, recorded[1].id);
+        assert!(
+            recorded
+                .iter()
+                .all(|r| !r.webhooks && !r.slack && r.callback == Some(false))
+        );
+        let stored: Vec<(String, String)> = events::table
+            .filter(events::subject_id.eq("r1"))
+            .select((events::id, events::event_type))
+            .order(events::event_type)
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(
+            stored,
+            vec![
+                (recorded[0].id.to_string(), "decided".to_owned()),
+                (recorded[1].id.to_string(), "granted".to_owned()),
+            ]
+        );
+        *statements.lock().unwrap() = 0;
+        let apart = [event("r2", "a"), event("r3", "b")];
+        assert_eq!(record_all(&mut conn, &apart).unwrap().len(), 2);
+        assert_eq!(*statements.lock().unwrap(), 2, "one statement each");
+    }
 }

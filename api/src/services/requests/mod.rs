@@ -23,7 +23,7 @@ use portcullis_domain::request::{
     AccessRequest, Actor, Change, Refusal, RequestError, RequestEvent,
 };
 use portcullis_domain::{EventId, RequestId};
-use portcullis_persistence::repo::events::{NewEvent, Recorded};
+use portcullis_persistence::repo::events::{self, NewEvent, Recorded};
 use portcullis_persistence::repo::requests::{self, Saved};
 use portcullis_persistence::{DbConnection, is_unique_violation};
 use serde_json::json;
@@ -139,12 +139,21 @@ fn store(
             e.into()
         }
     })?;
-    let Saved::Written(mut recorded) = saved else {
+    let Saved::Written(with_request) = saved else {
         return Ok(None);
     };
+    // The events not stored with the request (all of them but a new request's first), in one
+    // statement on PostgreSQL.
+    let rest = &stored[usize::from(with_request.is_some())..];
+    let recorded: Vec<Recorded> = with_request
+        .into_iter()
+        .chain(events::record_all(conn, rest)?)
+        .collect();
     let mut first_event = None;
-    for (index, (event, stored)) in change.events.iter().zip(&stored).enumerate() {
-        let id = record(conn, event, stored, recorded.take(), &change.request, now)?;
+    for (index, ((event, stored), recorded)) in
+        change.events.iter().zip(&stored).zip(recorded).enumerate()
+    {
+        let id = record(conn, event, stored, recorded, &change.request, now)?;
         if index == 0 {
             first_event = Some(id);
             // A new request, a decided step, a retry or a reassignment hands the request to
@@ -222,14 +231,11 @@ fn record(
     conn: &mut Tx,
     event: &RequestEvent,
     stored: &NewEvent,
-    recorded: Option<Recorded>,
+    recorded: Recorded,
     request: &AccessRequest,
     now: DateTime<Utc>,
 ) -> Result<EventId, ApiError> {
-    let id = match recorded {
-        Some(recorded) => notify::published(conn, stored, recorded)?,
-        None => notify::publish(conn, stored)?,
-    };
+    let id = notify::published(conn, stored, recorded)?;
     let event_type = stored.event_type;
     email::on_request_event(conn, id, event_type, request, now)?;
     email::on_fulfilment_event(conn, id, &event.kind, request, now)?;

@@ -1,0 +1,49 @@
+//! What the crate's tests share.
+
+use diesel::Connection;
+
+/// A fresh PostgreSQL database with the schema beside the one `TEST_DATABASE_URL` names, and a
+/// guard that drops it; `None` (the test is skipped) without the variable outside CI.
+pub(crate) fn scratch_postgres() -> Option<(diesel::PgConnection, impl Drop)> {
+    use diesel::connection::SimpleConnection;
+    use diesel_migrations::MigrationHarness;
+
+    struct Dropped(diesel::PgConnection, String);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            let _ = self
+                .0
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.1));
+        }
+    }
+
+    let Some(url) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true requires TEST_DATABASE_URL: the PostgreSQL tests must run in CI"
+        );
+        eprintln!("skipped: set TEST_DATABASE_URL to run the PostgreSQL variant");
+        return None;
+    };
+    let name = format!("portcullis_store_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = diesel::PgConnection::establish(&url).unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url.as_str(), ""), |(b, q)| (b, q));
+    let scratch = format!(
+        "{}/{name}{}{query}",
+        &base[..base.rfind('/').unwrap()],
+        if query.is_empty() { "" } else { "?" }
+    );
+    let guard = Dropped(admin, name);
+    let mut conn = diesel::PgConnection::establish(&scratch).unwrap();
+    conn.run_pending_migrations(crate::database::POSTGRES_MIGRATIONS)
+        .unwrap();
+    Some((conn, guard))
+}
