@@ -275,6 +275,37 @@ mod tests {
         );
     }
 
+    /// `.cargo/config.toml` sets the bundled SQLite's compile-time options through
+    /// `LIBSQLITE3_FLAGS`; an environment that sets the variable itself, or a libsqlite3-sys that
+    /// stops reading it, would build without them, which only the benchmarks would notice.
+    #[test]
+    fn the_bundled_sqlite_is_built_with_the_options_the_cargo_config_sets() {
+        use diesel::RunQueryDsl;
+        use diesel::sql_types::Text;
+
+        #[derive(diesel::QueryableByName)]
+        struct CompileOption {
+            #[diesel(sql_type = Text)]
+            compile_options: String,
+        }
+
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+            .load::<CompileOption>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        assert!(options.iter().any(|o| o == "THREADSAFE=1"), "{options:?}");
+        for wanted in ["ENABLE_QPSG", "DEFAULT_MEMSTATUS=0"] {
+            assert!(options.iter().any(|o| o == wanted), "{wanted}: {options:?}");
+        }
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "one page cache and one mutex for every connection: {options:?}"
+        );
+    }
+
     #[test]
     fn debug_output_never_shows_a_password() {
         let target = DatabaseTarget::parse("postgres://app:s3cret@db:5432/portcullis").unwrap();
