@@ -117,7 +117,7 @@ fn resolve(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Principal, ApiEr
                     .ok_or(ApiError::Unauthorized(INVALID_TOKEN))?;
                 state
                     .cache
-                    .remember_principal(generation, claims.sub, Arc::clone(&user));
+                    .remember_principal(generation, claims.sub.clone(), Arc::clone(&user));
                 user
             }
         };
