@@ -315,6 +315,11 @@ impl ApprovalFlow {
     pub fn app_admin_ids(&self) -> &[UserId] {
         &self.owner_ids
     }
+    /// Whether `user` is one of the flow's App Admins, who see and manage its requests (seed 004's
+    /// Manage Requests) beside those the request itself names.
+    pub fn is_app_admin(&self, user: UserId) -> bool {
+        self.owner_ids.contains(&user)
+    }
     pub fn version(&self) -> i64 {
         self.version
     }

@@ -93,7 +93,7 @@ pub(super) fn manages(
 ) -> Result<bool, ApiError> {
     Ok(flow_repo::find(conn, request.flow_id())?
         .as_ref()
-        .is_some_and(|flow: &ApprovalFlow| flow.app_admin_ids().contains(&user)))
+        .is_some_and(|flow: &ApprovalFlow| flow.is_app_admin(user)))
 }
 
 /// Loads a request for a fulfilment command: a 404 only when it does not exist; whether the caller

@@ -105,7 +105,7 @@ pub fn get_visible_with_flow(
     let (request, flow) = requests::find_with_flow(conn, id)?.ok_or_else(|| not_found(id))?;
     let manages = || {
         flow.as_ref()
-            .is_some_and(|flow| flow.app_admin_ids().contains(&viewer.id))
+            .is_some_and(|flow| flow.is_app_admin(viewer.id))
     };
     if request.visible_to(&Actor::of(viewer)).is_err() && !manages() {
         return Err(not_found(id));
