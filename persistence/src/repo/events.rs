@@ -75,11 +75,7 @@ pub fn record_all(conn: &mut DbConnection, events: &[NewEvent]) -> QueryResult<V
     let (ids, rows): (Vec<EventId>, Vec<EventRow>) = events.iter().map(new_row).unzip();
     let flags: Vec<FlagsPg> = diesel::insert_into(events::table)
         .values(&rows)
-        .returning((
-            any_webhook_enabled(),
-            slack_connected(),
-            has_callback(first.subject_id.clone()),
-        ))
+        .returning(flags_pg(first.subject_id.clone()))
         .get_results(pg)?;
     Ok(ids
         .into_iter()
@@ -126,6 +122,16 @@ fn has_callback(subject: String) -> HasCallback {
     )
 }
 
+/// What an event's insert returns on PostgreSQL about the event `subject`: whether a webhook channel
+/// is enabled, whether Slack is connected, and whether the request has an AuthZEN callback.
+fn flags_pg(subject: String) -> (AnyWebhookEnabled, SlackConnected, HasCallback) {
+    (
+        any_webhook_enabled(),
+        slack_connected(),
+        has_callback(subject),
+    )
+}
+
 /// The stored row of `event`, under a new id.
 pub(crate) fn new_row(event: &NewEvent) -> (EventId, EventRow) {
     let id = EventId::new_v7();
@@ -151,12 +157,10 @@ pub(crate) fn insert_returning_pg(
     row: EventRow,
 ) -> impl Query<SqlType = (Bool, Bool, Bool)> + QueryFragment<Pg> + QueryId + RunQueryDsl<PgConnection>
 {
-    let callback = has_callback(row.subject_id.clone());
-    diesel::insert_into(events::table).values(row).returning((
-        any_webhook_enabled(),
-        slack_connected(),
-        callback,
-    ))
+    let flags = flags_pg(row.subject_id.clone());
+    diesel::insert_into(events::table)
+        .values(row)
+        .returning(flags)
 }
 
 pub(crate) fn recorded_pg(id: EventId, (webhooks, slack, callback): FlagsPg) -> Recorded {
