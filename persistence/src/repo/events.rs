@@ -9,6 +9,7 @@ use crate::connection::DbConnection;
 use crate::models::EventRow;
 use crate::schema::{authzen_tasks, events, slack_connection, webhook_channels};
 use crate::time::to_db;
+use crate::together::Together3;
 
 /// An audit event to record in the same transaction as the change it describes.
 #[derive(Debug, Clone)]
@@ -65,18 +66,44 @@ pub fn record(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<Recorded
 /// records its decision and its grant): on PostgreSQL one `INSERT` of every row instead of one
 /// each, each row answering the same flags; SQLite, in process, records them one by one.
 pub fn record_all(conn: &mut DbConnection, events: &[NewEvent]) -> QueryResult<Vec<Recorded>> {
-    let one_subject = events
-        .windows(2)
-        .all(|pair| pair[0].subject_id == pair[1].subject_id);
-    let (DbConnection::Postgres(pg), [first, _, ..], true) = (&mut *conn, events, one_subject)
-    else {
-        return events.iter().map(|event| record(conn, event)).collect();
-    };
+    match conn {
+        DbConnection::Postgres(pg) if events.len() > 1 && one_subject(events) => {
+            record_all_after_pg::<(), ()>(pg, events, None)
+        }
+        _ => events.iter().map(|event| record(conn, event)).collect(),
+    }
+}
+
+/// Whether `events` is not empty and all about one subject (as one statement records them: every
+/// row answers the same flags).
+pub(crate) fn one_subject(events: &[NewEvent]) -> bool {
+    !events.is_empty()
+        && events
+            .windows(2)
+            .all(|pair| pair[0].subject_id == pair[1].subject_id)
+}
+
+/// The `INSERT INTO events … RETURNING` of every event of `events` (not empty, one subject: see
+/// [`one_subject`]) on PostgreSQL; with `before`, two other writes of the same change ahead of it
+/// in the same statement (`WITH first AS (…), second AS (…) INSERT INTO events …`: see
+/// `grants::insert_recording`).
+pub(crate) fn record_all_after_pg<A, B>(
+    pg: &mut PgConnection,
+    events: &[NewEvent],
+    before: Option<(A, B)>,
+) -> QueryResult<Vec<Recorded>>
+where
+    A: QueryFragment<Pg>,
+    B: QueryFragment<Pg>,
+{
     let (ids, rows): (Vec<EventId>, Vec<EventRow>) = events.iter().map(new_row).unzip();
-    let flags: Vec<FlagsPg> = diesel::insert_into(events::table)
+    let insert = diesel::insert_into(events::table)
         .values(&rows)
-        .returning(flags_pg(first.subject_id.clone()))
-        .get_results(pg)?;
+        .returning(flags_pg(events[0].subject_id.clone()));
+    let flags: Vec<FlagsPg> = match before {
+        Some((first, second)) => Together3(first, second, insert).get_results(pg)?,
+        None => insert.get_results(pg)?,
+    };
     Ok(ids
         .into_iter()
         .zip(flags)

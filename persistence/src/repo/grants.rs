@@ -10,6 +10,7 @@ use crate::connection::DbConnection;
 use crate::keyset_page;
 use crate::models::MembershipRow;
 use crate::page::{Cursor, Page, PageRequest};
+use crate::repo::events::{self, NewEvent, Recorded};
 use crate::schema::{grants, memberships};
 use crate::time::{from_db, to_db};
 use crate::together::Together;
@@ -103,6 +104,28 @@ pub fn insert(conn: &mut DbConnection, g: &Grant) -> QueryResult<()> {
     }
     grant.execute(conn)?;
     add_membership(conn, g, g.granted_at)
+}
+
+/// [`insert`] on PostgreSQL with the change's `events` (all about one subject, as
+/// [`events::record_all`] takes them) in the same statement: `WITH first AS (<the membership>),
+/// second AS (<the grant>) INSERT INTO events … RETURNING …`. An approval that completes a
+/// request stores its grant and its events in one round trip instead of two. `None`, with
+/// nothing written, where that does not apply (not PostgreSQL, a grant that is not active yet,
+/// no events, events about several subjects): the caller inserts and records apart.
+pub fn insert_recording(
+    conn: &mut DbConnection,
+    g: &Grant,
+    events: &[NewEvent],
+) -> QueryResult<Option<Vec<Recorded>>> {
+    let DbConnection::Postgres(pg) = conn else {
+        return Ok(None);
+    };
+    if g.status != GrantStatus::Active || !events::one_subject(events) {
+        return Ok(None);
+    }
+    let membership = diesel::insert_into(memberships::table).values(membership(g, g.granted_at));
+    let grant = diesel::insert_into(grants::table).values(GrantRow::from(g));
+    events::record_all_after_pg(pg, events, Some((membership, grant))).map(Some)
 }
 
 /// `g`'s membership, made at `at`.

@@ -125,8 +125,9 @@ fn store(
         .iter()
         .map(|event| new_event(event, &change.request, now))
         .collect();
-    // A new request's first event goes with it on PostgreSQL (one round trip fewer).
-    let saved = requests::save_recording(conn, &change, stored.first()).map_err(|e| {
+    // On PostgreSQL a new request's first event goes with it, and a grant's events with the grant
+    // (a round trip fewer each).
+    let saved = requests::save_recording(conn, &change, &stored).map_err(|e| {
         // Unique indexes answer what a concurrent writer committed since the change was made.
         if is_unique_violation(&e, "open_key") {
             refusal(RequestError::AlreadyOpen(None))
@@ -139,16 +140,12 @@ fn store(
             e.into()
         }
     })?;
-    let Saved::Written(with_request) = saved else {
+    let Saved::Written(mut recorded) = saved else {
         return Ok(None);
     };
-    // The events not stored with the request (all of them but a new request's first), in one
-    // statement on PostgreSQL.
-    let rest = &stored[usize::from(with_request.is_some())..];
-    let recorded: Vec<Recorded> = with_request
-        .into_iter()
-        .chain(events::record_all(conn, rest)?)
-        .collect();
+    // The events the save did not store, in one statement on PostgreSQL.
+    let rest = &stored[recorded.len()..];
+    recorded.extend(events::record_all(conn, rest)?);
     let mut first_event = None;
     for (index, ((event, stored), recorded)) in
         change.events.iter().zip(&stored).zip(recorded).enumerate()

@@ -199,8 +199,9 @@ fn a_request_without_form_answers_is_stored_without_them_and_reads_back() {
 
 /// On PostgreSQL, the round trips of a request's life: a new request (its row, approver index and
 /// people) is one statement, and so is each decision that hands it to the next step or closes it
-/// (the request's version-checked `UPDATE` with its index change); a decision made from a stale
-/// version writes nothing, the index included.
+/// (the request's version-checked `UPDATE` with its index change); the grant of a closing approval
+/// is one more, with the change's events; a decision made from a stale version writes nothing, the
+/// index included.
 #[test]
 fn postgres_stores_a_new_request_and_a_hand_over_or_closing_decision_in_one_statement_each() {
     use std::sync::{Arc, Mutex};
@@ -312,7 +313,7 @@ fn postgres_stores_a_new_request_and_a_hand_over_or_closing_decision_in_one_stat
         .unwrap();
     assert!(saved(&mut conn, &first).0);
     assert_eq!(count(&mut conn, id, Some(true)), 1);
-    let closing = first
+    let mut closing = first
         .request
         .decide(
             &approval(None),
@@ -320,13 +321,66 @@ fn postgres_stores_a_new_request_and_a_hand_over_or_closing_decision_in_one_stat
             Utc::now().trunc_subsecs(6),
         )
         .unwrap();
-    let (written, sent) = saved(&mut conn, &closing);
-    assert!(written);
+    // It grants the requester a group (as fulfilment adds to an approval that completes), and
+    // records two events about the request: the grant and its events are one more statement.
+    let group = GroupId::new_v7();
+    diesel::sql_query(
+        "INSERT INTO user_groups (id, name, description, version, created_at, updated_at) \
+         VALUES ($1, 'Granted', '', 1, now(), now())",
+    )
+    .bind::<diesel::sql_types::Text, _>(group.to_string())
+    .execute(&mut conn)
+    .unwrap();
+    let grant = portcullis_domain::access::Grant::new(
+        id,
+        requester,
+        group,
+        Some(3600),
+        Utc::now().trunc_subsecs(6),
+    );
+    closing.grant = Some(grant.clone());
+    let event = |event_type| crate::repo::events::NewEvent {
+        event_type,
+        occurred_at: Utc::now().trunc_subsecs(6),
+        actor_id: Some(reviewers[1]),
+        subject_type: "access_request",
+        subject_id: id.to_string(),
+        data: serde_json::json!({ "request_id": id }),
+    };
+    let decided = [
+        event(portcullis_domain::events::REQUEST_APPROVED),
+        event(portcullis_domain::events::ASSOCIATION_CHANGE),
+    ];
+    statements.lock().unwrap().clear();
+    let outcome = save_recording(&mut conn, &closing, &decided).unwrap();
+    let sent = std::mem::take(&mut *statements.lock().unwrap());
     assert_eq!(
         sent.len(),
-        1,
-        "a closing decision is one statement: {sent:#?}"
+        2,
+        "a closing decision is one statement, its grant with its events one more: {sent:#?}"
     );
+    let Saved::Written(recorded) = outcome else {
+        panic!("the closing decision should be written: {outcome:?}");
+    };
+    assert_eq!(recorded.len(), 2, "both events are recorded with the grant");
+    let stored = crate::repo::events::for_subject(&mut conn, &id.to_string()).unwrap();
+    assert_eq!(
+        stored.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+        recorded
+            .iter()
+            .map(|r| r.id.to_string())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        crate::repo::grants::find(&mut conn, grant.id).unwrap(),
+        Some(grant.clone())
+    );
+    let member: i64 = crate::schema::memberships::table
+        .filter(crate::schema::memberships::id.eq(grant.membership_id.to_string()))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(member, 1, "the grant's membership is written with it");
     assert_eq!(
         count(&mut conn, id, None),
         0,
@@ -346,15 +400,18 @@ fn postgres_stores_a_new_request_and_a_hand_over_or_closing_decision_in_one_stat
         data: serde_json::json!({ "request_id": another.request.id() }),
     };
     statements.lock().unwrap().clear();
-    let outcome = save_recording(&mut conn, &another, Some(&event)).unwrap();
+    let outcome = save_recording(&mut conn, &another, std::slice::from_ref(&event)).unwrap();
     let sent = std::mem::take(&mut *statements.lock().unwrap());
     assert_eq!(
         sent.len(),
         1,
         "a new request with its event is one statement: {sent:#?}"
     );
-    let Saved::Written(Some(recorded)) = outcome else {
+    let Saved::Written(recorded) = outcome else {
         panic!("the event should be recorded with the request: {outcome:?}");
+    };
+    let [recorded] = recorded[..] else {
+        panic!("the event should be recorded with the request: {recorded:?}");
     };
     assert_eq!(
         (recorded.webhooks, recorded.slack, recorded.callback),
@@ -373,7 +430,7 @@ fn postgres_stores_a_new_request_and_a_hand_over_or_closing_decision_in_one_stat
         subject_id: "another".into(),
         ..event.clone()
     };
-    let refused = save_recording(&mut conn, &another, Some(&twin));
+    let refused = save_recording(&mut conn, &another, std::slice::from_ref(&twin));
     assert!(refused.is_err(), "the same request twice: {refused:?}");
     assert!(
         crate::repo::events::for_subject(&mut conn, "another")

@@ -56,13 +56,13 @@ fn insert(
 }
 
 /// What [`save_recording`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Saved {
     /// Another writer changed the request first: nothing was written.
     Stale,
-    /// The change is written; with what recording its first event found when the save recorded it
-    /// (`None`: the caller records every event).
-    Written(Option<Recorded>),
+    /// The change is written, with what recording found for the events the save recorded: the
+    /// first of the events it was given, or all of them, or none (the caller records the rest).
+    Written(Vec<Recorded>),
 }
 
 /// Writes what a command did, in the caller's transaction: the request (a new one, or a new
@@ -72,20 +72,22 @@ pub enum Saved {
 /// unique indexes answer a second open request for the same flow (`open_key`) and a second
 /// session of one request (`request_id`) with a unique violation.
 pub fn save(conn: &mut DbConnection, change: &Change) -> QueryResult<bool> {
-    Ok(save_recording(conn, change, None)? != Saved::Stale)
+    Ok(save_recording(conn, change, &[])? != Saved::Stale)
 }
 
-/// [`save`], given the change's first event: where that saves a round trip (a new request on
-/// PostgreSQL) the event is stored in the request's own statement and [`Saved::Written`] carries
-/// what recording it found (as [`events::record`] answers); otherwise the caller records it.
+/// [`save`], given the change's events: where that saves a round trip on PostgreSQL, events are
+/// stored in the statement of another write (a new request's first event with the request; every
+/// event not yet recorded with an active grant, as when an approval completes a request) and
+/// [`Saved::Written`] carries what recording them found (as [`events::record`] answers), in
+/// order; the caller records the events after those.
 pub fn save_recording(
     conn: &mut DbConnection,
     change: &Change,
-    first_event: Option<&NewEvent>,
+    events: &[NewEvent],
 ) -> QueryResult<Saved> {
-    let mut recorded = None;
+    let mut recorded = Vec::new();
     match change.write {
-        Write::Insert => recorded = insert(conn, &change.request, first_event)?,
+        Write::Insert => recorded.extend(insert(conn, &change.request, events.first())?),
         Write::Update { expected_version } => {
             if !update(
                 conn,
@@ -112,7 +114,10 @@ pub fn save_recording(
         tasks::write_named(conn, stored, &change.request)?;
     }
     if let Some(grant) = &change.grant {
-        grants::insert(conn, grant)?;
+        match grants::insert_recording(conn, grant, &events[recorded.len()..])? {
+            Some(with_grant) => recorded.extend(with_grant),
+            None => grants::insert(conn, grant)?,
+        }
     }
     if let Some(grant) = &change.extended_grant
         && !grants::extend(conn, grant)?
