@@ -93,39 +93,35 @@ fn grant(row: GrantRow) -> QueryResult<Grant> {
 /// on PostgreSQL both in one statement); a grant that starts later gets its membership when it
 /// starts ([`start`]).
 pub fn insert(conn: &mut DbConnection, g: &Grant) -> QueryResult<()> {
-    let grant = diesel::insert_into(grants::table).values(GrantRow::from(g));
-    if g.status != GrantStatus::Active {
-        return grant.execute(conn).map(drop);
-    }
-    if let DbConnection::Postgres(pg) = conn {
-        let membership =
-            diesel::insert_into(memberships::table).values(membership(g, g.granted_at));
-        return Together(membership, grant).execute(pg).map(drop);
-    }
-    grant.execute(conn)?;
-    add_membership(conn, g, g.granted_at)
+    insert_recording(conn, g, &[]).map(drop)
 }
 
-/// [`insert`] on PostgreSQL with the change's `events` (all about one subject, as
+/// [`insert`], and on PostgreSQL the change's `events` (all about one subject, as
 /// [`events::record_all`] takes them) in the same statement: `WITH first AS (<the membership>),
-/// second AS (<the grant>) INSERT INTO events … RETURNING …`. An approval that completes a
-/// request stores its grant and its events in one round trip instead of two. `None`, with
-/// nothing written, where that does not apply (not PostgreSQL, a grant that is not active yet,
-/// no events, events about several subjects): the caller inserts and records apart.
+/// second AS (<the grant>) INSERT INTO events … RETURNING …`, so that an approval that completes a
+/// request stores its grant and its events in one round trip instead of two. Answers what
+/// recording found for each event it stored: all of them, or none (not PostgreSQL, a grant that is
+/// not active yet, events about several subjects), which the caller then records.
 pub fn insert_recording(
     conn: &mut DbConnection,
     g: &Grant,
     events: &[NewEvent],
-) -> QueryResult<Option<Vec<Recorded>>> {
-    let DbConnection::Postgres(pg) = conn else {
-        return Ok(None);
-    };
-    if g.status != GrantStatus::Active || !events::one_subject(events) {
-        return Ok(None);
-    }
-    let membership = diesel::insert_into(memberships::table).values(membership(g, g.granted_at));
+) -> QueryResult<Vec<Recorded>> {
     let grant = diesel::insert_into(grants::table).values(GrantRow::from(g));
-    events::record_all_after_pg(pg, events, Some((membership, grant))).map(Some)
+    if g.status != GrantStatus::Active {
+        return grant.execute(conn).map(|_| Vec::new());
+    }
+    if let DbConnection::Postgres(pg) = conn {
+        let membership =
+            diesel::insert_into(memberships::table).values(membership(g, g.granted_at));
+        if events::one_subject(events) {
+            return events::record_all_after_pg(pg, events, Some((membership, grant)));
+        }
+        return Together(membership, grant).execute(pg).map(|_| Vec::new());
+    }
+    grant.execute(conn)?;
+    add_membership(conn, g, g.granted_at)?;
+    Ok(Vec::new())
 }
 
 /// `g`'s membership, made at `at`.

@@ -114,10 +114,8 @@ pub fn save_recording(
         tasks::write_named(conn, stored, &change.request)?;
     }
     if let Some(grant) = &change.grant {
-        match grants::insert_recording(conn, grant, &events[recorded.len()..])? {
-            Some(with_grant) => recorded.extend(with_grant),
-            None => grants::insert(conn, grant)?,
-        }
+        let rest = &events[recorded.len()..];
+        recorded.extend(grants::insert_recording(conn, grant, rest)?);
     }
     if let Some(grant) = &change.extended_grant
         && !grants::extend(conn, grant)?
