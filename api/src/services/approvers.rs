@@ -28,6 +28,34 @@ pub fn resolve(
     requester: &User,
     now: DateTime<Utc>,
 ) -> Result<Vec<ResolvedStep>, ApiError> {
+    resolve_from(conn, flow, requester, None, now)
+}
+
+/// [`resolve`], from `people` (the flow's owners, the requester's manager and its approver groups'
+/// members) when they were read with the flow (see `flows::find_for_submission`); what else the
+/// flow's steps need (administrators) is read here.
+pub fn resolve_from(
+    conn: &mut DbConnection,
+    flow: &ApprovalFlow,
+    requester: &User,
+    people: Option<Directory>,
+    now: DateTime<Utc>,
+) -> Result<Vec<ResolvedStep>, ApiError> {
+    let mut directory = match people {
+        Some(people) => people,
+        None => read_people(conn, flow, requester, now)?,
+    };
+    read_specs(conn, &mut directory, flow.approvers(), now)?;
+    Ok(flow::resolve_approvers(flow, requester.id, &directory))
+}
+
+/// The flow's owners, the requester's manager and the first approver group's members.
+fn read_people(
+    conn: &mut DbConnection,
+    flow: &ApprovalFlow,
+    requester: &User,
+    now: DateTime<Utc>,
+) -> Result<Directory, ApiError> {
     let mut directory = Directory::default();
     // The manager and the owners in one query, with the first approver group's members when there
     // is one (one round trip for the common two-step flow on PostgreSQL).
@@ -56,8 +84,7 @@ pub fn resolve(
         .filter(|u| flow.owner_ids().contains(&u.id))
         .map(candidate)
         .collect();
-    read_specs(conn, &mut directory, flow.approvers(), now)?;
-    Ok(flow::resolve_approvers(flow, requester.id, &directory))
+    Ok(directory)
 }
 
 /// Whether `directory` already holds `group`'s members.

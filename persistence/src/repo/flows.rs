@@ -2,7 +2,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use portcullis_domain::directory::User;
 use portcullis_domain::flow::{ApprovalFlow, ApprovalType, FlowDraft, FlowKind};
-use portcullis_domain::{FlowId, GroupId, RequestId, UserId};
+use portcullis_domain::{FlowId, GroupId, UserId};
 
 use super::groups::{Unexpired, unexpired};
 use super::{contains_pattern, lower};
@@ -12,6 +12,10 @@ use crate::models::UserRow;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::schema::{approval_flows, flow_groups, flow_users, memberships, users};
 use crate::time::{from_db, to_db};
+
+mod for_request;
+
+pub use for_request::{FlowForRequest, find_for_request, find_for_submission};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = approval_flows)]
@@ -260,55 +264,6 @@ pub(crate) fn current_members_of(group: GroupId, now: DateTime<Utc>) -> CurrentM
         .filter(memberships::group_id.eq(group.to_string()))
         .filter(unexpired(now))
         .select(memberships::user_id)
-}
-
-/// A flow as a new request of one requester needs it (see [`find_for_request`]).
-#[derive(Debug, Clone)]
-pub struct FlowForRequest {
-    pub flow: ApprovalFlow,
-    /// Whether the requester is a current member of one of the flow's visibility groups.
-    pub visible: bool,
-    /// The requester's open (pending or failed) request through the flow.
-    pub open_request: Option<RequestId>,
-}
-
-/// The flow `id` with what a new request of `requester` through it checks first, in one statement
-/// (one round trip on PostgreSQL instead of three): whether the requester may see the flow, and
-/// the requester's open request through it.
-pub fn find_for_request(
-    conn: &mut DbConnection,
-    id: FlowId,
-    requester: UserId,
-    now: DateTime<Utc>,
-) -> QueryResult<Option<FlowForRequest>> {
-    use crate::schema::access_requests;
-    let flow_id = id.to_string();
-    let my_groups = current_groups_of(requester, now);
-    let visible = diesel::dsl::exists(
-        flow_groups::table
-            .filter(flow_groups::flow_id.eq(flow_id.clone()))
-            .filter(flow_groups::role.eq("visibility"))
-            .filter(flow_groups::group_id.eq_any(my_groups)),
-    );
-    let open_request = access_requests::table
-        .filter(access_requests::open_key.eq(super::requests::open_key(requester, id)))
-        .select(access_requests::id)
-        .single_value();
-    let row: Option<(FlowRow, bool, Option<String>)> = approval_flows::table
-        .find(flow_id)
-        .select((FlowRow::as_select(), visible, open_request))
-        .first(conn)
-        .optional()?;
-    row.map(|(flow, visible, open_request)| {
-        Ok(FlowForRequest {
-            flow: convert(flow)?,
-            visible,
-            open_request: open_request.map(|id| id.parse()).transpose().map_err(
-                |e: uuid::Error| diesel::result::Error::DeserializationError(Box::new(e)),
-            )?,
-        })
-    })
-    .transpose()
 }
 
 /// The current members of `group` (any source; expired memberships excluded), each once.

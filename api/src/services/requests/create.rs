@@ -114,7 +114,13 @@ pub fn prepare_create(
         Some(id) => request::check_requester(id, users::find(conn, id)?).map_err(refusal)?,
         None => principal.clone(),
     };
-    let found = flow_repo::find_for_request(conn, input.flow_id, requester.id, now)?;
+    let found = flow_repo::find_for_submission(
+        conn,
+        input.flow_id,
+        requester.id,
+        requester.manager_id,
+        now,
+    )?;
     let device = match (&found, input.device_id) {
         (Some(f), Some(id)) if f.flow.kind() == FlowKind::DeviceAdmin => devices::find(conn, id)?,
         _ => None,
@@ -152,7 +158,7 @@ pub fn prepare_create(
     }
     .check()
     .map_err(refusal)?;
-    let Some(flow_repo::FlowForRequest { flow, .. }) = found else {
+    let Some(flow_repo::FlowForRequest { flow, people, .. }) = found else {
         return Err(refusal(RequestError::FlowUnavailable(input.flow_id)));
     };
     let submission = match input.extends_grant {
@@ -163,7 +169,7 @@ pub fn prepare_create(
         }
         None => submission,
     };
-    let resolved = approvers::resolve(conn, &flow, &requester, now)?;
+    let resolved = approvers::resolve_from(conn, &flow, &requester, people, now)?;
     let change = AccessRequest::submit(
         RequestId::new_v7(),
         submission,
