@@ -47,3 +47,28 @@ pub(crate) fn scratch_postgres() -> Option<(diesel::PgConnection, impl Drop)> {
         .unwrap();
     Some((conn, guard))
 }
+
+/// How often PostgreSQL planned the one prepared statement of this connection whose text is like
+/// `pattern`: `(custom plans, generic plans)` (`pg_prepared_statements`).
+pub(crate) fn plans_of(conn: &mut crate::DbConnection, pattern: &str) -> (i64, i64) {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::{BigInt, Text};
+
+    #[derive(diesel::QueryableByName)]
+    struct Plans {
+        #[diesel(sql_type = BigInt)]
+        custom_plans: i64,
+        #[diesel(sql_type = BigInt)]
+        generic_plans: i64,
+    }
+
+    let mut found: Vec<Plans> = diesel::sql_query(
+        "SELECT custom_plans, generic_plans FROM pg_prepared_statements WHERE statement LIKE $1",
+    )
+    .bind::<Text, _>(pattern)
+    .load(conn)
+    .unwrap();
+    assert_eq!(found.len(), 1, "one prepared statement like {pattern}");
+    let plans = found.remove(0);
+    (plans.custom_plans, plans.generic_plans)
+}

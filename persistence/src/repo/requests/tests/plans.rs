@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use portcullis_domain::{GroupId, UserId};
 
 use crate::DbConnection;
-use crate::test_support::scratch_postgres;
+use crate::test_support::{plans_of, scratch_postgres};
 
 /// On PostgreSQL, a create's resolution of its approvers (the flow's named people and a group's
 /// current members, one statement) is planned once per connection: its values are bound where the
@@ -15,16 +15,6 @@ use crate::test_support::scratch_postgres;
 #[test]
 fn postgres_plans_the_resolution_of_approvers_once_per_connection() {
     use diesel::connection::SimpleConnection;
-    use diesel::sql_types::BigInt;
-
-    #[derive(QueryableByName)]
-    struct Plans {
-        #[diesel(sql_type = BigInt)]
-        generic_plans: i64,
-        #[diesel(sql_type = BigInt)]
-        custom_plans: i64,
-    }
-
     let Some((mut pg, _drop)) = scratch_postgres() else {
         return;
     };
@@ -52,28 +42,16 @@ fn postgres_plans_the_resolution_of_approvers_once_per_connection() {
             .unwrap();
         assert_eq!(listed.len(), 2);
     }
-    let plans = |conn: &mut DbConnection, pattern: &str| -> Plans {
-        let mut found: Vec<Plans> = diesel::sql_query(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE $1",
-        )
-        .bind::<diesel::sql_types::Text, _>(pattern)
-        .load(conn)
-        .unwrap();
-        assert_eq!(found.len(), 1, "one prepared statement like {pattern}");
-        found.remove(0)
-    };
-    let resolution = plans(&mut conn, "%unnest((SELECT%");
     assert_eq!(
-        (resolution.custom_plans, resolution.generic_plans),
+        plans_of(&mut conn, "%unnest((SELECT%"),
         (5, 3),
         "planned for five executions, then the generic plan"
     );
-    let plain = plans(
-        &mut conn,
-        r#"SELECT "users"."id" FROM "users" WHERE ("users"."id" = ANY($1))"#,
-    );
     assert_eq!(
-        (plain.custom_plans, plain.generic_plans),
+        plans_of(
+            &mut conn,
+            r#"SELECT "users"."id" FROM "users" WHERE ("users"."id" = ANY($1))"#,
+        ),
         (8, 0),
         "a list bound as is is planned on every execution"
     );
