@@ -55,7 +55,7 @@ pub fn find_for_request(
         .select((FlowRow::as_select(), visible, open_request))
         .first(conn)
         .optional()?;
-    row.map(|(flow, visible, open_request)| found(flow, visible, open_request, None))
+    row.map(|(flow, visible, open_request)| found(flow, visible, open_request))
         .transpose()
 }
 
@@ -90,16 +90,16 @@ pub fn find_for_submission(
             .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
         None => Vec::new(),
     };
-    let mut found = found(flow, visible, open_request, None)?;
+    let mut found = found(flow, visible, open_request)?;
     found.people = Some(directory(&found.flow, people));
     Ok(Some(found))
 }
 
+/// The flow's row and what was read with it, without its people.
 fn found(
     flow: FlowRow,
     visible: bool,
     open_request: Option<String>,
-    people: Option<Directory>,
 ) -> QueryResult<FlowForRequest> {
     Ok(FlowForRequest {
         flow: convert(flow)?,
@@ -108,7 +108,7 @@ fn found(
             .map(|id| id.parse())
             .transpose()
             .map_err(|e: uuid::Error| diesel::result::Error::DeserializationError(Box::new(e)))?,
-        people,
+        people: None,
     })
 }
 
