@@ -49,42 +49,33 @@ pub fn resolve_from(
     Ok(flow::resolve_approvers(flow, requester.id, &directory))
 }
 
-/// The flow's owners, the requester's manager and the first approver group's members.
+/// The flow's owners and the requester's manager, with its approver groups' members on PostgreSQL
+/// (one statement, the one a submission reads its flow with); on SQLite [`read_specs`] reads each
+/// group.
 fn read_people(
     conn: &mut DbConnection,
     flow: &ApprovalFlow,
     requester: &User,
     now: DateTime<Utc>,
 ) -> Result<Directory, ApiError> {
-    let mut directory = Directory::default();
-    // The manager and the owners in one query, with the first approver group's members when there
-    // is one (one round trip for the common two-step flow on PostgreSQL).
+    let manager = requester.manager_id;
+    if let Some(people) = flows::approver_people(conn, flow.id(), requester.id, manager, now)? {
+        return Ok(people);
+    }
     let mut named = flow.owner_ids().to_vec();
-    named.extend(requester.manager_id);
-    let first_group = flow.approvers().iter().find_map(|spec| match spec {
-        ApproverSpec::UserGroup { group_id, .. } => Some(*group_id),
-        _ => None,
-    });
-    let found = match first_group {
-        Some(group) => {
-            let (found, members) = flows::named_and_members(conn, &named, group, now)?;
-            directory
-                .group_members
-                .push((group, members.iter().map(candidate).collect()));
-            found
-        }
-        None => users::find_many(conn, &named)?,
-    };
-    directory.manager = requester
-        .manager_id
-        .and_then(|manager| found.iter().find(|u| u.id == manager))
-        .map(candidate);
-    directory.owners = found
-        .iter()
-        .filter(|u| flow.owner_ids().contains(&u.id))
-        .map(candidate)
-        .collect();
-    Ok(directory)
+    named.extend(manager);
+    let found = users::find_many(conn, &named)?;
+    Ok(Directory {
+        manager: manager
+            .and_then(|manager| found.iter().find(|u| u.id == manager))
+            .map(candidate),
+        owners: found
+            .iter()
+            .filter(|u| flow.owner_ids().contains(&u.id))
+            .map(candidate)
+            .collect(),
+        ..Directory::default()
+    })
 }
 
 /// Whether `directory` already holds `group`'s members.

@@ -15,7 +15,7 @@ use crate::time::{from_db, to_db};
 
 mod for_request;
 
-pub use for_request::{FlowForRequest, find_for_request, find_for_submission};
+pub use for_request::{FlowForRequest, approver_people, find_for_request, find_for_submission};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = approval_flows)]
@@ -293,70 +293,6 @@ pub fn members(
             .load(conn)?,
     };
     rows.into_iter().map(super::convert).collect()
-}
-
-diesel::define_sql_function! {
-    /// SQL `unnest()` of a text array (PostgreSQL), as a set of rows.
-    fn unnest(values: diesel::sql_types::Array<diesel::sql_types::Text>) -> diesel::sql_types::Text;
-}
-
-/// The users `named` (a requester's manager, a flow's owners) and the current members of `group`,
-/// as two lists ordered by id: on PostgreSQL in one statement, `SELECT …, false … WHERE id =
-/// ANY(ARRAY(<named>)) UNION ALL SELECT …, true … WHERE id = ANY(ARRAY(<members>))` (each branch an index
-/// lookup, and linear in the group's size: a flag computed per row as `id = ANY(<members>)` costs
-/// the group's size squared, about a second for a group of 10,000); on SQLite (no round trips) as
-/// [`super::users::find_many`] and [`members`].
-pub fn named_and_members(
-    conn: &mut DbConnection,
-    named: &[UserId],
-    group: GroupId,
-    now: DateTime<Utc>,
-) -> QueryResult<(Vec<User>, Vec<User>)> {
-    use diesel::sql_types::{Array, Bool, Nullable, Text, Timestamp};
-
-    use super::opaque::opaque;
-
-    let DbConnection::Postgres(pg) = conn else {
-        return Ok((
-            super::users::find_many(conn, named)?,
-            members(conn, group, now)?,
-        ));
-    };
-    let named: Vec<String> = named.iter().map(ToString::to_string).collect();
-    // Every value bound as `(SELECT $n)` (see `super::opaque`): planned for the values at hand (this
-    // group's size from the statistics, the list's length), the statement looked cheaper than its
-    // generic plan and PostgreSQL planned it again on every create (a tenth of the database's work in
-    // one); so it is planned once per connection, the same index scans.
-    let named_ids = diesel::select(unnest(opaque::<Array<Text>, _>(named)));
-    let members = memberships::table
-        .filter(memberships::group_id.eq(opaque::<Text, _>(group.to_string())))
-        .filter(
-            memberships::expires_at
-                .is_null()
-                .or(memberships::expires_at
-                    .gt(opaque::<Nullable<Timestamp>, _>(crate::time::to_db(now)))),
-        )
-        .select(memberships::user_id);
-    let mut rows: Vec<(UserRow, bool)> = users::table
-        .filter(users::id.eq_any(diesel::dsl::array(named_ids)))
-        .select((UserRow::as_select(), false.into_sql::<Bool>()))
-        .union_all(
-            users::table
-                .filter(users::id.eq_any(diesel::dsl::array(members)))
-                .select((UserRow::as_select(), true.into_sql::<Bool>())),
-        )
-        .load(pg)?;
-    rows.sort_by(|a, b| a.0.id.cmp(&b.0.id));
-    let (mut listed, mut in_group) = (Vec::new(), Vec::new());
-    for (row, member) in rows {
-        let user: User = super::convert(row)?;
-        if member {
-            in_group.push(user);
-        } else {
-            listed.push(user);
-        }
-    }
-    Ok((listed, in_group))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use portcullis_domain::{FlowId, GroupId, RequestId, UserId};
 
 use super::{FlowRow, convert, current_groups_of};
 use crate::connection::DbConnection;
+use crate::repo::opaque::{Opaque, opaque};
 use crate::schema::{access_requests, approval_flows, flow_groups};
 
 /// A flow as a new request of one requester needs it (see [`find_for_request`]).
@@ -74,11 +75,11 @@ pub fn find_for_submission(
     };
     let statement = Submission {
         columns: FlowRow::as_select(),
-        requester: requester.to_string(),
-        now: crate::time::to_db(now),
-        open_key: crate::repo::requests::open_key(requester, id),
-        manager: manager.map(|m| m.to_string()),
-        flow: id.to_string(),
+        requester: opaque(requester.to_string()),
+        now: opaque(crate::time::to_db(now)),
+        open_key: opaque(crate::repo::requests::open_key(requester, id)),
+        manager: opaque(manager.map(|m| m.to_string())),
+        flow: opaque(id.to_string()),
     };
     let row: Option<(FlowRow, bool, Option<String>, Option<String>)> =
         statement.get_result(pg).optional()?;
@@ -93,6 +94,23 @@ pub fn find_for_submission(
     let mut found = found(flow, visible, open_request)?;
     found.people = Some(directory(&found.flow, people));
     Ok(Some(found))
+}
+
+/// The people `flow`'s approvers are resolved from for `requester` ([`FlowForRequest::people`]): on
+/// PostgreSQL through [`find_for_submission`]'s statement, one round trip; `None` on SQLite, where the
+/// caller reads them as the flow's steps need them (no round trips to save).
+pub fn approver_people(
+    conn: &mut DbConnection,
+    flow: FlowId,
+    requester: UserId,
+    manager: Option<UserId>,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Directory>> {
+    match conn {
+        DbConnection::Postgres(_) => Ok(find_for_submission(conn, flow, requester, manager, now)?
+            .and_then(|found| found.people)),
+        DbConnection::Sqlite(_) => Ok(None),
+    }
 }
 
 /// The flow's row and what was read with it, without its people.
@@ -157,7 +175,7 @@ fn directory(flow: &ApprovalFlow, people: Vec<Person>) -> Directory {
 /// (no text to build and hash per execution) and only its six values to bind.
 ///
 /// The people are one JSON array (`json_agg`) in the flow's row rather than rows of their own, which
-/// would repeat the flow in each. Every value is bound as `(SELECT $n)` (see `super::super::opaque`),
+/// would repeat the flow in each. Every value is bound as `(SELECT $n)` ([`opaque`]),
 /// so the plan, the same index lookups for any values, is made once per connection. A person in an
 /// approver group twice (a direct membership and a grant's) is listed once (`DISTINCT`). Each person
 /// is looked up by id (`LATERAL … LIMIT 1`, which the planner cannot turn into a join): as a join, the
@@ -165,11 +183,11 @@ fn directory(flow: &ApprovalFlow, people: Vec<Person>) -> Directory {
 /// on the benchmark's 10,000 people, against 0.2 ms).
 struct Submission {
     columns: diesel::dsl::AsSelect<FlowRow, Pg>,
-    requester: String,
-    now: NaiveDateTime,
-    open_key: String,
-    manager: Option<String>,
-    flow: String,
+    requester: Opaque<Text, String>,
+    now: Opaque<Timestamp, NaiveDateTime>,
+    open_key: Opaque<Text, String>,
+    manager: Opaque<Nullable<Text>, Option<String>>,
+    flow: Opaque<Text, String>,
 }
 
 impl QueryId for Submission {
@@ -193,34 +211,32 @@ impl QueryFragment<Pg> for Submission {
         out.push_sql(
             ", EXISTS (SELECT 1 FROM flow_groups v WHERE v.flow_id = approval_flows.id \
              AND v.role = 'visibility' AND v.group_id IN (SELECT m.group_id FROM memberships m \
-             WHERE m.user_id = (SELECT ",
+             WHERE m.user_id = ",
         );
-        out.push_bind_param::<Text, _>(&self.requester)?;
-        out.push_sql(") AND (m.expires_at IS NULL OR m.expires_at > (SELECT ");
-        out.push_bind_param::<Timestamp, _>(&self.now)?;
-        out.push_sql(")))), (SELECT r.id FROM access_requests r WHERE r.open_key = (SELECT ");
-        out.push_bind_param::<Text, _>(&self.open_key)?;
+        self.requester.walk_ast(out.reborrow())?;
+        out.push_sql(" AND (m.expires_at IS NULL OR m.expires_at > ");
+        self.now.walk_ast(out.reborrow())?;
+        out.push_sql("))), (SELECT r.id FROM access_requests r WHERE r.open_key = ");
+        self.open_key.walk_ast(out.reborrow())?;
         out.push_sql(
-            ")), (SELECT json_agg(json_build_array(p.role, p.group_id, u.id, u.active, u.kind, \
+            "), (SELECT json_agg(json_build_array(p.role, p.group_id, u.id, u.active, u.kind, \
              u.is_admin) ORDER BY p.role, p.group_id, u.id)::text FROM (\
              SELECT 'owner' AS role, NULL::text AS group_id, o.user_id FROM flow_users o \
              WHERE o.flow_id = approval_flows.id AND o.role = 'owner' \
-             UNION ALL SELECT 'manager', NULL, (SELECT ",
+             UNION ALL SELECT 'manager', NULL, ",
         );
-        out.push_bind_param::<Nullable<Text>, _>(&self.manager)?;
+        self.manager.walk_ast(out.reborrow())?;
         out.push_sql(
-            ") UNION ALL SELECT DISTINCT 'member', a.group_id, m.user_id FROM flow_groups a \
+            " UNION ALL SELECT DISTINCT 'member', a.group_id, m.user_id FROM flow_groups a \
              JOIN memberships m ON m.group_id = a.group_id WHERE a.flow_id = approval_flows.id \
-             AND a.role = 'approver' AND (m.expires_at IS NULL OR m.expires_at > (SELECT ",
+             AND a.role = 'approver' AND (m.expires_at IS NULL OR m.expires_at > ",
         );
-        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        self.now.walk_ast(out.reborrow())?;
         out.push_sql(
-            "))) p CROSS JOIN LATERAL (SELECT u.id, u.active, u.kind, u.is_admin FROM users u \
-             WHERE u.id = p.user_id LIMIT 1) u) FROM approval_flows WHERE approval_flows.id = (SELECT ",
+            ")) p CROSS JOIN LATERAL (SELECT u.id, u.active, u.kind, u.is_admin FROM users u \
+             WHERE u.id = p.user_id LIMIT 1) u) FROM approval_flows WHERE approval_flows.id = ",
         );
-        out.push_bind_param::<Text, _>(&self.flow)?;
-        out.push_sql(")");
-        Ok(())
+        self.flow.walk_ast(out.reborrow())
     }
 }
 

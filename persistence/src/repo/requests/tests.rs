@@ -17,8 +17,6 @@ use crate::DbConnection;
 use crate::schema::request_approvers;
 use crate::test_support::scratch_postgres;
 
-mod plans;
-
 fn approval(comment: Option<String>) -> DecisionCommand {
     DecisionCommand {
         verdict: Verdict::Approve,
