@@ -19,7 +19,7 @@ fn field<T, E: std::fmt::Display>(name: &str, result: Result<T, E>) -> Result<T,
     result.map_err(|e| format!("stored {name} is invalid: {e}").into())
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = users, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct UserRow {
     pub id: String,
@@ -252,7 +252,7 @@ pub struct DeviceAssignmentRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = events, treat_none_as_default_value = false)]
 pub struct EventRow {
     pub id: String,

@@ -5,7 +5,7 @@ use std::collections::hash_map::Entry;
 
 use chrono::{DateTime, Utc};
 use portcullis_domain::access::{Grant, Session};
-use portcullis_domain::flow::DisplayDraft;
+use portcullis_domain::flow::{ApprovalFlow, DisplayDraft};
 use portcullis_domain::{FlowId, RequestId, UserId};
 use portcullis_persistence::repo::{flows, grants, requests};
 use portcullis_persistence::{DbConnection, Page, PageRequest};
@@ -21,6 +21,28 @@ pub struct GrantedFlow {
     pub name: String,
     /// `None` when the flow was deleted since.
     pub display: Option<DisplayDraft>,
+}
+
+impl GrantedFlow {
+    /// The flow `id` a request was made through, named `name_then` at the time, as `current`
+    /// (`None`: deleted since) shows it now.
+    pub fn of(id: FlowId, name_then: &str, current: Option<&ApprovalFlow>) -> Self {
+        match current {
+            Some(flow) => {
+                let draft = flow.to_draft();
+                Self {
+                    id,
+                    name: draft.name,
+                    display: Some(draft.display),
+                }
+            }
+            None => Self {
+                id,
+                name: name_then.to_owned(),
+                display: None,
+            },
+        }
+    }
 }
 
 /// A grant with the flow it came from.
@@ -69,31 +91,14 @@ pub fn flows_of(
     requests: &[RequestId],
 ) -> Result<HashMap<RequestId, GrantedFlow>, ApiError> {
     let made_through = requests::flows_of(conn, requests)?;
-    let mut current: HashMap<FlowId, Option<(String, DisplayDraft)>> = HashMap::new();
+    let mut current: HashMap<FlowId, Option<ApprovalFlow>> = HashMap::new();
     let mut out = HashMap::new();
     for (request, flow_id, name_then) in made_through {
-        let now = match current.entry(flow_id) {
-            Entry::Occupied(known) => known.get().clone(),
-            Entry::Vacant(unknown) => {
-                let found = flows::find(conn, flow_id)?.map(|flow| {
-                    let draft = flow.to_draft();
-                    (draft.name, draft.display)
-                });
-                unknown.insert(found).clone()
-            }
+        let flow = match current.entry(flow_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(unknown) => unknown.insert(flows::find(conn, flow_id)?),
         };
-        let (name, display) = match now {
-            Some((name, display)) => (name, Some(display)),
-            None => (name_then, None),
-        };
-        out.insert(
-            request,
-            GrantedFlow {
-                id: flow_id,
-                name,
-                display,
-            },
-        );
+        out.insert(request, GrantedFlow::of(flow_id, &name_then, flow.as_ref()));
     }
     Ok(out)
 }

@@ -21,9 +21,9 @@ pub use sessions::*;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = grants, treat_none_as_null = true, treat_none_as_default_value = false)]
-struct GrantRow {
+pub(crate) struct GrantRow {
     id: String,
     request_id: String,
     user_id: String,
@@ -65,7 +65,7 @@ impl From<&Grant> for GrantRow {
     }
 }
 
-fn grant(row: GrantRow) -> QueryResult<Grant> {
+pub(crate) fn grant(row: GrantRow) -> QueryResult<Grant> {
     let parse = || -> Result<Grant, BoxError> {
         Ok(Grant {
             id: row.id.parse()?,

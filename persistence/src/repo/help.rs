@@ -150,6 +150,9 @@ pub fn save(conn: &mut DbConnection, change: &HelpChange) -> QueryResult<bool> {
 
 /// Loads the answerers of `rows` in one query, in the order they were asked.
 fn with_answerers(conn: &mut DbConnection, rows: Vec<HelpRow>) -> QueryResult<Vec<HelpRequest>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let answerers: Vec<(String, String)> = help_request_answerers::table
         .filter(help_request_answerers::help_request_id.eq_any(ids))
@@ -308,6 +311,13 @@ pub fn waiting_on(
         created_at: *since,
         id: id.clone(),
     });
+    if waiting.items.is_empty() {
+        // Most people have no question waiting: then nothing more is read.
+        return Ok(Page {
+            items: Vec::new(),
+            next: waiting.next,
+        });
+    }
     let ids: Vec<&str> = waiting.items.iter().map(|(_, id)| id.as_str()).collect();
     let rows: Vec<HelpRow> = help_requests::table
         .filter(help_requests::id.eq_any(ids))

@@ -7,11 +7,11 @@ use portcullis_domain::request::AccessRequest;
 use portcullis_domain::{RequestId, UserId};
 use portcullis_persistence::DbConnection;
 use portcullis_persistence::models::EventRow;
-use portcullis_persistence::repo::{events, grants, requests, settings, users};
+use portcullis_persistence::repo::requests;
 
-use super::get_visible;
+use super::{get_visible, not_found, sees};
 use crate::error::ApiError;
-use crate::services::access::GrantWithFlow;
+use crate::services::access::{GrantWithFlow, GrantedFlow};
 
 /// Everything a request's page shows.
 pub struct RequestView {
@@ -31,55 +31,56 @@ pub struct RequestView {
     pub session: Option<Session>,
 }
 
-/// The page of request `id` as `viewer` sees it (a 404 for a request they may not see).
+/// The page of request `id` as `viewer` sees it (a 404 for a request they may not see), from one
+/// read ([`requests::page`]: one statement on PostgreSQL).
 pub fn detail(
     conn: &mut DbConnection,
     id: RequestId,
     viewer: &User,
 ) -> Result<RequestView, ApiError> {
-    let request = get_visible(conn, id, viewer)?;
-    let show = settings::get(conn)?.settings.show_approval_progress;
-    let hide_steps = request.hides_steps_from(viewer.id, show);
-    // The requester and everyone the steps name, in one lookup; the manager is usually among them
-    // (the first step's approver).
-    let named = if hide_steps {
+    let page = requests::page(conn, id)?.ok_or_else(|| not_found(id))?;
+    if !sees(&page.request, page.flow.as_ref(), viewer) {
+        return Err(not_found(id));
+    }
+    let requests::RequestPage {
+        request,
+        flow,
+        show_approval_progress,
+        people,
+        history,
+        comments,
+        grant,
+        session,
+    } = page;
+    let hide_steps = request.hides_steps_from(viewer.id, show_approval_progress);
+    let find = |id: UserId| people.iter().find(|u| u.id == id).cloned();
+    let requester = find(request.requester_id());
+    let manager = requester.as_ref().and_then(|r| r.manager_id).and_then(find);
+    // Everyone the steps name, in their order (none when the steps are hidden).
+    let approvers = if hide_steps {
         Vec::new()
     } else {
-        request.named_in_steps()
+        request
+            .named_in_steps()
+            .into_iter()
+            .filter_map(find)
+            .collect()
     };
-    let wanted: Vec<UserId> = [request.requester_id()]
-        .into_iter()
-        .chain(named.iter().copied())
-        .collect();
-    let mut people = users::find_many(conn, &wanted)?;
-    let find = |people: &[User], id: UserId| people.iter().find(|u| u.id == id).cloned();
-    let requester = find(&people, request.requester_id());
-    let manager = match requester.as_ref().and_then(|r| r.manager_id) {
-        Some(manager) => match find(&people, manager) {
-            Some(found) => Some(found),
-            None => users::find(conn, manager)?,
-        },
-        None => None,
-    };
-    people.retain(|u| named.contains(&u.id));
-    people.sort_by_key(|user| named.iter().position(|id| *id == user.id));
+    let grant = grant.map(|grant| GrantWithFlow {
+        flow: GrantedFlow::of(request.flow_id(), request.flow_name(), flow.as_ref()),
+        grant,
+    });
     Ok(RequestView {
-        history: events::for_subject(conn, &id.to_string())?,
+        history,
         internal_notes: viewer.acts_as_admin(),
-        comments: requests::comments(conn, id)?,
-        grant: match grants::for_request(conn, id)? {
-            Some(grant) => {
-                let flow = crate::services::access::flows_of(conn, &[id])?.remove(&id);
-                flow.map(|flow| GrantWithFlow { grant, flow })
-            }
-            None => None,
-        },
-        session: grants::session_for_request(conn, id)?,
+        comments,
+        grant,
+        session,
         request,
         hide_steps,
         requester,
         manager,
-        approvers: people,
+        approvers,
     })
 }
 

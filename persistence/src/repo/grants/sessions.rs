@@ -12,9 +12,9 @@ use crate::page::{Cursor, Page, PageRequest};
 use crate::schema::device_admin_sessions;
 use crate::time::{from_db, to_db};
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = device_admin_sessions, treat_none_as_null = true, treat_none_as_default_value = false)]
-struct SessionRow {
+pub(crate) struct SessionRow {
     id: String,
     request_id: String,
     device_id: String,
@@ -25,7 +25,7 @@ struct SessionRow {
     ended_by: Option<String>,
 }
 
-fn session(row: SessionRow) -> QueryResult<Session> {
+pub(crate) fn session(row: SessionRow) -> QueryResult<Session> {
     let parse = || -> Result<Session, BoxError> {
         Ok(Session {
             id: row.id.parse()?,

@@ -96,10 +96,15 @@ pub fn action_required(
             crate::Page::<()>::fetch_size(page),
         )?;
         let ids: Vec<String> = waiting.iter().map(|w| w.request_id.to_string()).collect();
-        let rows: Vec<RequestRow> = access_requests::table
-            .filter(access_requests::id.eq_any(&ids))
-            .select(RequestRow::as_select())
-            .load(conn)?;
+        // Most people have no task waiting: then nothing more is read.
+        let rows: Vec<RequestRow> = if ids.is_empty() {
+            Vec::new()
+        } else {
+            access_requests::table
+                .filter(access_requests::id.eq_any(&ids))
+                .select(RequestRow::as_select())
+                .load(conn)?
+        };
         let mut listed: Vec<Listed> = rows
             .into_iter()
             .map(into_listed)

@@ -168,7 +168,7 @@ pub fn find(conn: &mut DbConnection, id: RequestId) -> QueryResult<Option<Access
 }
 
 /// The request a row stores, with its steps and (when it has any) its tasks.
-fn loaded(conn: &mut DbConnection, row: RequestRow) -> QueryResult<AccessRequest> {
+pub(super) fn loaded(conn: &mut DbConnection, row: RequestRow) -> QueryResult<AccessRequest> {
     let listed = super::rows::into_listed(row)?;
     let has_tasks = listed.has_tasks;
     let request = listed.request.with_steps(
@@ -320,7 +320,7 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for UpdateWithIndex<'_
 impl<Conn> RunQueryDsl<Conn> for UpdateWithIndex<'_> {}
 
 /// A comment on a request.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = request_comments)]
 pub struct CommentRow {
     pub id: String,
