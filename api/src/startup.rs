@@ -170,6 +170,14 @@ impl Application {
             signer,
             callback_allowed_hosts: settings.authzen.callback_allowed_hosts.clone(),
         });
+        // PostgreSQL's reads wait for a connection in arrival order (see `AppState::read`).
+        let read_turns = match db.backend() {
+            Backend::Postgres => {
+                let connections = db.pool_status().first().map_or(1, |pool| pool.max_size);
+                Some(Arc::new(tokio::sync::Semaphore::new(connections as usize)))
+            }
+            Backend::Sqlite => None,
+        };
         let state = web::Data::new(AppState {
             group_commit,
             db,
@@ -179,6 +187,7 @@ impl Application {
             rate_limit,
             cache: Arc::default(),
             pdp,
+            read_turns,
         });
         let metrics = web::Data::from(metrics);
         let spec = crate::spec::spec();
