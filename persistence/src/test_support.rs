@@ -72,3 +72,20 @@ pub(crate) fn plans_of(conn: &mut crate::DbConnection, pattern: &str) -> (i64, i
     let plans = found.remove(0);
     (plans.custom_plans, plans.generic_plans)
 }
+
+/// The text of every statement `pg` starts from now on, in order (a test takes or clears it to
+/// count a call's round trips).
+pub(crate) fn record_statements(
+    pg: &mut diesel::PgConnection,
+) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    use diesel::connection::InstrumentationEvent;
+
+    let statements = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&statements);
+    pg.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            sink.lock().unwrap().push(query.to_string());
+        }
+    });
+    statements
+}

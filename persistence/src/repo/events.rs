@@ -268,10 +268,7 @@ pub fn list(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use chrono::Utc;
-    use diesel::connection::InstrumentationEvent;
 
     use super::*;
     use crate::test_support::scratch_postgres;
@@ -295,17 +292,15 @@ mod tests {
         let Some((mut pg, _drop)) = scratch_postgres() else {
             return;
         };
-        let statements = Arc::new(Mutex::new(0_usize));
-        let sink = Arc::clone(&statements);
-        pg.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::StartQuery { .. } = event {
-                *sink.lock().unwrap() += 1;
-            }
-        });
+        let statements = crate::test_support::record_statements(&mut pg);
         let mut conn = DbConnection::Postgres(pg);
         let pair = [event("r1", "decided"), event("r1", "granted")];
         let recorded = record_all(&mut conn, &pair).unwrap();
-        assert_eq!(*statements.lock().unwrap(), 1, "one statement for both");
+        assert_eq!(
+            statements.lock().unwrap().len(),
+            1,
+            "one statement for both"
+        );
         assert_eq!(recorded.len(), 2);
         assert_ne!(recorded[0].id, recorded[1].id);
         assert!(
@@ -326,9 +321,9 @@ mod tests {
                 (recorded[1].id.to_string(), "granted".to_owned()),
             ]
         );
-        *statements.lock().unwrap() = 0;
+        statements.lock().unwrap().clear();
         let apart = [event("r2", "a"), event("r3", "b")];
         assert_eq!(record_all(&mut conn, &apart).unwrap().len(), 2);
-        assert_eq!(*statements.lock().unwrap(), 2, "one statement each");
+        assert_eq!(statements.lock().unwrap().len(), 2, "one statement each");
     }
 }

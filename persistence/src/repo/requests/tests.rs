@@ -204,10 +204,6 @@ fn a_request_without_form_answers_is_stored_without_them_and_reads_back() {
 /// index included.
 #[test]
 fn postgres_stores_a_new_request_and_a_hand_over_or_closing_decision_in_one_statement_each() {
-    use std::sync::{Arc, Mutex};
-
-    use diesel::connection::InstrumentationEvent;
-
     use crate::schema::{request_people, users};
 
     let Some((mut pg, _drop)) = scratch_postgres() else {
@@ -229,13 +225,7 @@ fn postgres_stores_a_new_request_and_a_hand_over_or_closing_decision_in_one_stat
         ))
         .execute(&mut pg)
         .unwrap();
-    let statements = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = Arc::clone(&statements);
-    pg.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-        if let InstrumentationEvent::StartQuery { query, .. } = event {
-            sink.lock().unwrap().push(query.to_string());
-        }
-    });
+    let statements = crate::test_support::record_statements(&mut pg);
     let mut conn = DbConnection::Postgres(pg);
     let saved = |conn: &mut DbConnection, change: &Change| {
         statements.lock().unwrap().clear();

@@ -1,7 +1,5 @@
-use std::sync::{Arc, Mutex};
-
 use chrono::{SubsecRound, Utc};
-use diesel::connection::{InstrumentationEvent, SimpleConnection};
+use diesel::connection::SimpleConnection;
 use portcullis_domain::flow::{
     ApprovalType, ApproverRequirement, ApproverSpec, FlowDraft, FlowKind, FlowLimits, ResolvedStep,
 };
@@ -11,7 +9,7 @@ use portcullis_domain::{FlowId, GroupId, UserId};
 use super::*;
 use crate::repo::flows;
 use crate::repo::requests::{find, save};
-use crate::test_support::scratch_postgres;
+use crate::test_support::{record_statements, scratch_postgres};
 
 /// The people of the page: a requester and their manager (whom no step names), the approver of the
 /// first step, two reviewers in the second, an administrator who overrides it, and the manager's
@@ -172,13 +170,7 @@ fn postgres_reads_a_requests_page_in_one_statement_as_the_reads_one_by_one() {
     let Some((mut pg, _drop)) = scratch_postgres() else {
         return;
     };
-    let statements = Arc::new(Mutex::new(0_usize));
-    let sink = Arc::clone(&statements);
-    pg.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-        if let InstrumentationEvent::StartQuery { .. } = event {
-            *sink.lock().unwrap() += 1;
-        }
-    });
+    let statements = record_statements(&mut pg);
     let mut conn = DbConnection::Postgres(pg);
     let who = people(&mut conn);
     let target = GroupId::new_v7();
@@ -223,9 +215,13 @@ fn postgres_reads_a_requests_page_in_one_statement_as_the_reads_one_by_one() {
     let request = find(&mut conn, id).unwrap().unwrap();
     assert!(!request.steps()[0].approver_ids.contains(&who.approver));
 
-    *statements.lock().unwrap() = 0;
+    statements.lock().unwrap().clear();
     let read = page(&mut conn, id).unwrap();
-    assert_eq!(*statements.lock().unwrap(), 1, "the page is one statement");
+    assert_eq!(
+        statements.lock().unwrap().len(),
+        1,
+        "the page is one statement"
+    );
     let read = read.expect("the request's page");
     let mut named: Vec<UserId> = read.people.iter().map(|u| u.id).collect();
     named.sort();
