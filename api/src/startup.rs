@@ -170,8 +170,8 @@ impl Application {
             signer,
             callback_allowed_hosts: settings.authzen.callback_allowed_hosts.clone(),
         });
-        // PostgreSQL's reads wait for a connection in arrival order (see `AppState::read`).
-        let read_turns = match db.backend() {
+        // PostgreSQL's reads and writes wait for a connection in arrival order (see `AppState::turn`).
+        let turns = match db.backend() {
             Backend::Postgres => {
                 let connections = db.pool_status().first().map_or(1, |pool| pool.max_size);
                 Some(Arc::new(tokio::sync::Semaphore::new(connections as usize)))
@@ -187,7 +187,7 @@ impl Application {
             rate_limit,
             cache: Arc::default(),
             pdp,
-            read_turns,
+            turns,
         });
         let metrics = web::Data::from(metrics);
         let spec = crate::spec::spec();

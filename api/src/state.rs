@@ -36,9 +36,10 @@ pub struct AppState {
     pub cache: Arc<HotCache>,
     /// AuthZEN: the public URL and the key of binding tokens.
     pub pdp: Arc<crate::authzen::pdp::Pdp>,
-    /// On PostgreSQL, the turn of each read for a pooled connection, in arrival order (see
-    /// [`AppState::read`]); `None` on SQLite, whose reads finish in microseconds.
-    pub read_turns: Option<Arc<tokio::sync::Semaphore>>,
+    /// On PostgreSQL, the turns for its one pool's connections, handed to reads and writes in
+    /// arrival order (see [`AppState::turn`]); `None` on SQLite, whose reads finish in microseconds
+    /// and whose writes queue for the group commit.
+    pub turns: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl AppState {
@@ -57,27 +58,34 @@ impl AppState {
         Ok(settings)
     }
 
-    /// Runs read-only database work on the blocking pool, never on an actix worker thread.
+    /// A turn for one of PostgreSQL's pooled connections (`None` on SQLite): as many turns as the
+    /// pool has connections, handed out first come first served; the caller gives it back on the
+    /// blocking thread right after the connection, so the next one need not wait for the answer to
+    /// be polled.
     ///
-    /// On PostgreSQL a read takes its turn first ([`AppState::read_turns`]: as many turns as the
-    /// pool has connections, handed out first come first served), then a connection. The pool
-    /// alone is not fair: a connection given back goes to whichever blocking thread asks next, and
-    /// a thread woken to take it often finds it taken; under a closed loop of 16 callers on a pool
-    /// of 6, some one-statement reads waited hundreds of milliseconds while most took one or two.
+    /// The pool alone is not fair: a connection given back goes to whichever blocking thread asks
+    /// next, and a thread woken to take it often finds it taken. Under a closed loop of 16 callers
+    /// on a pool of 6, some one-statement reads waited hundreds of milliseconds while most took one
+    /// or two, and writes up to 90 ms.
+    async fn turn(&self) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, ApiError> {
+        let Some(turns) = &self.turns else {
+            return Ok(None);
+        };
+        Arc::clone(turns)
+            .acquire_owned()
+            .await
+            .map(Some)
+            .map_err(|_| ApiError::internal("the server is shutting down"))
+    }
+
+    /// Runs read-only database work on the blocking pool, never on an actix worker thread (on
+    /// PostgreSQL after its [`turn`](AppState::turn)).
     pub async fn read<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let turn = match &self.read_turns {
-            Some(turns) => Some(
-                Arc::clone(turns)
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| ApiError::internal("the server is shutting down"))?,
-            ),
-            None => None,
-        };
+        let turn = self.turn().await?;
         let db = self.db.clone();
         web::block(move || {
             let mut pooled = db.reader()?;
@@ -85,8 +93,7 @@ impl AppState {
             if result.is_ok() {
                 pooled.vouch();
             }
-            // The connection goes back to the pool, then the turn to the next read, here on the
-            // blocking thread: the next read need not wait for this one's answer to be polled.
+            // The connection goes back to the pool, then the turn (see `turn`).
             drop(pooled);
             drop(turn);
             result
@@ -115,9 +122,10 @@ impl AppState {
         self.read(work).await
     }
 
-    /// Runs database work that writes in one transaction (on PostgreSQL, on the blocking pool; on
-    /// SQLite, in a savepoint of the writer thread's next group commit): everything `work` does (the
-    /// change and its audit event) commits together or not at all, before this returns.
+    /// Runs database work that writes in one transaction (on PostgreSQL, on the blocking pool after
+    /// its [`turn`](AppState::turn); on SQLite, in a savepoint of the writer thread's next group
+    /// commit): everything `work` does (the change and its audit event) commits together or not at
+    /// all, before this returns.
     pub async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut Tx) -> Result<T, ApiError> + Send + 'static,
@@ -126,6 +134,7 @@ impl AppState {
         let (value, queued) = match &self.group_commit {
             Some(group_commit) => group_commit.write(work).await?,
             None => {
+                let turn = self.turn().await?;
                 let (db, email) = (self.db.clone(), self.notifier.email_enabled());
                 web::block(move || {
                     let mut pooled = db.writer()?;
@@ -137,6 +146,8 @@ impl AppState {
                     if result.is_ok() {
                         pooled.vouch();
                     }
+                    drop(pooled);
+                    drop(turn);
                     result
                 })
                 .await??
