@@ -29,6 +29,19 @@ where
     T::try_from(row).map_err(Error::DeserializationError)
 }
 
+/// A JSON array a statement aggregated into one column (`json_agg`, `NULL` when it aggregated
+/// nothing) as its rows, a malformed one reported as a deserialization error.
+pub(crate) fn json_rows<T: serde::de::DeserializeOwned>(
+    json: Option<&str>,
+) -> diesel::QueryResult<Vec<T>> {
+    json.map_or_else(|| Ok(Vec::new()), json_value)
+}
+
+/// A JSON value a statement built (`row_to_json`, `json_agg`) as `T`.
+pub(crate) fn json_value<T: serde::de::DeserializeOwned>(json: &str) -> diesel::QueryResult<T> {
+    serde_json::from_str(json).map_err(|e| Error::DeserializationError(Box::new(e)))
+}
+
 /// A `LIKE` pattern matching `text` anywhere, with the wildcards in `text` escaped by `\`.
 pub(crate) fn contains_pattern(text: &str) -> String {
     let escaped = text

@@ -86,11 +86,7 @@ pub fn find_for_submission(
     let Some((flow, visible, open_request, people)) = row else {
         return Ok(None);
     };
-    let people: Vec<Person> = match people {
-        Some(json) => serde_json::from_str(&json)
-            .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?,
-        None => Vec::new(),
-    };
+    let people: Vec<Person> = crate::repo::json_rows(people.as_deref())?;
     let mut found = found(flow, visible, open_request)?;
     found.people = Some(directory(&found.flow, people));
     Ok(Some(found))

@@ -18,7 +18,7 @@ use super::writes::{CommentRow, comments, find_with_flow, loaded};
 use crate::connection::DbConnection;
 use crate::models::{EventRow, UserRow};
 use crate::repo::flows::{self, FlowRow};
-use crate::repo::{convert, events, grants, settings, users};
+use crate::repo::{convert, events, grants, json_rows, json_value, settings, users};
 
 /// Everything a request's page is made from (see [`page`]).
 #[derive(Debug)]
@@ -38,15 +38,6 @@ pub struct RequestPage {
     pub comments: Vec<CommentRow>,
     pub grant: Option<Grant>,
     pub session: Option<Session>,
-}
-
-/// The page of request `id` (`None` when there is no such request), whoever asks: the caller
-/// decides what the viewer may see of it.
-pub fn page(conn: &mut DbConnection, id: RequestId) -> QueryResult<Option<RequestPage>> {
-    match conn {
-        DbConnection::Postgres(_) => in_one_statement(conn, id),
-        DbConnection::Sqlite(_) => page_one_by_one(conn, id),
-    }
 }
 
 /// What [`page`] reads, read one by one (SQLite's way; on PostgreSQL the reference the statement
@@ -91,9 +82,11 @@ type PageRow = (
     Option<String>,
 );
 
-/// [`page`] on PostgreSQL: [`PageStatement`], then (for the few requests with fulfilment tasks
-/// only) their tasks, as [`find_with_flow`] reads them.
-fn in_one_statement(conn: &mut DbConnection, id: RequestId) -> QueryResult<Option<RequestPage>> {
+/// The page of request `id` (`None` when there is no such request), whoever asks: the caller
+/// decides what the viewer may see of it. On PostgreSQL [`PageStatement`], then (for the few
+/// requests with fulfilment tasks only) their tasks, as [`find_with_flow`] reads them; on SQLite
+/// [`page_one_by_one`].
+pub fn page(conn: &mut DbConnection, id: RequestId) -> QueryResult<Option<RequestPage>> {
     let DbConnection::Postgres(pg) = conn else {
         return page_one_by_one(conn, id);
     };
@@ -107,9 +100,9 @@ fn in_one_statement(conn: &mut DbConnection, id: RequestId) -> QueryResult<Optio
     else {
         return Ok(None);
     };
-    let people: Vec<UserRow> = from_json(people)?;
-    let grant: Option<grants::GrantRow> = grant.as_deref().map(parse).transpose()?;
-    let session: Option<grants::SessionRow> = session.as_deref().map(parse).transpose()?;
+    let people: Vec<UserRow> = json_rows(people.as_deref())?;
+    let grant: Option<grants::GrantRow> = grant.as_deref().map(json_value).transpose()?;
+    let session: Option<grants::SessionRow> = session.as_deref().map(json_value).transpose()?;
     Ok(Some(RequestPage {
         request: loaded(conn, row)?,
         flow: flow.map(flows::convert).transpose()?,
@@ -119,20 +112,11 @@ fn in_one_statement(conn: &mut DbConnection, id: RequestId) -> QueryResult<Optio
             .into_iter()
             .map(convert)
             .collect::<QueryResult<_>>()?,
-        history: from_json(history)?,
-        comments: from_json(comments)?,
+        history: json_rows(history.as_deref())?,
+        comments: json_rows(comments.as_deref())?,
         grant: grant.map(grants::grant).transpose()?,
         session: session.map(grants::session).transpose()?,
     }))
-}
-
-/// A JSON array the statement aggregated (`NULL` when it aggregated nothing) as rows.
-fn from_json<T: serde::de::DeserializeOwned>(json: Option<String>) -> QueryResult<Vec<T>> {
-    json.map_or_else(|| Ok(Vec::new()), |json| parse(&json))
-}
-
-fn parse<T: serde::de::DeserializeOwned>(json: &str) -> QueryResult<T> {
-    serde_json::from_str(json).map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))
 }
 
 /// [`page`]'s statement on PostgreSQL: the request's row joined to its flow's (as
