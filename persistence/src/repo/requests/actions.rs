@@ -5,8 +5,8 @@
 //! Each source reads at most a page after the cursor; the page is the newest of their union, so
 //! the cursor means the same in every source. A waiting task's index row says when it started
 //! waiting, so the requests of the tasks are read (with their tasks) only for the tasks that make
-//! the page. Another source (help requests to answer, say) is one
-//! more variant of [`Action`] and one more arm here, reading its own index of who it waits on.
+//! the page. Another source (help requests to answer, say) is one more variant of [`Action`] and
+//! one more arm here, reading its own index of who it waits on.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -158,7 +158,7 @@ fn on_the_page(
 /// The items of `waiting`, each with its request (and that request's tasks), in one read each.
 fn task_items(conn: &mut DbConnection, waiting: Vec<WaitingTask>) -> QueryResult<Vec<ActionItem>> {
     let ids: Vec<String> = waiting.iter().map(|w| w.request_id.to_string()).collect();
-    // Most people have no task waiting: then nothing more is read.
+    // Most people have no task waiting on the page: then nothing more is read.
     if ids.is_empty() {
         return Ok(Vec::new());
     }
